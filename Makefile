@@ -1,0 +1,45 @@
+# Two commands: `make book` and `make test`. Both set up .venv from requirements.txt first.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: book test setup synthetic bench clean clean-cache
+
+setup: $(STAMP)
+
+# Re-install only when requirements.txt changes. The .pth file puts this checkout on the
+# venv's import path, so `import helpers` works in notebooks, papermill runs and tests.
+$(STAMP): requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (the book needs Python 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'hcc_book.pth').write_text('$(CURDIR)\n')"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (hcc-book)" >/dev/null
+	touch $(STAMP)
+
+book: $(STAMP)
+	@start=$$(date +%s); \
+	$(BIN)/jupyter-book build . -W -n --keep-going; \
+	$(BIN)/python -m helpers check-offline _build/html; \
+	echo "Book built in $$(( $$(date +%s) - start )) s: $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Regenerate data/synthetic/ from data/published/ (byte-identical for the same seeds).
+synthetic: $(STAMP)
+	$(BIN)/python -m helpers synthesize
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_maxstat.py
+
+clean-cache:
+	rm -rf _build/.jupyter_cache
+
+clean:
+	rm -rf _build

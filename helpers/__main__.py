@@ -1,0 +1,140 @@
+"""Command line: ``python -m helpers COMMAND ...`` (``--help`` on each command).
+
+Commands
+--------
+run STUDY --cohort FILE --out DIR [--force] [-p NAME VALUE ...]
+    Validate a cohort, then run the study's chapters on it with papermill.
+validate STUDY FILE
+    Check a cohort CSV against the study's contract; print every failure at once.
+synthesize [--check]
+    Regenerate ``data/synthetic/`` from ``data/published/`` (``--check``: compare only).
+scorecard [RESULTS_DIR]
+    Published vs reproduced for every recorded number.
+check-offline HTML_DIR
+    Fail if the built HTML loads any script, style sheet or font from the network.
+
+Errors are printed as one readable message and exit with status 1 (2 for usage errors);
+no traceback unless ``HCC_BOOK_DEBUG=1``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+
+class UserError(Exception):
+    """An error in the user's input: printed as a message, never as a traceback."""
+
+
+# A resource fetched by the page itself (not a plain hyperlink a reader may click).
+_REMOTE_LOAD = re.compile(
+    r"""<script[^>]+src=["']?(https?:)?//|<link[^>]+rel=["']?(stylesheet|preload|modulepreload|icon)[^>]+href=["']?(https?:)?//"""
+    r"""|<link[^>]+href=["']?(https?:)?//[^>]+rel=["']?(stylesheet|preload|modulepreload)|@import\s+url\(["']?(https?:)?//"""
+    r"""|url\(["']?https?://|<img[^>]+src=["']?(https?:)?//|<iframe[^>]+src=["']?(https?:)?//""",
+    re.IGNORECASE,
+)
+
+
+def check_offline(html_dir: Path) -> list[str]:
+    """Every place in ``html_dir`` where a page would load something from the network."""
+    problems = []
+    for f in sorted(html_dir.rglob("*")):
+        if f.suffix not in {".html", ".css"} or not f.is_file():
+            continue
+        text = f.read_text(errors="replace")
+        for m in _REMOTE_LOAD.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            snippet = text[m.start(): m.start() + 120].splitlines()[0]
+            problems.append(f"{f.relative_to(html_dir)}:{line}: {snippet}")
+    return problems
+
+
+def _cmd_check_offline(args) -> int:
+    html_dir = Path(args.html_dir)
+    if not (html_dir / "index.html").exists():
+        raise UserError(f"{html_dir}/index.html not found: build the book first (make book)")
+    problems = check_offline(html_dir)
+    if problems:
+        print("The built book loads these from the network (it must build and read offline):")
+        print("\n".join(f"  {p}" for p in problems[:50]))
+        return 1
+    print(f"offline check: no remote scripts, styles or fonts in {html_dir}")
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    from . import contract
+
+    report = contract.validate_file(args.study, args.file)
+    print(contract.format_report(report, args.file))
+    return 0 if report.empty else 1
+
+
+def _cmd_run(args) -> int:
+    from . import run
+
+    params = {name: value for name, value in (args.param or [])}
+    run.run_study(args.study, cohort=args.cohort, out=args.out, force=args.force,
+                  parameters=params)
+    return 0
+
+
+def _cmd_synthesize(args) -> int:
+    from . import synth
+
+    return synth.main(check=args.check)
+
+
+def _cmd_scorecard(args) -> int:
+    from . import scorecard
+
+    card = scorecard.scorecard(results_dir=args.results_dir)
+    print(scorecard.summary_line(card))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="re-run a study's chapters on a cohort CSV")
+    p.add_argument("study", help="atebev_il6, pbis or soramic")
+    p.add_argument("--cohort", required=True, help="the cohort CSV (never written to)")
+    p.add_argument("--out", required=True, help="output folder (must not exist, or --force)")
+    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="a chapter parameter, as with papermill -p")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("validate", help="check a cohort CSV against a study's contract")
+    p.add_argument("study")
+    p.add_argument("file")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("synthesize", help="regenerate data/synthetic/ from data/published/")
+    p.add_argument("--check", action="store_true", help="only check the files are up to date")
+    p.set_defaults(func=_cmd_synthesize)
+
+    p = sub.add_parser("scorecard", help="published vs reproduced numbers")
+    p.add_argument("results_dir", nargs="?", default=None)
+    p.set_defaults(func=_cmd_scorecard)
+
+    p = sub.add_parser("check-offline", help="fail if the built HTML loads remote assets")
+    p.add_argument("html_dir")
+    p.set_defaults(func=_cmd_check_offline)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (UserError, FileNotFoundError, ValueError) as exc:
+        if os.environ.get("HCC_BOOK_DEBUG"):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Record every reported number once: glue it for the prose and write it to a results file.
+
+A chapter makes one :class:`Recorder` and calls :meth:`Recorder.record` for each quantity
+the paper printed (and any other number its prose uses). ``record``
+
+1. formats the number as text (``"2.93 (95% CI 1.50-5.71), p = 0.003"``),
+2. glues that text under ``key`` (and the parts under ``key_est``, ``key_ci``, ``key_p``,
+   ``key_n``) so the prose can write ``{glue:text}`\\`key\\``` instead of typing a number,
+3. appends a row to ``<results_dir>/<chapter>.csv``: the file that
+   :mod:`helpers.scorecard` compares with the published numbers (``data/published/``),
+   joined on ``key`` = the published number's ``id``.
+
+The results file is rewritten from scratch each time the chapter runs, so it always holds
+exactly the numbers of the last execution.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import paths
+
+RESULT_COLUMNS = ["study", "chapter", "key", "estimate", "lower", "upper", "p", "n", "text"]
+
+
+def fmt_p(p: float | None, digits: int = 3) -> str:
+    """Format a p-value as journals print it: ``p < 0.001`` or ``p = 0.021``."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "p = NA"
+    threshold = 10 ** (-digits)
+    if p < threshold:
+        return f"p < {threshold:.{digits}f}"
+    return f"p = {p:.{digits}f}"
+
+
+def fmt_number(x: float | None, digits: int = 2) -> str:
+    """Format a number with fixed decimals; ``NA`` for missing or infinite values."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "NA"
+    if isinstance(x, (int,)) or (digits == 0):
+        return f"{x:.0f}"
+    return f"{x:.{digits}f}"
+
+
+def fmt_estimate(
+    estimate: float | None,
+    lower: float | None = None,
+    upper: float | None = None,
+    p: float | None = None,
+    digits: int = 2,
+    unit: str = "",
+) -> str:
+    """``"2.93 (95% CI 1.50-5.71), p = 0.003"``; parts that are ``None`` are left out."""
+    text = fmt_number(estimate, digits) + (f" {unit}" if unit else "")
+    if lower is not None and upper is not None:
+        text += f" (95% CI {fmt_number(lower, digits)}–{fmt_number(upper, digits)})"
+    if p is not None:
+        text += f", {fmt_p(p)}"
+    return text
+
+
+def _glue(name: str, text: str) -> None:
+    try:
+        from myst_nb import glue
+    except ImportError:  # pragma: no cover - myst_nb is pinned in requirements.txt
+        return
+    glue(name, text, display=False)
+
+
+@dataclass
+class Recorder:
+    """Records a chapter's reported numbers (see the module docstring).
+
+    Parameters
+    ----------
+    study, chapter
+        Short study name (``paths.STUDIES``) and the chapter's file stem.
+    results_dir
+        Folder for the results file; ``None`` means :data:`helpers.paths.RESULTS`
+        (``_build/results`` in a book build). The run command passes its output folder.
+    glue
+        Glue the formatted text for the prose (off in tests).
+    """
+
+    study: str
+    chapter: str
+    results_dir: str | os.PathLike | None = None
+    glue: bool = True
+    rows: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        paths.check_study(self.study) if self.study != "all" else None
+        self.path = paths.results_file(self.chapter, self.results_dir)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(columns=RESULT_COLUMNS).to_csv(self.path, index=False)
+
+    def record(
+        self,
+        key: str,
+        estimate: float | None,
+        lower: float | None = None,
+        upper: float | None = None,
+        p: float | None = None,
+        n: int | None = None,
+        *,
+        digits: int = 2,
+        unit: str = "",
+        text: str | None = None,
+    ) -> str:
+        """Record one number; return (and glue) its formatted text.
+
+        ``estimate`` may be a count, a proportion in %, a median, a hazard ratio, ... The
+        formatted text uses ``digits`` decimals, or ``text`` if given.
+        """
+        def _f(x):
+            return None if x is None else float(x)
+
+        estimate, lower, upper, p = _f(estimate), _f(lower), _f(upper), _f(p)
+        if text is None:
+            text = fmt_estimate(estimate, lower, upper, p, digits=digits, unit=unit)
+        row = dict(
+            study=self.study, chapter=self.chapter, key=key, estimate=estimate,
+            lower=lower, upper=upper, p=p, n=None if n is None else int(n), text=text,
+        )
+        self.rows = [r for r in self.rows if r["key"] != key] + [row]
+        pd.DataFrame(self.rows, columns=RESULT_COLUMNS).to_csv(self.path, index=False)
+        if self.glue:
+            _glue(key, text)
+            _glue(f"{key}_est", fmt_number(estimate, digits) + (f" {unit}" if unit else ""))
+            if lower is not None and upper is not None:
+                _glue(f"{key}_ci", f"{fmt_number(lower, digits)}–{fmt_number(upper, digits)}")
+            if p is not None:
+                _glue(f"{key}_p", fmt_p(p))
+            if n is not None:
+                _glue(f"{key}_n", f"{int(n)}")
+        return text
+
+    def text(self, key: str, text: str) -> str:
+        """Glue a computed piece of prose that is not a published number (e.g. a cut-off's
+        direction, a cohort size); nothing is written to the results file."""
+        if self.glue:
+            _glue(key, text)
+        return text
+
+    def table(self) -> pd.DataFrame:
+        """The numbers recorded so far, as a tidy DataFrame."""
+        return pd.DataFrame(self.rows, columns=RESULT_COLUMNS)
+
+
+def read_results(results_dir: str | os.PathLike | None = None, study: str | None = None) -> pd.DataFrame:
+    """All results files in ``results_dir`` (default :data:`helpers.paths.RESULTS`) as one
+    DataFrame, optionally only one study's."""
+    folder = Path(results_dir or paths.RESULTS)
+    frames = [pd.read_csv(f) for f in sorted(folder.glob("*.csv"))]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    return out if study is None else out[out["study"] == study].reset_index(drop=True)
