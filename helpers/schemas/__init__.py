@@ -1,0 +1,1 @@
+"""Per-study cohort contracts: ``helpers/schemas/<study>.py`` each define ``CONTRACTS``."""
