@@ -29,7 +29,7 @@ book: $(STAMP)
 	echo "Book built in $$(( $$(date +%s) - start )) s: $(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests -q
 
 # Regenerate data/synthetic/ from data/published/ (byte-identical for the same seeds).
 synthetic: $(STAMP)
