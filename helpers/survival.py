@@ -3,21 +3,35 @@
 Conventions (every function):
 
 - ``time`` in months (any unit works; medians come back in the same unit), ``event`` 1 =
-  event observed, 0 = right-censored.
+  event observed, 0 = right-censored (``True``/``False`` also accepted). Times must be
+  non-negative numbers. Rows with a missing time, event or group are dropped.
 - ``group=None`` means one group, labelled ``"all"``. Groups appear in sorted order unless
   a ``pd.Categorical`` gives an order.
-- Kaplan-Meier confidence intervals: ``conf.type = "log"`` (R's default), 95%.
-- Median: R ``survfit``'s rule (first time S(t) <= 0.5; where S(t) == 0.5 on a flat
-  stretch, the midpoint to the next event time); the limits likewise from the CI band;
-  ``NaN`` = not reached.
+- Kaplan-Meier confidence intervals: ``conf.type = "log"`` (R's default), 95%:
+  ``exp(log S -/+ qnorm(0.975) * se)`` with ``se`` the Greenwood standard error of the
+  cumulative hazard, ``sqrt(sum d / (n (n - d)))``; the upper limit is capped at 1; where
+  S(t) = 0 the limits are ``NaN`` (R gives ``NA``).
+- Median: R ``survfit``'s print rule (``survival:::survmean``): the first time S(t) <= 0.5;
+  where S(t) == 0.5 (to ``sqrt(.Machine$double.eps)``) on a flat stretch, the midpoint
+  between the start of that stretch and the next time S drops. The CI limits of the median
+  apply the same rule to the lower and upper CI bands. ``NaN`` = not reached.
 - Cox: Efron ties (R ``coxph`` default); Wald CI and p per term; likelihood-ratio test for
-  the model; Harrell's concordance.
+  the model; Harrell's concordance as R's ``concordance`` (see :func:`concordance_index`).
+
+Checked against R 4.2.2 / survival 3.5.3 in ``tests/test_survival.py`` (fixtures and the R
+script that made them in ``tests/fixtures/survival/``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import warnings
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+from scipy import stats
+
+from .regression import Z95, _rows, check_binary, check_columns, complete_rows, design_matrix
 
 KM_COLUMNS = ["group", "time", "n_risk", "n_event", "n_censor", "survival", "lower", "upper"]
 KM_SUMMARY_COLUMNS = ["group", "n", "events", "median", "median_lower", "median_upper"]
@@ -25,36 +39,237 @@ KM_AT_COLUMNS = ["group", "time", "n_risk", "survival", "lower", "upper"]
 LOGRANK_COLUMNS = ["test", "statistic", "dof", "p", "n", "groups"]
 COX_COLUMNS = ["term", "coef", "se", "hr", "lower", "upper", "z", "p"]
 
+#: R's ``sqrt(.Machine$double.eps)``: the tolerance of the median's "exactly 0.5" rule.
+_MEDIAN_TOL = math.sqrt(np.finfo(float).eps)
+
+
+# --------------------------------------------------------------------------- input checks
+def _survival_data(df: pd.DataFrame, time: str, event: str, group: str | None,
+                   what: str) -> tuple[np.ndarray, np.ndarray, list, list[np.ndarray]]:
+    """Validated arrays: time, event (0/1 float), group labels in order, row mask per group."""
+    cols = [time, event] + ([group] if group is not None else [])
+    check_columns(df, cols, what)
+    data = complete_rows(df, cols)
+    if data.empty:
+        raise ValueError(f"{what}: no rows with {', '.join(map(repr, cols))} all present")
+    t = pd.to_numeric(data[time], errors="coerce")
+    bad = t.isna() | (t < 0)
+    if bad.any():
+        raise ValueError(
+            f"{what}: column {time!r} must hold non-negative numbers (survival times); rows "
+            f"{_rows(data.index[bad])} hold {', '.join(repr(v) for v in data.loc[bad, time].unique()[:5])}"
+        )
+    e = check_binary(data[event], event, what)
+    if group is None:
+        labels, masks = ["all"], [np.ones(len(data), dtype=bool)]
+    else:
+        g = data[group]
+        if isinstance(df[group].dtype, pd.CategoricalDtype):
+            present = set(g.unique())
+            labels = [lv for lv in df[group].cat.categories if lv in present]
+        else:
+            try:
+                labels = sorted(g.unique())
+            except TypeError:
+                labels = sorted(g.unique(), key=str)
+        gv = g.to_numpy()
+        masks = [gv == lv for lv in labels]
+    return t.to_numpy(dtype=float), e, labels, masks
+
+
+# --------------------------------------------------------------------------- Kaplan-Meier
+def _km_arrays(t: np.ndarray, e: np.ndarray) -> dict:
+    """Kaplan-Meier at each distinct time of one group (vectorised)."""
+    times, inverse = np.unique(t, return_inverse=True)
+    count = np.bincount(inverse, minlength=len(times)).astype(float)
+    d = np.bincount(inverse, weights=e, minlength=len(times))
+    n_risk = len(t) - np.concatenate([[0.0], np.cumsum(count)[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.cumprod(1.0 - d / n_risk)
+        # Greenwood on the cumulative-hazard scale (R survfit's std.err); n == d gives
+        # S = 0, where R's log-scale limits are NA anyway.
+        term = np.where(n_risk > d, d / (n_risk * (n_risk - d)), np.inf)
+        se = np.sqrt(np.cumsum(term))
+        pos = surv > 0
+        lower = np.where(pos, np.exp(np.log(np.where(pos, surv, 1)) - Z95 * se), np.nan)
+        upper = np.where(pos, np.minimum(np.exp(np.log(np.where(pos, surv, 1)) + Z95 * se), 1.0),
+                         np.nan)
+    return dict(time=times, n_risk=n_risk, n_event=d, n_censor=count - d, survival=surv,
+                lower=lower, upper=upper, se=se)
+
 
 def km_table(df: pd.DataFrame, time: str, event: str, group: str | None = None) -> pd.DataFrame:
     """The Kaplan-Meier curve per group: one row per distinct time (events and censorings),
-    plus a first row at time 0 with survival 1. Columns :data:`KM_COLUMNS`."""
-    raise NotImplementedError
+    plus a first row at time 0 with survival 1. Columns :data:`KM_COLUMNS`.
+
+    ``n_risk`` is the number at risk just before the time (R ``survfit``'s ``n.risk``);
+    ``lower``/``upper`` the 95% log-type CI (see the module docstring). The time-0 row has
+    ``n_risk`` = group size, no events or censorings, and survival 1 with limits 1 (if a
+    group has events or censorings at time 0 they appear in a second row at time 0).
+    """
+    t, e, labels, masks = _survival_data(df, time, event, group, "km_table")
+    frames = []
+    for label, m in zip(labels, masks):
+        k = _km_arrays(t[m], e[m])
+        part = pd.DataFrame({c: k[c] for c in KM_COLUMNS[1:]})
+        start = pd.DataFrame({"time": [0.0], "n_risk": [float(m.sum())], "n_event": [0.0],
+                              "n_censor": [0.0], "survival": [1.0], "lower": [1.0],
+                              "upper": [1.0]})
+        part = pd.concat([start, part], ignore_index=True)
+        part.insert(0, "group", [label] * len(part))
+        frames.append(part)
+    out = pd.concat(frames, ignore_index=True)
+    for c in ("n_risk", "n_event", "n_censor"):
+        out[c] = out[c].astype(int)
+    return out[KM_COLUMNS]
+
+
+def _first_below_half(y: np.ndarray, x: np.ndarray) -> float:
+    """R ``survmean``'s ``minmin``: the median rule applied to a curve or a CI band."""
+    keep = ~np.isnan(y) & (y < 0.5 + _MEDIAN_TOL)
+    if not keep.any():
+        return float("nan")
+    xk, yk = x[keep], y[keep]
+    if abs(yk[0] - 0.5) < _MEDIAN_TOL:
+        lower = np.nonzero(yk < yk[0])[0]
+        if len(lower):
+            return float((xk[0] + xk[lower[0]]) / 2)
+    return float(xk[0])
 
 
 def km_summary(df: pd.DataFrame, time: str, event: str, group: str | None = None) -> pd.DataFrame:
     """Per group: n, events, median survival with its 95% CI (R ``survfit`` print).
-    Columns :data:`KM_SUMMARY_COLUMNS`."""
-    raise NotImplementedError
+    Columns :data:`KM_SUMMARY_COLUMNS`.
+
+    The median and its limits follow ``print.survfit`` (``survival:::survmean``): first
+    time the curve (lower band, upper band) is <= 0.5, with the midpoint rule where it
+    equals 0.5 on a flat stretch. ``NaN`` = not reached (R prints ``NA``).
+    """
+    t, e, labels, masks = _survival_data(df, time, event, group, "km_summary")
+    rows = []
+    for label, m in zip(labels, masks):
+        k = _km_arrays(t[m], e[m])
+        rows.append(dict(
+            group=label, n=int(m.sum()), events=int(e[m].sum()),
+            median=_first_below_half(k["survival"], k["time"]),
+            median_lower=_first_below_half(k["lower"], k["time"]),
+            median_upper=_first_below_half(k["upper"], k["time"]),
+        ))
+    return pd.DataFrame(rows, columns=KM_SUMMARY_COLUMNS)
 
 
 def km_at(df: pd.DataFrame, time: str, event: str, group: str | None = None,
           times=(6.0, 12.0)) -> pd.DataFrame:
     """Survival at given times per group (R ``summary(fit, times = ...)``): survival, 95% CI
-    and number at risk. Columns :data:`KM_AT_COLUMNS`."""
-    raise NotImplementedError
+    and number at risk. Columns :data:`KM_AT_COLUMNS`.
+
+    Survival at ``t`` is the curve's value at the last distinct time <= ``t`` (1 before the
+    first); ``n_risk`` the number still under observation at ``t`` (time >= ``t``). A time
+    beyond a group's last follow-up is not estimable: R drops such a row
+    (``extend = FALSE``); here it is kept with ``n_risk`` 0 and ``NaN`` survival and limits.
+    """
+    t, e, labels, masks = _survival_data(df, time, event, group, "km_at")
+    at = np.atleast_1d(np.asarray(times, dtype=float))
+    if np.any(np.isnan(at)) or np.any(at < 0):
+        raise ValueError(f"km_at: times must be non-negative numbers, got {list(times)}")
+    frames = []
+    for label, m in zip(labels, masks):
+        k = _km_arrays(t[m], e[m])
+        tg = np.sort(t[m])
+        idx = np.searchsorted(k["time"], at, side="right") - 1
+        before = idx < 0
+        safe = np.where(before, 0, idx)
+        surv = np.where(before, 1.0, k["survival"][safe])
+        lower = np.where(before, 1.0, k["lower"][safe])
+        upper = np.where(before, 1.0, k["upper"][safe])
+        n_risk = len(tg) - np.searchsorted(tg, at, side="left")
+        beyond = at > tg[-1]
+        surv = np.where(beyond, np.nan, surv)
+        lower = np.where(beyond, np.nan, lower)
+        upper = np.where(beyond, np.nan, upper)
+        frames.append(pd.DataFrame({"group": [label] * len(at), "time": at,
+                                    "n_risk": n_risk.astype(int), "survival": surv,
+                                    "lower": lower, "upper": upper}))
+    return pd.concat(frames, ignore_index=True)[KM_AT_COLUMNS]
+
+
+# --------------------------------------------------------------------------- log-rank
+def logrank_table(df: pd.DataFrame, time: str, event: str, group: str) -> pd.DataFrame:
+    """Observed and expected events per group (R ``survdiff``'s ``obs``, ``exp``,
+    ``(O-E)^2/E``), one row per group: columns ``group, n, observed, expected``."""
+    t, e, labels, masks = _survival_data(df, time, event, group, "logrank")
+    g = np.full(len(t), -1)
+    for j, m in enumerate(masks):
+        g[m] = j
+    obs, exp_, _ = _logrank_core(t, e, g, len(labels))
+    return pd.DataFrame({"group": labels, "n": [int(m.sum()) for m in masks],
+                         "observed": obs, "expected": exp_})
+
+
+def _logrank_core(t: np.ndarray, e: np.ndarray, g: np.ndarray, k: int):
+    """O, E and the variance matrix of O - E (hypergeometric), as ``survdiff.fit``."""
+    times, inverse = np.unique(t, return_inverse=True)
+    nt = len(times)
+    count = np.zeros((nt, k))
+    dead = np.zeros((nt, k))
+    np.add.at(count, (inverse, g), 1.0)
+    np.add.at(dead, (inverse, g), e)
+    # at risk just before each time: everyone with time >= that time
+    n_g = count[::-1].cumsum(axis=0)[::-1]
+    n = n_g.sum(axis=1)
+    d = dead.sum(axis=1)
+    obs = dead.sum(axis=0)
+    exp_ = (n_g * (d / n)[:, None]).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n > 1, d * (n - d) / (n * n * (n - 1)), 0.0)
+    # V_gh = sum_t factor_t * n_tg (n_t delta_gh - n_th)
+    var = np.diag((factor[:, None] * n_g * n[:, None]).sum(axis=0)) \
+        - np.einsum("t,tg,th->gh", factor, n_g, n_g)
+    return obs, exp_, var
 
 
 def logrank(df: pd.DataFrame, time: str, event: str, group: str) -> pd.DataFrame:
     """Log-rank test for 2 or more groups, equal to R ``survdiff(Surv(time, event) ~ group)``.
-    One row, columns :data:`LOGRANK_COLUMNS` (statistic = chi-square, dof = k - 1)."""
-    raise NotImplementedError
+    One row, columns :data:`LOGRANK_COLUMNS` (statistic = chi-square, dof = k - 1).
+
+    The statistic is ``(O - E)' V^- (O - E)`` over the groups with expected events > 0,
+    one group left out (as ``survdiff``); ``V`` the hypergeometric variance matrix (ties
+    handled exactly). ``n`` is the number of rows used, ``groups`` the number of groups.
+    """
+    t, e, labels, masks = _survival_data(df, time, event, group, "logrank")
+    k = len(labels)
+    if k < 2:
+        raise ValueError(f"logrank: column {group!r} has only one group ({labels}); need 2 or more")
+    g = np.full(len(t), -1)
+    for j, m in enumerate(masks):
+        g[m] = j
+    obs, exp_, var = _logrank_core(t, e, g, k)
+    use = exp_ > 0
+    if use.sum() < 2:
+        stat = 0.0
+    else:
+        diff = (obs - exp_)[use][1:]
+        vv = var[np.ix_(use, use)][1:, 1:]
+        stat = float(diff @ np.linalg.solve(vv, diff))
+    dof = int(use.sum()) - 1 if use.sum() >= 2 else k - 1
+    return pd.DataFrame([dict(test="log-rank", statistic=stat, dof=dof,
+                              p=float(stats.chi2.sf(stat, dof)), n=len(t), groups=k)],
+                        columns=LOGRANK_COLUMNS)
 
 
+# --------------------------------------------------------------------------- Cox
 @dataclass
 class CoxResult:
     """A fitted Cox model. ``table`` has one row per model term (:data:`COX_COLUMNS`); a
-    categorical covariate gives terms ``"<column>[<level>]"`` against its reference level."""
+    categorical covariate gives terms ``"<column>[<level>]"`` against its reference level.
+
+    ``loglik`` is the partial log-likelihood at the estimate; ``lr_*`` the likelihood-ratio
+    test against the null model (``2 * (loglik - loglik_null)`` on ``lr_dof`` df);
+    ``concordance`` Harrell's C of the linear predictor (:func:`concordance_index`);
+    ``reference`` the reference level of each categorical covariate. ``loglik_null``,
+    ``covariance`` (of the coefficients, terms as index/columns) and ``iterations`` are
+    extras beyond the agreed interface.
+    """
 
     table: pd.DataFrame
     n: int
@@ -65,22 +280,197 @@ class CoxResult:
     lr_p: float
     concordance: float
     reference: dict
+    loglik_null: float = float("nan")
+    covariance: pd.DataFrame | None = field(default=None, repr=False)
+    iterations: int = 0
+
+
+class _EfronModel:
+    """Efron partial likelihood, gradient and information, vectorised over rows."""
+
+    def __init__(self, t: np.ndarray, e: np.ndarray, X: np.ndarray):
+        order = np.argsort(t, kind="stable")
+        self.t, self.e, self.X = t[order], e[order], X[order]
+        times, first, inverse = np.unique(self.t, return_index=True, return_inverse=True)
+        self.first = first                      # first sorted row of each distinct time
+        self.tidx = inverse                     # distinct-time index of every row
+        ev = self.e > 0
+        self.ev = ev
+        self.ev_t = inverse[ev]                 # distinct-time index of each event
+        d = np.bincount(self.ev_t, minlength=len(times)).astype(float)
+        # rank of each event among the events at its time: 0, 1, ..., d - 1
+        ev_first = np.searchsorted(self.ev_t, self.ev_t, side="left")
+        self.a = (np.arange(ev.sum()) - ev_first) / d[self.ev_t]
+        self.ntimes = len(times)
+
+    def _sums(self, beta):
+        X = self.X
+        eta = X @ beta
+        c = eta.max() if len(eta) else 0.0
+        w = np.exp(eta - c)
+        xw = X * w[:, None]
+        xxw = X[:, :, None] * X[:, None, :] * w[:, None, None]
+        # risk set sums at each distinct time: rows from its first occurrence onwards
+        S0 = w[::-1].cumsum()[::-1][self.first]
+        S1 = xw[::-1].cumsum(axis=0)[::-1][self.first]
+        S2 = xxw[::-1].cumsum(axis=0)[::-1][self.first]
+        # sums over the tied events at each distinct time
+        p = X.shape[1]
+        D0 = np.bincount(self.ev_t, weights=w[self.ev], minlength=self.ntimes)
+        D1 = np.zeros((self.ntimes, p))
+        np.add.at(D1, self.ev_t, xw[self.ev])
+        D2 = np.zeros((self.ntimes, p, p))
+        np.add.at(D2, self.ev_t, xxw[self.ev])
+        return eta, c, S0, S1, S2, D0, D1, D2
+
+    def loglik(self, beta, derivatives: bool = True):
+        eta, c, S0, S1, S2, D0, D1, D2 = self._sums(beta)
+        j, a = self.ev_t, self.a
+        den = S0[j] - a * D0[j]
+        ll = float(eta[self.ev].sum() - (np.log(den) + c).sum())
+        if not derivatives:
+            return ll
+        m = (S1[j] - a[:, None] * D1[j]) / den[:, None]
+        grad = self.X[self.ev].sum(axis=0) - m.sum(axis=0)
+        info = ((S2[j] - a[:, None, None] * D2[j]) / den[:, None, None]).sum(axis=0) \
+            - np.einsum("ei,ej->ij", m, m)
+        return ll, grad, info
+
+
+def concordance_index(time, event, risk) -> dict:
+    """Harrell's concordance as R ``survival::concordance`` counts it (no weights).
+
+    A pair is comparable when the shorter time is an event; a pair with equal times is
+    comparable only if one is an event and the other censored (the censored one is taken
+    to have survived longer, R's convention); two events at the same time are ``tied.y``
+    and not used. In a comparable pair the shorter-lived member should have the higher
+    ``risk``: concordant if so, discordant if lower, ``tied.x`` if equal (counts 1/2).
+    ``C = (concordant + tied_x / 2) / (concordant + discordant + tied_x)``.
+
+    Returns a dict with ``concordant, discordant, tied_x, concordance``.
+    """
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=float) > 0
+    r = np.asarray(risk, dtype=float)
+    conc = disc = tied = 0.0
+    idx = np.nonzero(e)[0]
+    for start in range(0, len(idx), 512):  # chunks bound memory at 512 x n
+        i = idx[start:start + 512]
+        comparable = (t[None, :] > t[i, None]) | ((t[None, :] == t[i, None]) & ~e[None, :])
+        ri, rj = r[i, None], r[None, :]
+        conc += float((comparable & (ri > rj)).sum())
+        disc += float((comparable & (ri < rj)).sum())
+        tied += float((comparable & (ri == rj)).sum())
+    total = conc + disc + tied
+    c = (conc + tied / 2) / total if total > 0 else float("nan")
+    return dict(concordant=conc, discordant=disc, tied_x=tied, concordance=c)
 
 
 def cox(df: pd.DataFrame, time: str, event: str, covariates: list[str],
-        reference: dict | None = None) -> CoxResult:
+        reference: dict | None = None, *, tol: float = 1e-12, max_iter: int = 100) -> CoxResult:
     """Cox proportional-hazards regression, Efron ties, equal to R ``coxph`` to 4 decimals.
 
     Numeric and boolean columns enter as they are (a bool/0-1 column's HR compares 1 vs 0);
     text or categorical columns are dummy-coded against ``reference[column]`` (default: the
     first level in sorted order, as R does for factors). Rows with a missing value in any
     used column are dropped (R's ``na.action = na.omit``); ``n`` says how many were used.
+
+    Conventions
+    -----------
+    Newton-Raphson from beta = 0 with step halving, stopped when the relative change in
+    the log partial likelihood is below ``tol`` (R's ``coxph.control(eps = 1e-9)`` by
+    default; tighter here so the estimate is the maximum to well beyond 4 decimals).
+    ``hr = exp(coef)``; Wald 95% CI ``exp(coef -/+ qnorm(0.975) * se)``, ``se`` from the
+    inverse information; ``p`` two-sided Wald. A coefficient running off to infinity
+    (monotone likelihood, e.g. no events in one group) gives a ``RuntimeWarning`` as R does.
     """
-    raise NotImplementedError
+    covariates = list(covariates)
+    if not covariates:
+        raise ValueError("cox: give at least one covariate")
+    check_columns(df, [time, event] + covariates, "cox")
+    data = complete_rows(df, [time, event] + covariates)
+    if data.empty:
+        raise ValueError(f"cox: no rows without missing values in {[time, event] + covariates}")
+    t, e, _, _ = _survival_data(data, time, event, None, "cox")
+    X, used_ref = design_matrix(data, covariates, reference, "cox")
+    if X.shape[1] == 0:
+        raise ValueError("cox: no model terms (every categorical covariate has one level)")
+    if e.sum() == 0:
+        raise ValueError(f"cox: column {event!r} has no events among the {len(data)} rows used")
+    Xv = X.to_numpy(dtype=float)
+    const = [c for c, v in zip(X.columns, Xv.T) if np.ptp(v) == 0]
+    if const or np.linalg.matrix_rank(Xv - Xv.mean(axis=0)) < Xv.shape[1]:
+        raise ValueError(
+            f"cox: the terms {list(X.columns)} are collinear or constant"
+            + (f" (constant: {const})" if const else "")
+        )
+    # centring (as R) changes nothing in the estimates but keeps exp() well scaled
+    model = _EfronModel(t, e, Xv - Xv.mean(axis=0))
+    p = Xv.shape[1]
+    beta = np.zeros(p)
+    ll0, grad, info = model.loglik(beta)
+    ll = ll0
+    it = 0
+    converged = False
+    for it in range(1, max_iter + 1):
+        try:
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(info, grad, rcond=None)[0]
+        new = beta + step
+        ll_new = model.loglik(new, derivatives=False)
+        halvings = 0
+        while not (ll_new >= ll - 1e-12 * abs(ll)) and halvings < 30:
+            step /= 2
+            new = beta + step
+            ll_new = model.loglik(new, derivatives=False)
+            halvings += 1
+        beta = new
+        done = abs(ll_new - ll) <= tol * max(abs(ll), 1.0) and np.max(np.abs(step)) < 1e-6
+        ll, grad, info = model.loglik(beta)
+        if done:
+            converged = True
+            break
+    cov = np.linalg.pinv(info)
+    se = np.sqrt(np.diag(cov))
+    if not converged or np.any(np.abs(beta) > 15) or not np.all(np.isfinite(se)):
+        warnings.warn(
+            "cox: the likelihood did not converge to a finite maximum (a coefficient may be "
+            f"infinite, e.g. no events in a group); coefficients {dict(zip(X.columns, beta))}",
+            RuntimeWarning, stacklevel=2,
+        )
+    z = beta / se
+    table = pd.DataFrame({
+        "term": list(X.columns), "coef": beta, "se": se, "hr": np.exp(beta),
+        "lower": np.exp(beta - Z95 * se), "upper": np.exp(beta + Z95 * se),
+        "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
+    })
+    lr = max(2 * (ll - ll0), 0.0)
+    conc = concordance_index(t, e, Xv @ beta)["concordance"]
+    return CoxResult(
+        table=table, n=len(data), events=int(e.sum()), loglik=ll, lr_statistic=lr,
+        lr_dof=p, lr_p=float(stats.chi2.sf(lr, p)), concordance=conc, reference=used_ref,
+        loglik_null=ll0, covariance=pd.DataFrame(cov, index=X.columns, columns=X.columns),
+        iterations=it,
+    )
 
 
 def cox_univariable(df: pd.DataFrame, time: str, event: str, covariates: list[str],
                     reference: dict | None = None) -> pd.DataFrame:
     """One Cox model per covariate, stacked: columns ``covariate`` + :data:`COX_COLUMNS`
-    + ``n``, ``events``."""
-    raise NotImplementedError
+    + ``n``, ``events``.
+
+    Each model uses the rows complete in its own covariate (so ``n`` may differ between
+    covariates, as in a paper's univariable table); ``reference`` as in :func:`cox`.
+    """
+    reference = dict(reference or {})
+    frames = []
+    for cov in covariates:
+        ref = {cov: reference[cov]} if cov in reference else None
+        res = cox(df, time, event, [cov], ref)
+        part = res.table.copy()
+        part.insert(0, "covariate", cov)
+        part["n"] = res.n
+        part["events"] = res.events
+        frames.append(part)
+    return pd.concat(frames, ignore_index=True)[["covariate"] + COX_COLUMNS + ["n", "events"]]
