@@ -12,6 +12,8 @@ expected. Files are only read, never written.
 Conventions of the loaded frame
 -------------------------------
 - ``value``, ``lower``, ``upper``, ``p`` are floats (``NaN`` where the paper printed none).
+  A CI with one limit printed as ``NA`` (a median's upper limit not reached) keeps the
+  other limit; the scorecard reads a blank limit beside a printed one as unbounded.
 - ``value_text`` keeps ``value`` exactly as written in the CSV (``"1.50"``), so the number
   of printed decimals survives; ``digits`` is taken from the ``digits`` column, or, where
   that is blank, counted from ``value_text``.
@@ -152,15 +154,14 @@ def check(raw: pd.DataFrame, file, study: str | None = None) -> list[str]:
     numeric = {c: pd.to_numeric(df[c].where(df[c].str.match(_NUMBER)), errors="coerce")
                for c in ("value", "lower", "upper", "p") if c in df}
     if "lower" in numeric and "upper" in numeric:
-        one = (df["lower"] != "") ^ (df["upper"] != "")
-        bad(one, "upper", "both 'lower' and 'upper' or neither")
         bad(numeric["lower"] > numeric["upper"], "lower", "lower <= upper")
     if "p" in numeric:
         bad((numeric["p"] < 0) | (numeric["p"] > 1), "p", "a probability between 0 and 1")
     ci_rows = df["tolerance"] == "ci"
     if "lower" in df and "upper" in df:
-        bad(ci_rows & ((df["lower"] == "") | (df["upper"] == "")), "tolerance",
-            "'ci' only on rows with a printed CI (lower and upper)")
+        bad(ci_rows & (df["lower"] == "") & (df["upper"] == ""), "tolerance",
+            "'ci' only on rows with a printed CI (lower and upper; a limit printed as "
+            "NA, not reached, may be left blank, but not both)")
     else:
         bad(ci_rows, "tolerance", "'ci' only on rows with a printed CI (lower and upper)")
     return problems
