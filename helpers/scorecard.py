@@ -130,7 +130,7 @@ def _sign(x: float) -> int:
 def _distance(e: float, v: float, bound: str) -> float:
     """How far ``e`` lies from the printed value (for a bound: from its allowed side)."""
     if bound == "<":
-        return 0.0 if e < v else e - v  # e == v is outside a strict bound (distance 0 only if e < v)
+        return 0.0 if e < v else e - v
     if bound == ">":
         return 0.0 if e > v else v - e
     return abs(e - v)
@@ -178,7 +178,7 @@ def judge(pub: pd.Series, res: pd.Series | None) -> tuple[str, str]:
     if tolerance == "exact":
         is_exact = abs(e - v) <= _EPS * max(1.0, abs(v))
     else:
-        is_exact = dist <= unit / 2 + _EPS if value_bound == "=" else dist == 0.0
+        is_exact = {"=": dist <= unit / 2 + _EPS, "<": e < v, ">": e > v}[value_bound]
     lower, upper = _num(pub.get("lower")), _num(pub.get("upper"))
     has_ci = not (math.isnan(lower) and math.isnan(upper))
     lower = -math.inf if math.isnan(lower) else lower

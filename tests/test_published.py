@@ -1,0 +1,158 @@
+"""helpers.published: the loader of data/published/<study>.csv and its error messages."""
+import pandas as pd
+import pytest
+
+from helpers import paths, published
+
+HEADER = ("id,study,source,cohort,group,quantity,value,lower,upper,p,p_bound,unit,digits,"
+          "tolerance,preferred,note")
+VALID = [
+    'discovery_n,atebev_il6,"Table 1, header",discovery,all,count,84,,,,,patients,0,exact,1,',
+    "discovery_pfs_hr_il6_high,atebev_il6,Table 3,discovery,il6_high,hr,2.93,1.50,5.71,0.003,=,,2,ci,1,",
+    "discovery_os_p,atebev_il6,Fig 2,discovery,il6_high_vs_low,p,0.001,,,,<,,3,rounding,,",
+    "total_median_os,atebev_il6,Text,total,il6_high,median_months,7.30,5.87,,,,months,,rounding,0,upper NA",
+    "total_note,atebev_il6,Text,total,all,count,,,,,,,,info,,not printed as a number",
+]
+
+
+def write(tmp_path, rows, name="atebev_il6.csv", header=HEADER):
+    f = tmp_path / name
+    f.write_text("\n".join([header] + rows) + "\n")
+    return f
+
+
+def problems_of(tmp_path, rows, header=HEADER):
+    write(tmp_path, rows, header=header)
+    with pytest.raises(published.PublishedFormatError) as info:
+        published.load("atebev_il6", folder=tmp_path)
+    return info.value
+
+
+def test_valid_file_loads_with_types_and_defaults(tmp_path):
+    write(tmp_path, VALID)
+    df = published.load("atebev_il6", folder=tmp_path)
+    assert list(df.columns) == published.LOADED_COLUMNS
+    assert len(df) == 5
+    row = df.set_index("id").loc["discovery_pfs_hr_il6_high"]
+    assert row["value"] == 2.93 and row["lower"] == 1.5 and row["upper"] == 5.71
+    assert row["p"] == 0.003 and row["p_bound"] == "="
+    assert row["value_text"] == "2.93"
+    assert row["source"] == "Table 3"
+    # digits: written, or counted from the printed value when blank
+    assert df.set_index("id").loc["total_median_os", "digits"] == 2
+    assert df.set_index("id").loc["discovery_n", "digits"] == 0
+    # a p row's bound describes its value; a row without a p has no bound
+    assert df.set_index("id").loc["discovery_os_p", "p_bound"] == "<"
+    assert df.set_index("id").loc["discovery_n", "p_bound"] == ""
+    # preferred defaults to 1; 0 is kept
+    assert df.set_index("id")["preferred"].tolist() == [1, 1, 1, 0, 1]
+    assert df["line"].tolist() == [2, 3, 4, 5, 6]
+    assert df.set_index("id").loc["total_median_os", "upper"] != df.set_index("id").loc["total_median_os", "upper"]
+
+
+def test_get_and_value(tmp_path):
+    write(tmp_path, VALID)
+    assert published.get("atebev_il6", "discovery_n", folder=tmp_path)["value"] == 84
+    assert published.value("atebev_il6", "discovery_pfs_hr_il6_high", folder=tmp_path) == 2.93
+    with pytest.raises(KeyError, match="no published number with id 'nope'"):
+        published.get("atebev_il6", "nope", folder=tmp_path)
+
+
+def test_optional_columns_may_be_left_out(tmp_path):
+    header = "id,study,source,cohort,group,quantity,value,tolerance"
+    write(tmp_path, ["total_n,atebev_il6,Abstract,total,all,count,165,exact"], header=header)
+    df = published.load("atebev_il6", folder=tmp_path)
+    assert df.loc[0, "note"] == "" and df.loc[0, "preferred"] == 1 and df.loc[0, "digits"] == 0
+
+
+def test_missing_file_names_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="pbis.csv"):
+        published.load("pbis", folder=tmp_path)
+
+
+def test_unknown_study_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown study 'nope'"):
+        published.load("nope", folder=tmp_path)
+
+
+def test_load_all_skips_absent_files(tmp_path):
+    write(tmp_path, VALID)
+    df = published.load(folder=tmp_path)
+    assert set(df["study"]) == {"atebev_il6"}
+    assert published.load(folder=tmp_path / "empty").empty
+
+
+def test_missing_required_column(tmp_path):
+    header = "id,study,source,cohort,group,quantity,value"
+    err = problems_of(tmp_path, ["total_n,atebev_il6,Abstract,total,all,count,165"], header=header)
+    assert "atebev_il6.csv" in str(err)
+    assert "missing required column(s) tolerance" in str(err)
+
+
+def test_duplicate_ids_name_both_lines(tmp_path):
+    err = problems_of(tmp_path, VALID + [VALID[0]])
+    assert "line 2, 7, column 'id': id 'discovery_n' is not unique" in str(err)
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    rows = [
+        "Discovery N,atebev_il6,T1,discovery,all,count,84,,,,,,0,exact,1,",        # line 2: id
+        "a_hr,pbis,T3,discovery,all,hr,2.9,1.5,5.7,0.003,=,,2,ci,1,",              # line 3: study
+        "b_hr,atebev_il6,T3,discovery,all,hr,two,1.5,5.7,0.003,=,,2,ci,1,",        # line 4: value
+        "c_hr,atebev_il6,T3,discovery,all,hr,2.9,5.7,1.5,0.003,=,,2,ci,1,",        # line 5: lower>upper
+        "d_hr,atebev_il6,T3,discovery,all,hr,2.9,1.5,5.7,0.003,~,,2,ci,1,",        # line 6: p_bound
+        "e_hr,atebev_il6,T3,discovery,all,hr,2.9,1.5,5.7,0.003,=,,2,loose,1,",     # line 7: tolerance
+        "f_hr,atebev_il6,T3,discovery,all,hr,2.9,,,0.003,=,,2,ci,1,",              # line 8: ci w/o CI
+        "g_hr,atebev_il6,T3,discovery,all,hr,2.9,,,1.3,=,,2,direction,1,",         # line 9: p > 1
+        "h_n,atebev_il6,T3,discovery,all,count,,,,,,,x,exact,2,",                  # line 10: value, digits, preferred
+        "i_hr,atebev_il6,T3,discovery,all,hr,2.9,,,,<,,2,direction,1,",            # line 11: bound w/o p
+    ]
+    err = problems_of(tmp_path, rows)
+    text = str(err)
+    expected = [
+        "line 2, column 'id': expected a snake_case id",
+        "line 3, column 'study': expected 'atebev_il6'",
+        "line 4, column 'value': expected a plain number",
+        "line 5, column 'lower': expected lower <= upper",
+        "line 6, column 'p_bound': expected one of =, <, > or blank; found '~'",
+        "line 7, column 'tolerance': expected one of exact, rounding, ci, direction, info; found 'loose'",
+        "line 8, column 'tolerance': expected 'ci' only on rows with a printed CI",
+        "line 9, column 'p': expected a probability between 0 and 1",
+        "line 10, column 'value': expected a number (only tolerance 'info' rows may leave it blank)",
+        "line 10, column 'digits': expected a whole number",
+        "line 10, column 'preferred': expected 0, 1 or blank",
+        "line 11, column 'p_bound': expected blank, because this row has no p",
+    ]
+    for piece in expected:
+        assert piece in text, piece
+    assert len(err.problems) == len(expected)
+
+
+def test_unknown_column_is_reported(tmp_path):
+    err = problems_of(tmp_path, [VALID[0] + ",x"], header=HEADER + ",comment")
+    assert "unknown column(s) comment" in str(err)
+
+
+def test_error_is_a_value_error_for_the_command_line(tmp_path):
+    assert issubclass(published.PublishedFormatError, ValueError)
+
+
+def test_the_file_is_not_modified(tmp_path):
+    f = write(tmp_path, VALID)
+    before = f.read_bytes()
+    published.load("atebev_il6", folder=tmp_path)
+    assert f.read_bytes() == before
+
+
+@pytest.mark.parametrize("study", paths.STUDIES)
+def test_shipped_file_loads(study):
+    f = paths.published_numbers(study)
+    if not f.exists():
+        pytest.skip(f"{f.name} not written yet")
+    df = published.load(study)
+    assert len(df) > 0
+    assert (df["study"] == study).all()
+    assert df["id"].is_unique
+    judged = df[df["tolerance"] != "info"]
+    assert judged["value"].notna().all()
+    assert isinstance(df, pd.DataFrame)
