@@ -1,0 +1,306 @@
+"""The cohort contract: every fault refused with one clear message, all faults at once."""
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import contract as ct
+from helpers import paths
+from helpers.__main__ import main as cli
+from helpers.contract import Column, Contract, Rule
+
+TOY = Contract(
+    study="toy", dataset="cohort", description="a toy cohort",
+    columns=(
+        Column("patient_id", "id", "patient"),
+        Column("os_months", "float", "overall survival", unit="months", min=0),
+        Column("os_event", "binary", "1 = died, 0 = censored"),
+        Column("pfs_months", "float", "progression-free survival", unit="months", min=0),
+        Column("pfs_event", "binary", "1 = progressed or died"),
+        Column("il6_pg_ml", "float", "IL-6", unit="pg/mL", min=0, below_lod=True),
+        Column("child_pugh_class", "category", "Child-Pugh class", allowed=("A", "B")),
+        Column("ecog", "int", "ECOG", min=0, max=4, required=False),
+        Column("afp_ng_ml", "float", "AFP", min=0, required=False, nullable=True),
+    ),
+    rules=(ct.rule_le("pfs_months", "os_months"),),
+)
+
+GOOD = """patient_id,os_months,os_event,pfs_months,pfs_event,il6_pg_ml,child_pugh_class,ecog
+P01,10.2,1,5.0,1,12.3,A,0
+P02,20.5,0,20.5,0,<LOD,B,1
+P03,7.1,1,2.0,1,<0.5,A,0
+P04,3.3,1,1.1,1,40.2,B,2
+"""
+
+
+def _lines(text: str) -> list[str]:
+    return text.strip("\n").split("\n")
+
+
+def _with(row: int, col: str, value: str, text: str = GOOD) -> str:
+    """GOOD with one cell changed (row 0 = first patient)."""
+    lines = _lines(text)
+    header = lines[0].split(",")
+    cells = lines[row + 1].split(",")
+    cells[header.index(col)] = value
+    lines[row + 1] = ",".join(cells)
+    return "\n".join(lines) + "\n"
+
+
+def _drop(col: str, text: str = GOOD) -> str:
+    lines = [line.split(",") for line in _lines(text)]
+    k = lines[0].index(col)
+    return "\n".join(",".join(c for j, c in enumerate(line) if j != k) for line in lines) + "\n"
+
+
+def _report(tmp_path, text: str, name="cohort.csv") -> pd.DataFrame:
+    p = tmp_path / name
+    p.write_text(text)
+    df, lines = ct.read_csv_text(p)
+    if df is None:
+        return lines
+    if ct._looks_headerless(df, TOY):
+        return ct._file_problem(p, "a header", "no header")
+    return ct.validate(df, TOY, p, lines=lines)
+
+
+def test_good_file_meets_contract(tmp_path):
+    report = _report(tmp_path, GOOD)
+    assert report.empty
+    assert ct.format_report(report, "x.csv") == "x.csv: meets the contract"
+
+
+@pytest.mark.parametrize(
+    "text, column, rows, expected, found",
+    [
+        (_drop("os_event"), "os_event", "header", "required column", "column missing"),
+        (_with(1, "os_months", "abc"), "os_months", "line 3 (P02)", "a number", "text 'abc'"),
+        (_with(2, "os_months", "-1"), "os_months", "line 4 (P03)", ">= 0", "below the minimum: -1"),
+        (_with(0, "os_event", "2"), "os_event", "line 2 (P01)", "0 or 1", "2"),
+        (_with(3, "patient_id", "P01"), "patient_id", "line 2 (P01), line 5 (P01) [2 rows]",
+         "unique", "duplicated: P01 x2"),
+        (_with(1, "pfs_months", "30"), "pfs_months, os_months", "line 3 (P02)",
+         "pfs_months <= os_months", "pfs_months=30, os_months=20.5"),
+        (_with(0, "child_pugh_class", "C"), "child_pugh_class", "line 2 (P01)", "one of A, B", "C"),
+        (_with(0, "ecog", "1.5"), "ecog", "line 2 (P01)", "whole number", "1.5"),
+        (_with(0, "ecog", "7"), "ecog", "line 2 (P01)", "0..4", "above the maximum: 7"),
+        (_with(0, "il6_pg_ml", ""), "il6_pg_ml", "line 2 (P01)", "a value in every row", "empty"),
+        (_with(0, "il6_pg_ml", "<"), "il6_pg_ml", "line 2 (P01)", "<LOD", "text '<'"),
+    ],
+    ids=["missing_column", "text_in_numeric", "negative_time", "event_coded_2",
+         "duplicate_ids", "pfs_gt_os", "unknown_category", "non_integer", "above_max",
+         "missing_value", "bad_lod"],
+)
+def test_each_fault_is_one_clear_row(tmp_path, text, column, rows, expected, found):
+    report = _report(tmp_path, text)
+    assert len(report) == 1, report.to_string()
+    r = report.iloc[0]
+    assert r["column"] == column
+    assert r["rows"] == rows
+    assert expected in r["expected"]
+    assert found in r["found"]
+    assert r["file"].endswith("cohort.csv")
+
+
+def test_event_coded_1_2_gets_a_recoding_hint(tmp_path):
+    text = GOOD.replace(",1,5.0,1,", ",2,5.0,1,").replace("20.5,0,20.5", "20.5,1,20.5")
+    report = _report(tmp_path, text)
+    assert list(report["column"]) == ["os_event"]
+    assert "coded 1/2" in report.iloc[0]["found"]
+
+
+def test_all_faults_reported_at_once(tmp_path):
+    text = _with(1, "os_months", "abc", _with(2, "os_event", "2", _with(3, "patient_id", "P01",
+                                                                          _drop("pfs_event"))))
+    report = _report(tmp_path, text)
+    assert set(report["column"]) == {"pfs_event", "os_months", "os_event", "patient_id"}
+    assert len(report) == 4
+    text_report = ct.format_report(report, "cohort.csv")
+    assert text_report.startswith("cohort.csv: 4 problems")
+    for word in ("pfs_event", "'abc'", "duplicated"):
+        assert word in text_report
+
+
+def test_many_bad_rows_are_listed_briefly(tmp_path):
+    body = "\n".join(f"P{i:02d},{-i},1,0,1,1,A,0" for i in range(1, 13))
+    report = _report(tmp_path, _lines(GOOD)[0] + "\n" + body + "\n")
+    r = report[report["column"] == "os_months"].iloc[0]
+    assert r["rows"].startswith("line 2 (P01), line 3 (P02)")
+    assert r["rows"].endswith("line 6 (P05) and 7 more [12 rows]")
+
+
+@pytest.mark.parametrize(
+    "content, found",
+    [
+        (b"", "empty file"),
+        (b"\n\n", "empty file"),
+        (b"patient_id;os_months\nP1;2\n", "separated by semicolons"),
+        (b"PK\x03\x04\x00\x00binary", "binary content"),
+        (b'patient_id,os_months\n"P1,2\n', "not a readable CSV"),
+    ],
+    ids=["empty", "blank_lines", "semicolons", "binary", "broken_quotes"],
+)
+def test_unreadable_files_are_one_report_row(tmp_path, content, found):
+    p = tmp_path / "f.csv"
+    p.write_bytes(content)
+    df, report = ct.read_csv_text(p)
+    assert df is None
+    assert len(report) == 1 and found in report.iloc[0]["found"]
+
+
+def test_header_only_file_has_no_data_rows(tmp_path):
+    report = _report(tmp_path, _lines(GOOD)[0] + "\n")
+    assert "no data rows" in report.iloc[0]["found"]
+
+
+def test_file_not_found_and_folder(tmp_path):
+    assert ct.read_csv_text(tmp_path / "nope.csv")[1].iloc[0]["found"] == "no such file"
+    assert ct.read_csv_text(tmp_path)[1].iloc[0]["found"] == "a folder"
+
+
+def test_blank_lines_keep_csv_line_numbers(tmp_path):
+    text = GOOD.replace("P03,", "\nP03,").replace("P03,7.1", "P03,-7.1")
+    report = _report(tmp_path, text)
+    assert report.iloc[0]["rows"] == "line 5 (P03)"
+
+
+def test_case_mismatch_is_pointed_out(tmp_path):
+    report = _report(tmp_path, GOOD.replace("os_event", "OS_event"))
+    assert "found 'OS_event'" in report.iloc[0]["found"]
+
+
+def test_rule_that_crashes_is_reported_not_raised(tmp_path):
+    def boom(df):
+        raise KeyError("oops")
+
+    bad = Contract("toy", "cohort", "", TOY.columns, rules=(Rule("boom", "never fails", ("os_months",), boom),))
+    df, lines = ct.read_csv_text((tmp_path / "c.csv", (tmp_path / "c.csv").write_text(GOOD))[0])
+    report = ct.validate(df, bad, "c.csv", lines=lines)
+    assert len(report) == 1 and "could not be checked" in report.iloc[0]["found"]
+
+
+def test_rule_factories():
+    df = pd.DataFrame({"a": [1.0, 3.0, None, -1.0], "b": [2.0, 2.0, 1.0, 0.0], "e": [0, 1, 2, None]})
+    assert ct.rule_le("a", "b").check(df).tolist() == [True, False, True, True]
+    assert ct.rule_nonnegative("a", "b").check(df).tolist() == [True, True, True, False]
+    assert ct.rule_binary("e").check(df).tolist() == [True, True, False, True]
+    assert ct.rule_both_or_neither("a", "e").check(df).tolist() == [True, True, False, False]
+
+
+def test_check_contract_refuses_malformed_contracts():
+    with pytest.raises(ValueError, match="dtype 'number'"):
+        ct.check_contract(Contract("t", "c", "", (Column("x", "number", ""),)))
+    with pytest.raises(ValueError, match="declared twice"):
+        ct.check_contract(Contract("t", "c", "", (Column("x", "int", ""), Column("x", "int", ""))))
+    with pytest.raises(ValueError, match="undeclared"):
+        ct.check_contract(Contract("t", "c", "", (Column("x", "int", ""),),
+                                   rules=(ct.rule_le("x", "y"),)))
+
+
+def test_typed_reading_and_below_lod(tmp_path, monkeypatch):
+    p = tmp_path / "c.csv"
+    p.write_text(GOOD)
+    monkeypatch.setattr(ct, "contract_for", lambda study, dataset="cohort": TOY)
+    df = ct.read_cohort("toy", p)
+    assert df["os_event"].dtype == np.int64
+    assert list(df["child_pugh_class"].cat.categories) == ["A", "B"]
+    assert df["il6_pg_ml"].tolist() == [12.3, 0.0, 0.0, 40.2]
+    assert df["il6_pg_ml_below_lod"].tolist() == [0, 1, 1, 0]
+    assert df["patient_id"].tolist() == ["P01", "P02", "P03", "P04"]
+    p.write_text(_with(0, "os_months", "-3"))
+    with pytest.raises(ct.CohortError) as exc:
+        ct.read_cohort("toy", p)
+    assert "below the minimum: -3" in str(exc.value)
+    assert isinstance(exc.value, ValueError)
+
+
+def test_validate_accepts_a_typed_frame():
+    df = pd.DataFrame({"patient_id": [1, 2], "os_months": [3.0, 4.0], "os_event": [1, 0],
+                       "pfs_months": [1.0, 4.0], "pfs_event": [1, 1], "il6_pg_ml": [2.0, 0.0],
+                       "child_pugh_class": ["A", "B"]})
+    assert ct.validate(df, TOY).empty
+    df.loc[1, "pfs_months"] = 5.0
+    report = ct.validate(df, TOY)
+    assert report.iloc[0]["rows"] == "row 1 (2)"
+
+
+def test_validation_never_writes(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_bytes(_with(1, "os_months", "abc").encode())
+    before = p.read_bytes(), sorted(tmp_path.iterdir())
+    _report(tmp_path, p.read_text(), name="c.csv")
+    assert (p.read_bytes(), sorted(tmp_path.iterdir())) == before
+
+
+# --------------------------------------------------------------------------- the CLI
+def test_cli_validate_prints_report_without_traceback(tmp_path, capsys):
+    p = tmp_path / "bad.csv"
+    p.write_text("patient_id,os_months\nP1,abc\n")
+    study = next((s for s in paths.STUDIES if _has_schema(s)), None)
+    if study is None:
+        pytest.skip("no study schema yet")
+    rc = cli(["validate", study, str(p)])
+    out = capsys.readouterr()
+    assert rc == 1
+    assert "does not meet the contract" in out.out and "Traceback" not in out.out + out.err
+    assert "'abc'" in out.out
+    rc = cli(["validate", study, str(tmp_path / "missing.csv")])
+    assert rc == 1 and "no such file" in capsys.readouterr().out
+
+
+def test_cli_unknown_study_is_a_message(capsys):
+    assert cli(["validate", "nostudy", "x.csv"]) == 1
+    assert "unknown study 'nostudy'" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the studies
+def _has_schema(study: str) -> bool:
+    try:
+        importlib.import_module(f"helpers.schemas.{study}")
+        return True
+    except ModuleNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("study", paths.STUDIES)
+def test_study_contract_is_well_formed(study):
+    if not _has_schema(study):
+        pytest.skip(f"helpers/schemas/{study}.py not written yet")
+    found = ct.contracts(study)
+    assert "cohort" in found
+    dd = ct.data_dictionary(study)
+    assert {"required", "optional"} >= set(dd["required"])
+    assert (dd["required"] == "required").any()
+
+
+@pytest.mark.parametrize("study", paths.STUDIES)
+def test_shipped_synthetic_data_meet_the_contract(study):
+    if not _has_schema(study):
+        pytest.skip(f"helpers/schemas/{study}.py not written yet")
+    for dataset in ct.contracts(study):
+        f = paths.synthetic_cohort(study) if dataset == "cohort" else paths.synthetic_lab(study, dataset)
+        if not f.exists():
+            pytest.skip(f"{f.name} not generated yet")
+        report = ct.validate_file(study, f, dataset)
+        assert report.empty, ct.format_report(report, f)
+        df = ct.read_cohort(study, dataset=dataset)
+        assert len(df) > 0
+
+
+@pytest.mark.parametrize("study", paths.STUDIES)
+def test_each_study_refuses_a_broken_copy_of_its_cohort(study, tmp_path):
+    """A shipped cohort with PFS > OS, a negative time and a duplicated id in three rows."""
+    f = paths.synthetic_cohort(study)
+    if not _has_schema(study) or not f.exists():
+        pytest.skip(f"{study}: schema or synthetic cohort not there yet")
+    df = pd.read_csv(f, dtype=str)
+    time = next(c for c in ("os_months",) if c in df.columns)
+    df.loc[0, time] = "-1"
+    df.loc[2, "patient_id"] = df.loc[1, "patient_id"]
+    bad = tmp_path / "bad.csv"
+    df.to_csv(bad, index=False)
+    report = ct.validate_file(study, bad)
+    assert "os_months" in set(report["column"]) and "patient_id" in set(report["column"])
