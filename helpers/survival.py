@@ -166,7 +166,9 @@ def km_at(df: pd.DataFrame, time: str, event: str, group: str | None = None,
     Survival at ``t`` is the curve's value at the last distinct time <= ``t`` (1 before the
     first); ``n_risk`` the number still under observation at ``t`` (time >= ``t``). A time
     beyond a group's last follow-up is not estimable: R drops such a row
-    (``extend = FALSE``); here it is kept with ``n_risk`` 0 and ``NaN`` survival and limits.
+    (``extend = FALSE``); here it is kept with ``n_risk`` 0 and ``NaN`` survival and limits,
+    except where the curve has already reached 0 (survival 0, limits ``NaN``, as R's
+    ``extend = TRUE``).
     """
     t, e, labels, masks = _survival_data(df, time, event, group, "km_at")
     at = np.atleast_1d(np.asarray(times, dtype=float))
@@ -183,7 +185,8 @@ def km_at(df: pd.DataFrame, time: str, event: str, group: str | None = None,
         lower = np.where(before, 1.0, k["lower"][safe])
         upper = np.where(before, 1.0, k["upper"][safe])
         n_risk = len(tg) - np.searchsorted(tg, at, side="left")
-        beyond = at > tg[-1]
+        # beyond the last follow-up the curve is unknown, unless it has already reached 0
+        beyond = (at > tg[-1]) & (k["survival"][-1] > 0)
         surv = np.where(beyond, np.nan, surv)
         lower = np.where(beyond, np.nan, lower)
         upper = np.where(beyond, np.nan, upper)
@@ -232,9 +235,11 @@ def logrank(df: pd.DataFrame, time: str, event: str, group: str) -> pd.DataFrame
     """Log-rank test for 2 or more groups, equal to R ``survdiff(Surv(time, event) ~ group)``.
     One row, columns :data:`LOGRANK_COLUMNS` (statistic = chi-square, dof = k - 1).
 
-    The statistic is ``(O - E)' V^- (O - E)`` over the groups with expected events > 0,
+    The statistic is ``(O - E)' V^-1 (O - E)`` over the groups with expected events > 0,
     one group left out (as ``survdiff``); ``V`` the hypergeometric variance matrix (ties
     handled exactly). ``n`` is the number of rows used, ``groups`` the number of groups.
+    Where ``V`` is singular (R stops with an error) a ``RuntimeWarning`` is given and the
+    statistic uses the pseudo-inverse on ``rank(V)`` df, or is ``NaN`` if ``V`` is 0.
     """
     t, e, labels, masks = _survival_data(df, time, event, group, "logrank")
     k = len(labels)
@@ -245,13 +250,23 @@ def logrank(df: pd.DataFrame, time: str, event: str, group: str) -> pd.DataFrame
         g[m] = j
     obs, exp_, var = _logrank_core(t, e, g, k)
     use = exp_ > 0
+    dof = k - 1
     if use.sum() < 2:
         stat = 0.0
     else:
         diff = (obs - exp_)[use][1:]
         vv = var[np.ix_(use, use)][1:, 1:]
-        stat = float(diff @ np.linalg.solve(vv, diff))
-    dof = int(use.sum()) - 1 if use.sum() >= 2 else k - 1
+        dof = int(np.linalg.matrix_rank(vv))
+        if dof == vv.shape[0]:
+            stat = float(diff @ np.linalg.solve(vv, diff))
+        else:
+            # R's survdiff stops here ("system is exactly singular"), e.g. when every
+            # event happens at one time with nobody left at risk after it.
+            warnings.warn(
+                f"logrank: the variance of O - E in column {group!r} is singular (rank "
+                f"{dof} of {vv.shape[0]}); the test has {'no' if dof == 0 else 'reduced'} "
+                "information", RuntimeWarning, stacklevel=2)
+            stat = float(diff @ np.linalg.pinv(vv) @ diff) if dof > 0 else float("nan")
     return pd.DataFrame([dict(test="log-rank", statistic=stat, dof=dof,
                               p=float(stats.chi2.sf(stat, dof)), n=len(t), groups=k)],
                         columns=LOGRANK_COLUMNS)
@@ -440,11 +455,12 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates: list[str],
             RuntimeWarning, stacklevel=2,
         )
     z = beta / se
-    table = pd.DataFrame({
-        "term": list(X.columns), "coef": beta, "se": se, "hr": np.exp(beta),
-        "lower": np.exp(beta - Z95 * se), "upper": np.exp(beta + Z95 * se),
-        "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
-    })
+    with np.errstate(over="ignore"):  # an infinite coefficient was warned about above
+        table = pd.DataFrame({
+            "term": list(X.columns), "coef": beta, "se": se, "hr": np.exp(beta),
+            "lower": np.exp(beta - Z95 * se), "upper": np.exp(beta + Z95 * se),
+            "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
+        })
     lr = max(2 * (ll - ll0), 0.0)
     conc = concordance_index(t, e, Xv @ beta)["concordance"]
     return CoxResult(
