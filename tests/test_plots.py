@@ -1,0 +1,237 @@
+"""helpers.plots: the number-at-risk table against R, and smoke tests of every plot.
+
+Reference for the risk table (tests/fixtures/plots/make_km_risk.R, R 4.2.2, survival 3.5.3):
+``fit <- survfit(Surv(time, status - 1) ~ sex, data = lung)``;
+``summary(fit, times = c(0, 5, 100, 200, 365, 500, 730, 1000, 1022, 1100), extend = TRUE)$n.risk``
+-> female 90 90 82 66 30 21 6 0 0 0; male 138 138 114 78 35 20 7 2 1 0.
+``km_lung.csv`` is that fit's table in :data:`helpers.survival.KM_COLUMNS` shape.
+"""
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from helpers import paths, plots  # noqa: E402
+
+FIXTURES = paths.FIXTURES / "plots"
+R_TIMES = [0, 5, 100, 200, 365, 500, 730, 1000, 1022, 1100]
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def km_lung():
+    return pd.read_csv(FIXTURES / "km_lung.csv")
+
+
+def toy_km():
+    """Two groups by hand. Group a: times 1, 2+, 3, 3+, 5 (n = 5); group b: 2, 4+, 6 (n = 3)."""
+    rows = [
+        ("a", 0, 5, 0, 0, 1.0), ("a", 1, 5, 1, 0, 0.8), ("a", 2, 4, 0, 1, 0.8),
+        ("a", 3, 3, 1, 1, 0.5333), ("a", 5, 1, 1, 0, 0.0),
+        ("b", 0, 3, 0, 0, 1.0), ("b", 2, 3, 1, 0, 0.6667), ("b", 4, 2, 0, 1, 0.6667),
+        ("b", 6, 1, 1, 0, 0.0),
+    ]
+    km = pd.DataFrame(rows, columns=["group", "time", "n_risk", "n_event", "n_censor", "survival"])
+    return km.assign(lower=km["survival"] * 0.8, upper=np.minimum(km["survival"] * 1.2, 1))
+
+
+# --- number at risk --------------------------------------------------------------------
+
+def test_number_at_risk_matches_r_summary_survfit(km_lung):
+    expected = pd.read_csv(FIXTURES / "risk_lung.csv")
+    got = plots.number_at_risk(km_lung, R_TIMES)
+    assert list(got.columns) == plots.RISK_COLUMNS
+    merged = expected.merge(got, on=["group", "time"], suffixes=("_r", "_py"))
+    assert len(merged) == len(expected) == 20
+    assert (merged["n_risk_r"] == merged["n_risk_py"]).all(), merged
+
+
+def test_number_at_risk_by_hand():
+    """Group a times 1, 2+, 3, 3+, 5: at risk (time >= t) at t = 0, 1, 2.5, 3, 4, 5, 6 is
+    5, 5, 3, 3, 1, 1, 0; group b times 2, 4+, 6: 3, 3, 2, 2, 2, 1, 1."""
+    got = plots.number_at_risk(toy_km(), [0, 1, 2.5, 3, 4, 5, 6])
+    assert got[got.group == "a"]["n_risk"].tolist() == [5, 5, 3, 3, 1, 1, 0]
+    assert got[got.group == "b"]["n_risk"].tolist() == [3, 3, 2, 2, 2, 1, 1]
+
+
+def test_number_at_risk_equals_a_count_of_the_raw_times():
+    """The rule 'number with time >= t' on raw data equals the reading off the KM table."""
+    rng = np.random.default_rng(7)
+    time = np.round(rng.exponential(10, 60), 1)
+    event = rng.integers(0, 2, 60)
+    rows = [("all", 0.0, 60, 0, 0, 1.0)]
+    for t in np.unique(time):
+        at = time == t
+        rows.append(("all", t, int((time >= t).sum()), int(event[at].sum()),
+                     int((1 - event[at]).sum()), 0.5))
+    km = pd.DataFrame(rows, columns=["group", "time", "n_risk", "n_event", "n_censor", "survival"])
+    times = [0, 2, 5, 10, 15, 20, 30, 50]
+    got = plots.number_at_risk(km, times)["n_risk"].tolist()
+    assert got == [int((time >= t).sum()) for t in times]
+
+
+def test_number_at_risk_without_group_column_values():
+    km = toy_km()
+    km = km[km.group == "a"].assign(group=None)
+    got = plots.number_at_risk(km, [0, 3])
+    assert got["group"].tolist() == ["all", "all"] and got["n_risk"].tolist() == [5, 3]
+
+
+def test_number_at_risk_missing_column_is_named():
+    with pytest.raises(ValueError, match="missing column.*n_risk"):
+        plots.number_at_risk(toy_km().drop(columns="n_risk"), [0])
+
+
+# --- km_plot ---------------------------------------------------------------------------
+
+def test_km_plot_curves_ticks_legend_annotation_and_risk_table(km_lung):
+    summary = pd.DataFrame(dict(group=["female", "male"], n=[90, 138], events=[53, 112],
+                                median=[426.0, 270.0], median_lower=[348.0, 212.0],
+                                median_upper=[550.0, math.nan]))
+    ax = plots.km_plot(km_lung, summary=summary,
+                       hr=pd.DataFrame(dict(term=["male"], hr=[1.70], lower=[1.22], upper=[2.37], p=[0.0015])),
+                       logrank=pd.DataFrame(dict(p=[0.0013])), risk_times=[0, 365, 730, 1095],
+                       labels={"female": "Female"}, xlabel="Days")
+    assert isinstance(ax, plt.Axes)
+    lines = ax.get_lines()
+    assert len(lines) == 4                                   # a step and a censor-mark line per group
+    steps = [ln for ln in lines if not ln.get_label().startswith("_")]
+    assert [ln.get_drawstyle() for ln in steps] == ["steps-post", "steps-post"]
+    marks = [ln for ln in lines if ln.get_marker() == "|"]
+    assert len(marks) == 2
+    n_censored_times = int((km_lung[km_lung.group == "female"]["n_censor"] > 0).sum())
+    assert len(marks[0].get_xdata()) == n_censored_times
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["Female (n = 90): 426.0 (348.0–550.0)", "male (n = 138): 270.0 (212.0–NA)"]
+    notes = " ".join(t.get_text() for t in ax.texts)
+    assert "HR 1.70 (95% CI 1.22–2.37), p = 0.002" in notes and "Log-rank p = 0.001" in notes
+    risk_ax = [a for a in ax.figure.axes if a is not ax]
+    assert len(risk_ax) == 1
+    numbers = [t.get_text() for t in risk_ax[0].texts]
+    assert numbers == ["90", "30", "6", "0", "138", "35", "7", "0"]  # last male time 1022
+    assert [t.get_text() for t in risk_ax[0].get_yticklabels()] == ["Female", "male"]
+    assert list(ax.get_xticks()) == [0, 365, 730, 1095]
+
+
+def test_km_plot_on_a_given_axes_uses_an_inset_risk_table():
+    fig, axes = plt.subplots(1, 2)
+    ax = plots.km_plot(toy_km(), ax=axes[1], risk_times=[0, 2, 4, 6], ci=True, logrank=0.2)
+    assert ax is axes[1]
+    assert len(ax.child_axes) == 1 and len(ax.child_axes[0].texts) == 8
+    assert len(ax.collections) == 2                           # the two CI bands
+    assert "Log-rank p = 0.200" in [t.get_text() for t in ax.texts]
+
+
+def test_km_plot_single_group_has_no_legend():
+    km = toy_km()
+    ax = plots.km_plot(km[km.group == "a"].assign(group=None))
+    assert ax.get_legend() is None and len(ax.get_lines()) == 2
+
+
+def test_km_plot_colours_and_order():
+    ax = plots.km_plot(toy_km(), order=["b", "a"], colors={"a": "#000000", "b": "#D55E00"})
+    steps = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
+    assert [ln.get_label() for ln in steps] == ["b", "a"]
+    assert steps[0].get_color() == "#D55E00"
+    with pytest.raises(ValueError, match="not in the table"):
+        plots.km_plot(toy_km(), order=["c"])
+
+
+# --- other plots -----------------------------------------------------------------------
+
+def cox_table():
+    return pd.DataFrame(dict(term=["il6_high", "age", "ecog[0]", "afp_400"],
+                             hr=[2.46, 1.01, math.nan, 0.9], lower=[1.2, 0.98, math.nan, 0.5],
+                             upper=[5.04, 1.03, math.nan, 1.6], p=[0.014, 0.4, math.nan, 0.0004]))
+
+
+def test_forest_plot_rows_text_and_log_scale():
+    ax = plots.forest_plot(cox_table(), labels={"il6_high": "IL-6 high"})
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["IL-6 high", "age", "ecog[0]", "afp_400"]
+    assert len(ax.collections[0].get_segments()) == 3         # CI lines for the 3 estimated rows
+    assert ax.get_lines()[0].get_xdata()[0] == 1.0            # the null line
+    text_ax = [a for a in ax.figure.axes if a is not ax][0]
+    texts = [t.get_text() for t in text_ax.texts]
+    assert texts == ["HR (95% CI)", "p", "2.46 (1.20–5.04)", "0.014", "1.01 (0.98–1.03)",
+                     "0.400", "reference", "0.90 (0.50–1.60)", "< 0.001"]
+
+
+def test_forest_plot_linear_odds_ratio_without_p():
+    t = cox_table().rename(columns={"hr": "or"}).drop(columns="p")
+    ax = plots.forest_plot(t, estimate="or", log=False, null=0)
+    assert ax.get_xscale() == "linear"
+    text_ax = [a for a in ax.figure.axes if a is not ax][0]
+    assert [t.get_text() for t in text_ax.texts][0] == "OR (95% CI)"
+    assert "p" not in [t.get_text() for t in text_ax.texts]
+
+
+def test_response_bars_rates_and_labels():
+    t = pd.DataFrame(dict(group=["il6_low", "il6_high"], responders=[18, 4], n=[50, 34]))
+    ax = plots.response_bars(t)
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == pytest.approx([36.0, 400 / 34])
+    assert [x.get_text() for x in ax.texts] == ["18/50\n(36.0%)", "4/34\n(11.8%)"]
+
+
+def test_maxstat_plot_marks_the_cutoff():
+    curve = pd.DataFrame(dict(cut=[2.0, 5.0, 18.49, 40.0], n_low=[10, 20, 40, 60],
+                              n_high=[70, 60, 40, 20], statistic=[0.5, 1.5, 3.1, 1.0]))
+    ax = plots.maxstat_plot(curve, 18.49, log_x=True, critical=2.9, unit="pg/ml")
+    assert ax.get_xscale() == "log"
+    lines = ax.get_lines()
+    assert len(lines) == 3                                      # curve, cut-off, critical value
+    assert list(lines[1].get_xdata()) == [18.49, 18.49]
+    assert "cut-off 18.49 pg/ml" in [t.get_text() for t in ax.texts]
+
+
+def test_love_plot_points_and_threshold():
+    bal = pd.DataFrame(dict(variable=["age", "male", "child_pugh_b"], smd_before=[0.3, -0.25, 0.5],
+                            smd_after=[0.05, -0.02, 0.12]))
+    ax = plots.love_plot(bal, threshold=0.1)
+    before, after, threshold = ax.get_lines()
+    assert list(before.get_xdata()) == [0.25, 0.3, 0.5]         # absolute, sorted, largest on top
+    assert list(after.get_xdata()) == [0.02, 0.05, 0.12]
+    assert list(threshold.get_xdata()) == [0.1, 0.1]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["male", "age", "child_pugh_b"]
+
+
+def test_scorecard_plot_from_summary_and_from_card():
+    from helpers import scorecard
+
+    summary = pd.DataFrame(dict(study=["atebev_il6", "pbis", "all"], exact=[10, 4, 14],
+                                miss=[2, 0, 2], info=[1, 3, 4]))
+    ax = plots.scorecard_plot(summary)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["atebev_il6", "pbis"]
+    assert len(ax.patches) == 2 * 3
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["exact", "miss", "info"]
+    card = pd.DataFrame(dict(study=["pbis"] * 3, verdict=["exact", "exact", "miss"]))
+    ax = plots.scorecard_plot(card)
+    assert len(ax.patches) == len(scorecard.VERDICTS)
+    assert ax.patches[0].get_width() == 2
+
+
+def test_plots_refuse_tables_without_their_columns():
+    with pytest.raises(ValueError, match="forest_plot table: missing column.*upper"):
+        plots.forest_plot(cox_table().drop(columns="upper"))
+    with pytest.raises(ValueError, match="balance table: missing column.*smd_after"):
+        plots.love_plot(pd.DataFrame(dict(variable=["a"], smd_before=[0.1])))
+    with pytest.raises(TypeError, match="expected a pandas DataFrame"):
+        plots.response_bars([1, 2])
+
+
+def test_style_does_not_leak():
+    before = dict(matplotlib.rcParams)
+    plots.km_plot(toy_km())
+    assert matplotlib.rcParams["axes.spines.top"] == before["axes.spines.top"]
+    assert matplotlib.rcParams["font.size"] == before["font.size"]
