@@ -162,7 +162,8 @@ def logistic(df: pd.DataFrame, outcome: str, covariates: list[str],
     ``or = exp(coef)``; 95% CI ``exp(coef -/+ qnorm(0.975) * se)`` (Wald, not profile
     likelihood as R's ``confint``); ``p`` two-sided Wald, ``2 * pnorm(-|z|)``. Categorical
     covariates are coded by :func:`design_matrix` (reference level stated per column).
-    Complete separation gives a warning and huge, meaningless estimates, as in R.
+    Complete separation gives R's warning (fitted probabilities numerically 0 or 1) and
+    huge, meaningless estimates, as in R.
     """
     import statsmodels.api as sm
 
@@ -183,21 +184,23 @@ def logistic(df: pd.DataFrame, outcome: str, covariates: list[str],
         fit = sm.GLM(y, exog, family=sm.families.Binomial()).fit(tol=1e-12, maxiter=100)
     coef = fit.params.drop("const")
     se = fit.bse.drop("const")
-    if not np.all(np.isfinite(se)) or np.any(np.abs(coef) > 15):
+    mu = np.asarray(fit.fittedvalues)
+    eps = 10 * np.finfo(float).eps  # R glm.fit: "fitted probabilities numerically 0 or 1"
+    if not np.all(np.isfinite(se)) or np.any((mu < eps) | (mu > 1 - eps)):
         warnings.warn(
-            "logistic: fitted probabilities 0 or 1 (separation); estimates are not finite "
-            "in truth", RuntimeWarning, stacklevel=2,
+            "logistic: fitted probabilities numerically 0 or 1 occurred (separation); the "
+            "estimates are not finite in truth", RuntimeWarning, stacklevel=2,
         )
     z = coef / se
-    out = pd.DataFrame({
-        "term": list(X.columns),
-        "coef": coef.to_numpy(),
-        "se": se.to_numpy(),
-        "or": np.exp(coef.to_numpy()),
-        "lower": np.exp(coef.to_numpy() - Z95 * se.to_numpy()),
-        "upper": np.exp(coef.to_numpy() + Z95 * se.to_numpy()),
-        "z": z.to_numpy(),
-        "p": 2 * stats.norm.sf(np.abs(z.to_numpy())),
-    })
+    with np.errstate(over="ignore"):  # infinite estimates were warned about above
+        out = _logistic_table(X.columns, coef.to_numpy(), se.to_numpy(), z.to_numpy())
     out["n"] = len(data)
     return out
+
+
+def _logistic_table(terms, coef, se, z) -> pd.DataFrame:
+    return pd.DataFrame({
+        "term": list(terms), "coef": coef, "se": se, "or": np.exp(coef),
+        "lower": np.exp(coef - Z95 * se), "upper": np.exp(coef + Z95 * se),
+        "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
+    })

@@ -4,7 +4,9 @@ Conventions (every function):
 
 - ``time`` in months (any unit works; medians come back in the same unit), ``event`` 1 =
   event observed, 0 = right-censored (``True``/``False`` also accepted). Times must be
-  non-negative numbers. Rows with a missing time, event or group are dropped.
+  non-negative numbers. Rows with a missing time, event or group are dropped. Times
+  that differ only by floating-point error are one time (R's ``timefix = TRUE``,
+  ``aeqSurv``; see :func:`_aeq_times`).
 - ``group=None`` means one group, labelled ``"all"``. Groups appear in sorted order unless
   a ``pd.Categorical`` gives an order.
 - Kaplan-Meier confidence intervals: ``conf.type = "log"`` (R's default), 95%:
@@ -60,6 +62,7 @@ def _survival_data(df: pd.DataFrame, time: str, event: str, group: str | None,
             f"{_rows(data.index[bad])} hold {', '.join(repr(v) for v in data.loc[bad, time].unique()[:5])}"
         )
     e = check_binary(data[event], event, what)
+    t = pd.Series(_aeq_times(t.to_numpy(dtype=float)), index=t.index)
     if group is None:
         labels, masks = ["all"], [np.ones(len(data), dtype=bool)]
     else:
@@ -75,6 +78,22 @@ def _survival_data(df: pd.DataFrame, time: str, event: str, group: str | None,
         gv = g.to_numpy()
         masks = [gv == lv for lv in labels]
     return t.to_numpy(dtype=float), e, labels, masks
+
+
+def _aeq_times(t: np.ndarray, tolerance: float = _MEDIAN_TOL) -> np.ndarray:
+    """R ``survival::aeqSurv`` (``timefix = TRUE`` in ``survfit``, ``survdiff``, ``coxph``):
+    distinct times closer than ``tolerance`` (absolutely, or relative to the mean of the
+    distinct times) are one time, the smallest of the cluster. So times computed with
+    floating-point error (days / 30.4375) tie as they do in R."""
+    y = np.unique(t[np.isfinite(t)])
+    if len(y) < 2:
+        return t
+    dy = np.diff(y)
+    tied = (dy <= tolerance) | (dy / np.mean(np.abs(y)) <= tolerance)
+    if not tied.any():
+        return t
+    cuts = y[np.concatenate([[True], ~tied])]
+    return cuts[np.searchsorted(cuts, t, side="right") - 1]
 
 
 # --------------------------------------------------------------------------- Kaplan-Meier
@@ -427,6 +446,7 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates: list[str],
     ll = ll0
     it = 0
     converged = False
+    running = None
     for it in range(1, max_iter + 1):
         try:
             step = np.linalg.solve(info, grad)
@@ -442,13 +462,21 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates: list[str],
             halvings += 1
         beta = new
         done = abs(ll_new - ll) <= tol * max(abs(ll), 1.0) and np.max(np.abs(step)) < 1e-6
+        r_done = abs(1 - ll_new / ll) <= 1e-9 if ll != 0 else True
         ll, grad, info = model.loglik(beta)
+        if r_done and running is None:
+            # R coxph.fit's check where R would stop (eps = 1e-9): a one-step change still
+            # large against the coefficient means the loglik converged while the
+            # coefficient kept running off (toler.inf = sqrt(eps))
+            infs = np.abs(np.linalg.pinv(info) @ grad)
+            running = (infs > 1e-9) & (infs > math.sqrt(1e-9) * np.abs(beta))
         if done:
             converged = True
             break
     cov = np.linalg.pinv(info)
     se = np.sqrt(np.diag(cov))
-    if not converged or np.any(np.abs(beta) > 15) or not np.all(np.isfinite(se)):
+    if not converged or (running is not None and np.any(running)) \
+            or not np.all(np.isfinite(se)):
         warnings.warn(
             "cox: the likelihood did not converge to a finite maximum (a coefficient may be "
             f"infinite, e.g. no events in a group); coefficients {dict(zip(X.columns, beta))}",

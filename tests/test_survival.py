@@ -55,6 +55,7 @@ KM_CASES = {
     "larynx": ("time", "death", None),
     "ties3": ("time", "status", "arm"),
     "midpoint": ("time", "status", "case"),
+    "neartie": ("time", "status", "arm"),
 }
 
 
@@ -74,6 +75,16 @@ def test_km_table_matches_survfit(name):
         np.testing.assert_array_equal(got[col], exp[col])
     for col in ("survival", "lower", "upper"):
         np.testing.assert_allclose(got[col], arr(exp[col]), equal_nan=True, **KM_TOL)
+
+
+def test_near_equal_times_are_ties_as_in_r():
+    """R's timefix (aeqSurv): 3 and 3.000000001 are one time, reported as 3; without it
+    the curve would have separate rows, different Efron ties and a different HR."""
+    got = sv.km_table(load("neartie"), "time", "status", "arm")
+    a = got[got["group"] == "A"]
+    assert list(a["time"]) == [0, 1, 3, 5, 6, 7.5, 8]
+    assert list(a["n_event"]) == [0, 1, 2, 2, 1, 0, 1]
+    assert sv._aeq_times(np.array([2.0, 2.0 + 1e-7, 1.0])).tolist() == [2.0, 2.0 + 1e-7, 1.0]
 
 
 def test_km_table_first_row_and_columns():
@@ -129,7 +140,7 @@ def test_median_not_reached_is_nan():
     assert got[["median", "median_lower", "median_upper"]].isna().all(axis=None)
 
 
-@pytest.mark.parametrize("name", ["waltons", "rossi", "lung", "larynx", "ties3"])
+@pytest.mark.parametrize("name", ["waltons", "rossi", "lung", "larynx", "ties3", "neartie"])
 def test_km_at_matches_summary_times(name):
     """R: summary(fit, times = ...) -> n.risk, surv, lower, upper. R drops times beyond a
     group's last follow-up; we keep them as NaN with n_risk 0 (checked separately)."""
@@ -173,6 +184,7 @@ LOGRANK_CASES = {
     "lung_ecog": ("time", "status", "ecog", "logrank_ecog"),
     "larynx": ("time", "death", "stage", "logrank"),
     "ties3": ("time", "status", "arm", "logrank"),
+    "neartie": ("time", "status", "arm", "logrank"),
 }
 
 
@@ -230,6 +242,7 @@ COX_CASES = {
                {"stageI": "stage[I]", "stageIII": "stage[III]", "stageIV": "stage[IV]"}),
     "ties3": ("ties3", "cox", ["arm", "x"], None, {"armB": "arm[B]", "armC": "arm[C]"}),
     "ties3_arm": ("ties3", "cox_arm", ["arm"], None, {"armB": "arm[B]", "armC": "arm[C]"}),
+    "neartie": ("neartie", "cox", ["arm"], None, {"armB": "arm[B]"}),
 }
 
 
@@ -280,7 +293,8 @@ def test_cox_concordance_matches_r(case):
     df = load(name).dropna(subset=[time, event] + covs)
     from helpers.regression import design_matrix
     X, _ = design_matrix(df, covs, ref)
-    counts = sv.concordance_index(df[time], df[event], X.to_numpy() @ res.table["coef"].to_numpy())
+    t = sv._aeq_times(df[time].to_numpy(dtype=float))  # R's timefix, as cox() does
+    counts = sv.concordance_index(t, df[event], X.to_numpy() @ res.table["coef"].to_numpy())
     assert (counts["concordant"], counts["discordant"], counts["tied_x"]) == (conc, disc, tied_x)
 
 
