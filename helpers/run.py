@@ -1,0 +1,288 @@
+"""Re-run a study's chapters on a cohort: ``python -m helpers run STUDY --cohort FILE --out DIR``.
+
+What a run does, in order:
+
+1. checks the cohort against the study's contract (:mod:`helpers.contract`); a cohort that
+   breaks it is refused with the full report and *nothing runs, nothing is written*;
+2. checks the output folder: it must not exist (or ``--force``, and then only a folder an
+   earlier run made is replaced), must not lie inside ``data/`` and must not contain the
+   cohort;
+3. executes every chapter of the study (:func:`helpers.paths.study_chapters`, in book order)
+   with papermill, kernel ``python3``, working directory ``chapters/`` (as in the book build),
+   with the parameters ``cohort_file`` (absolute path), ``results_dir`` (``OUT/results``) and
+   the user's ``-p NAME VALUE`` pairs; executed notebooks go to ``OUT/``;
+4. exports each executed notebook to ``OUT/html/`` (nbconvert ``HTMLExporter``; images are
+   embedded and no script, style sheet or font is fetched from the network, so the pages
+   read offline - MathJax is the one exception, see :func:`export_html`);
+5. writes ``OUT/comparison.csv`` (published vs this cohort, :func:`helpers.scorecard.scorecard`)
+   and prints its one-line summary;
+6. writes ``OUT/run.json`` (study, cohort path and SHA-256, parameters, chapters, versions).
+
+The cohort file is only read; its SHA-256 is checked before and after the run.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from . import paths
+
+#: File that marks a folder as made by this command (``--force`` replaces only those).
+MARKER = ".hcc_book_run"
+#: Parameters the run sets itself.
+RESERVED = ("cohort_file", "results_dir")
+
+
+class RunError(ValueError):
+    """A run refused or failed; the message says why (the CLI prints it, no traceback)."""
+
+
+def parse_value(text: str):
+    """A ``-p NAME VALUE`` value as papermill's command line reads it: ``True``/``False``
+    -> bool, ``None`` -> None, then int, then float, else the text itself."""
+    if not isinstance(text, str):
+        return text
+    if text in ("True", "False"):
+        return text == "True"
+    if text == "None":
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    return child == parent or parent in child.parents
+
+
+def check_out(out, cohort: Path, force: bool) -> Path:
+    """The resolved output folder, or a :class:`RunError` saying why it cannot be used."""
+    out = Path(out).expanduser().resolve()
+    data = paths.DATA.resolve()
+    if _inside(out, data):
+        raise RunError(f"--out {out} is inside {data}: the run never writes into data/; "
+                       "choose a folder outside the repository's data/")
+    if _inside(paths.ROOT.resolve(), out) or out == Path(out.anchor):
+        raise RunError(f"--out {out} would contain the repository: choose a new, separate folder")
+    if _inside(cohort, out):
+        raise RunError(f"--out {out} contains the cohort file {cohort}: choose another folder")
+    if out.exists():
+        if not out.is_dir():
+            raise RunError(f"--out {out} exists and is a file")
+        if not force:
+            raise RunError(f"--out {out} already exists: pass --force to replace it, or choose "
+                           "a new folder")
+        if any(out.iterdir()) and not (out / MARKER).exists():
+            raise RunError(f"--out {out} exists and was not made by a run (no {MARKER} file): "
+                           "--force only replaces earlier run folders; choose a new folder")
+    return out
+
+
+def check_parameters(study: str, parameters: dict | None, chapters: list[Path]) -> dict:
+    """Parsed user parameters; a clear error for reserved or unknown names."""
+    import papermill
+
+    parsed = {str(k): parse_value(v) for k, v in (parameters or {}).items()}
+    clash = [k for k in parsed if k in RESERVED]
+    if clash:
+        raise RunError(f"-p {clash[0]}: set by the run itself (--cohort / --out), not by -p")
+    if parsed:
+        known = set()
+        for nb in chapters:
+            known |= set(papermill.inspect_notebook(str(nb)))
+        unknown = sorted(set(parsed) - known)
+        if unknown:
+            raise RunError(
+                f"-p {unknown[0]}: no {study} chapter has this parameter; "
+                f"parameters: {', '.join(sorted(known - set(RESERVED))) or 'none besides cohort_file and results_dir'}"
+            )
+    return parsed
+
+
+def export_html(notebook: Path, html_dir: Path) -> Path:
+    """Export an executed notebook to ``html_dir/<stem>.html`` with nbconvert's ``lab`` template.
+
+    Images are embedded (``embed_images``) and the style sheet is inlined by the template.
+    The script tags the template would fetch from a CDN (require.js, MathJax) are dropped, so
+    the page reads offline (``python -m helpers check-offline OUT/html`` passes): numbers,
+    tables and figures need nothing else; a LaTeX formula in the prose shows as its TeX
+    source. Glue outputs (``application/papermill.record``) have no HTML form and are not
+    shown; the prose that uses them is rendered by the book, not here.
+    """
+    import warnings
+
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    exporter = HTMLExporter(template_name="lab", embed_images=True)
+    exporter.require_js_url = ""
+    exporter.jquery_url = ""
+    exporter.mathjax_url = ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "mimetype ... papermill.record ..."
+        body, _ = exporter.from_notebook_node(nb)
+    body = _strip_remote_scripts(body, keep_mathjax=False)
+    html_dir.mkdir(parents=True, exist_ok=True)
+    target = html_dir / f"{notebook.stem}.html"
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def _strip_remote_scripts(html: str, keep_mathjax: bool) -> str:
+    import re
+
+    def drop(m):
+        tag = m.group(0)
+        if keep_mathjax and "mathjax" in tag.lower():
+            return tag
+        return ""
+
+    html = re.sub(r"<script[^>]+src=[\"']?(https?:)?//[^>]*>\s*</script>", drop, html, flags=re.I)
+    html = re.sub(r"<script[^>]+src=[\"']{2}[^>]*>\s*</script>", "", html, flags=re.I)
+    html = re.sub(r"<link[^>]+href=[\"']?(https?:)?//[^>]*>", "", html, flags=re.I)
+    return html
+
+
+def _last_line(exc: BaseException) -> str:
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    if ename:
+        text = f"{ename}: {evalue}" if evalue else ename
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    lines = [ln for ln in str(text).strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def run_study(study: str, cohort, out, force: bool = False, parameters: dict | None = None,
+              progress: bool = True, html: bool = True) -> Path:
+    """Validate ``cohort``, run ``study``'s chapters on it and write everything to ``out``.
+
+    Parameters
+    ----------
+    study : str
+        ``atebev_il6``, ``pbis`` or ``soramic``.
+    cohort : path
+        The cohort CSV (anywhere, including ``data/private/``); never written to.
+    out : path
+        A new folder, outside ``data/``. With ``force=True`` an earlier run's folder is
+        replaced.
+    parameters : dict, optional
+        Chapter parameters as ``{name: value}``; text values are parsed as papermill's
+        ``-p`` does (:func:`parse_value`).
+    progress, html : bool
+        Show a tqdm bar over chapters; export HTML.
+
+    Returns
+    -------
+    pathlib.Path
+        The output folder.
+
+    Raises
+    ------
+    RunError
+        (a ``ValueError``) with a readable message: invalid cohort (the full report), bad
+        output folder, unknown parameter, or a failing chapter (which chapter, where its
+        partial notebook is, the error's last line).
+    FileNotFoundError
+        The cohort file does not exist.
+    """
+    from . import contract
+
+    paths.check_study(study)
+    cohort = Path(cohort).expanduser().resolve()
+    if not cohort.is_file():
+        raise FileNotFoundError(f"cohort file {cohort} not found" if not cohort.exists()
+                                else f"cohort {cohort} is not a file")
+    chapters = paths.study_chapters(study)
+    missing = [c for c in chapters if not c.exists()]
+    if not chapters or missing:
+        raise RunError(f"{study}: chapter notebooks missing: {', '.join(str(m) for m in missing) or 'none listed'}")
+
+    report = contract.validate_file(study, cohort)
+    if not report.empty:
+        raise RunError(contract.format_report(report, cohort) + "\n\nNothing was run.")
+    out = check_out(out, cohort, force)
+    user = check_parameters(study, parameters, chapters)
+    digest = _sha256(cohort)
+
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / MARKER).write_text("made by python -m helpers run; --force may replace this folder\n")
+    results_dir = out / "results"
+    results_dir.mkdir()
+    params = {"cohort_file": str(cohort), "results_dir": str(results_dir), **user}
+
+    import papermill
+    from tqdm.auto import tqdm
+
+    env_before = {k: os.environ.get(k) for k in ("HCC_BOOK_RESULTS", "MPLBACKEND")}
+    os.environ["HCC_BOOK_RESULTS"] = str(results_dir)
+    # The kernel must draw inline: with MPLBACKEND=Agg (as a headless shell often sets it)
+    # ipykernel keeps Agg and executed notebooks would hold no figures at all.
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    timings = {}
+    try:
+        bar = tqdm(chapters, desc=f"{study}", unit="chapter", disable=not progress, file=sys.stderr)
+        for nb in bar:
+            bar.set_postfix_str(nb.stem)
+            target = out / nb.name
+            t0 = time.perf_counter()
+            try:
+                papermill.execute_notebook(
+                    str(nb), str(target), parameters=params, kernel_name="python3",
+                    cwd=str(paths.CHAPTERS), progress_bar=False, log_output=False,
+                )
+            except Exception as exc:  # papermill raises PapermillExecutionError and others
+                raise RunError(
+                    f"chapter {nb.stem} failed: {_last_line(exc)}\n"
+                    f"  partial executed notebook: {target}\n"
+                    f"  (the chapters before it finished; their outputs are in {out})"
+                ) from None
+            timings[nb.stem] = round(time.perf_counter() - t0, 2)
+            if html:
+                export_html(target, out / "html")
+    finally:
+        for k, v in env_before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if _sha256(cohort) != digest:  # pragma: no cover - nothing here writes to it
+            raise RunError(f"the cohort file {cohort} changed during the run")
+
+    summary = _write_comparison(study, results_dir, out)
+    meta = {
+        "study": study, "cohort": str(cohort), "cohort_sha256": digest,
+        "parameters": user, "chapters": [c.stem for c in chapters], "seconds": timings,
+        "python": sys.version.split()[0],
+    }
+    (out / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    print(f"{study}: ran {len(chapters)} chapters on {cohort.name}; output in {out}")
+    if summary:
+        print(summary)
+    return out
+
+
+def _write_comparison(study: str, results_dir: Path, out: Path) -> str:
+    """``out/comparison.csv`` from the scorecard; returns its summary line ('' if none)."""
+    try:
+        from . import scorecard
+    except ImportError as exc:  # pragma: no cover - scorecard is part of the package
+        return f"(no comparison: helpers.scorecard unavailable: {exc})"
+    card = scorecard.scorecard(results_dir=results_dir, study=study)
+    card.to_csv(out / "comparison.csv", index=False, lineterminator="\n")
+    return scorecard.summary_line(card) + f"\ncomparison: {out / 'comparison.csv'}"

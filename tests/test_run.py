@@ -1,0 +1,208 @@
+"""The re-run command: refusals (nothing written), a toy end-to-end run, and a real run per
+study whose schema, synthetic cohort and chapters exist. Executes notebooks (papermill)."""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import contract as ct
+from helpers import paths, run
+from helpers.__main__ import check_offline
+from helpers.__main__ import main as cli
+
+from test_contract import GOOD, TOY
+
+
+def _sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def _toy_notebook(folder: Path, name="toy_chapter", fail_above=5) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell("cohort_file = None\nresults_dir = None\nthreshold = 1.0")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# A toy chapter"),
+        params,
+        nbformat.v4.new_code_cell(
+            "import pandas as pd\nimport matplotlib.pyplot as plt\n"
+            "from helpers.results import Recorder\n"
+            "df = pd.read_csv(cohort_file)\n"
+            "rec = Recorder('pbis', 'toy_chapter', results_dir=results_dir, glue=False)\n"
+            "rec.record('derivation_count_patients', len(df), digits=0)\n"
+            "print(type(threshold).__name__, threshold)\n"
+            "fig, ax = plt.subplots(); ax.plot([1, 2]); plt.show()"
+        ),
+        nbformat.v4.new_code_cell(f"assert threshold < {fail_above}, 'threshold too large'"),
+    ]
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    """A toy study setup: pbis's name, the toy contract, one toy chapter."""
+    chapter = _toy_notebook(tmp_path)
+    monkeypatch.setattr(paths, "study_chapters", lambda study: [chapter])
+    monkeypatch.setattr(ct, "contract_for", lambda study, dataset="cohort": TOY)
+    cohort = tmp_path / "input" / "cohort.csv"
+    cohort.parent.mkdir()
+    cohort.write_text(GOOD)
+    return cohort
+
+
+# --------------------------------------------------------------------------- parameters
+@pytest.mark.parametrize("text, value", [("3", 3), ("-2", -2), ("0.5", 0.5), ("1e-3", 0.001),
+                                         ("True", True), ("False", False), ("None", None),
+                                         ("os", "os"), ("true", "true"), ("", "")])
+def test_parse_value_like_papermill(text, value):
+    got = run.parse_value(text)
+    assert got == value and type(got) is type(value)
+
+
+# --------------------------------------------------------------------------- refusals
+def test_refuses_existing_out_without_force(toy, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    rc = cli(["run", "pbis", "--cohort", str(toy), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "already exists: pass --force" in err and "Traceback" not in err
+    # --force replaces only a folder an earlier run made
+    rc = cli(["run", "pbis", "--cohort", str(toy), "--out", str(out), "--force"])
+    assert rc == 1 and "was not made by a run" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_refuses_out_inside_data(toy, capsys):
+    out = paths.DATA / "private" / "run_test_must_not_exist"
+    rc = cli(["run", "pbis", "--cohort", str(toy), "--out", str(out)])
+    assert rc == 1 and "never writes into data/" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_refuses_out_containing_the_cohort(toy, capsys):
+    rc = cli(["run", "pbis", "--cohort", str(toy), "--out", str(toy.parent), "--force"])
+    assert rc == 1 and "contains the cohort file" in capsys.readouterr().err
+    assert toy.read_text() == GOOD
+
+
+def test_invalid_cohort_prints_report_runs_nothing(toy, tmp_path, capsys):
+    toy.write_text(GOOD.replace("P02,20.5,0", "P02,abc,0"))
+    before = _sha(toy)
+    out = tmp_path / "out"
+    rc = cli(["run", "pbis", "--cohort", str(toy), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "does not meet the contract" in err and "'abc'" in err and "line 3 (P02)" in err
+    assert "Nothing was run." in err and "Traceback" not in err
+    assert not out.exists()
+    assert _sha(toy) == before
+
+
+def test_missing_cohort_is_a_message(toy, tmp_path, capsys):
+    rc = cli(["run", "pbis", "--cohort", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o")])
+    assert rc == 1 and "not found" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_unknown_and_reserved_parameters(toy, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = cli(["run", "pbis", "--cohort", str(toy), "--out", str(out), "-p", "treshold", "2"])
+    assert rc == 1 and "-p treshold: no pbis chapter has this parameter; parameters: threshold" \
+        in capsys.readouterr().err
+    rc = cli(["run", "pbis", "--cohort", str(toy), "--out", str(out), "-p", "results_dir", "x"])
+    assert rc == 1 and "set by the run itself" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cohort_inside_data_private_is_accepted(toy, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    (data / "private").mkdir(parents=True)
+    cohort = data / "private" / "real.csv"
+    shutil.copy(toy, cohort)
+    monkeypatch.setattr(paths, "DATA", data)
+    assert run.check_out(tmp_path / "out", cohort.resolve(), force=False) == (tmp_path / "out").resolve()
+    with pytest.raises(run.RunError, match="never writes into data/"):
+        run.check_out(data / "private" / "out", cohort.resolve(), force=False)
+
+
+# --------------------------------------------------------------------------- toy runs
+def test_toy_run_end_to_end(toy, tmp_path, capsys):
+    out = tmp_path / "out"
+    before = _sha(toy)
+    rc = cli(["run", "pbis", "--cohort", str(toy), "--out", str(out), "-p", "threshold", "3"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert "scorecard:" in captured.out and "comparison.csv" in captured.out
+    assert _sha(toy) == before
+    executed = nbformat.read(str(out / "toy_chapter.ipynb"), as_version=4)
+    text = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert "int 3" in text  # -p values typed as papermill's CLI does
+    assert any("image/png" in o.get("data", {}) for c in executed.cells if c.cell_type == "code"
+               for o in c.outputs), "the executed chapter holds no figure"
+    html = out / "html" / "toy_chapter.html"
+    assert html.exists() and "<img" in html.read_text()
+    assert check_offline(out / "html") == []
+    comparison = (out / "comparison.csv").read_text()
+    assert "derivation_count_patients" in comparison
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["cohort_sha256"] == before and meta["parameters"] == {"threshold": 3}
+    # the same folder again: refused without --force, replaced with it
+    assert cli(["run", "pbis", "--cohort", str(toy), "--out", str(out)]) == 1
+    assert cli(["run", "pbis", "--cohort", str(toy), "--out", str(out), "--force"]) == 0
+    assert _sha(toy) == before
+
+
+def test_failing_chapter_names_chapter_notebook_and_error(toy, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = cli(["run", "pbis", "--cohort", str(toy), "--out", str(out), "-p", "threshold", "9"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "chapter toy_chapter failed: AssertionError: threshold too large" in err
+    assert f"partial executed notebook: {out.resolve() / 'toy_chapter.ipynb'}" in err
+    assert "Traceback" not in err
+    assert (out / "toy_chapter.ipynb").exists()
+
+
+# --------------------------------------------------------------------------- real studies
+def _ready(study: str) -> str | None:
+    try:
+        importlib.import_module(f"helpers.schemas.{study}")
+    except ModuleNotFoundError:
+        return f"helpers/schemas/{study}.py not written yet"
+    if not paths.synthetic_cohort(study).exists():
+        return f"{paths.synthetic_cohort(study).name} not generated yet"
+    chapters = paths.study_chapters(study)
+    if not chapters or not all(c.exists() for c in chapters):
+        return f"{study} chapters missing"
+    import papermill
+
+    if not all("cohort_file" in papermill.inspect_notebook(str(c)) for c in chapters):
+        return f"{study}: not every chapter has a cohort_file parameter yet"
+    return None
+
+
+@pytest.mark.chapters
+@pytest.mark.parametrize("study", paths.STUDIES)
+def test_real_run_on_a_copy_of_the_synthetic_cohort(study, tmp_path):
+    reason = _ready(study)
+    if reason:
+        pytest.skip(reason)
+    cohort = tmp_path / "cohort.csv"
+    shutil.copy(paths.synthetic_cohort(study), cohort)
+    before = _sha(cohort)
+    out = run.run_study(study, cohort, tmp_path / "out", progress=False)
+    assert _sha(cohort) == before
+    for chapter in paths.study_chapters(study):
+        assert (out / chapter.name).exists()
+        assert (out / "html" / f"{chapter.stem}.html").exists()
+    assert (out / "comparison.csv").exists()
