@@ -362,3 +362,28 @@ def side_by_side(recorder_table, study: str, published: pd.DataFrame | None = No
                              verdict="", note="not a published number"))
     return pd.DataFrame(rows, columns=["id", "quantity", "published", "reproduced", "verdict",
                                        "note"])
+
+
+#: Columns shown for a study's full comparison and its misses (:func:`study_table`).
+DISPLAY_COLUMNS = ["id", "quantity", "published", "reproduced", "tolerance", "verdict", "note"]
+
+
+def study_table(card: pd.DataFrame, study: str, verdicts=None) -> pd.DataFrame:
+    """One study's rows of a card for display, optionally only some verdicts (e.g.
+    ``["miss"]``): :data:`DISPLAY_COLUMNS`, plus ``source`` and ``published_note`` when
+    only misses are asked for (the reader wants to know where and why)."""
+    rows = card[card["study"] == study]
+    columns = list(DISPLAY_COLUMNS)
+    if verdicts is not None:
+        rows = rows[rows["verdict"].isin(list(verdicts))]
+        columns = ["id", "source", "published", "reproduced", "tolerance", "note",
+                   "published_note"]
+    return rows[columns].reset_index(drop=True)
+
+
+def verdict_counts(card: pd.DataFrame, study: str | None = None) -> dict[str, int]:
+    """``{verdict: count}`` for every verdict in :data:`VERDICTS` (zeros included), over
+    the whole card or one study."""
+    rows = card if study is None else card[card["study"] == study]
+    counts = rows["verdict"].value_counts()
+    return {v: int(counts.get(v, 0)) for v in VERDICTS}

@@ -274,3 +274,32 @@ def test_command_line_prints_the_summary_line(tmp_path, capsys):
 
     assert main(["scorecard", str(tmp_path)]) == 0
     assert capsys.readouterr().out.startswith("scorecard: ")
+
+
+@pytest.mark.chapters
+@pytest.mark.parametrize("with_results", [True, False], ids=["fake-results", "no-results"])
+def test_summary_scorecard_notebook_runs(tmp_path, with_results):
+    """The scorecard page executes on a few fake results files, and on a folder with none
+    (then it says so instead of failing)."""
+    import papermill as pm
+
+    from helpers import paths
+
+    results_dir = tmp_path / "results"
+    if with_results:
+        pub = published.load()
+        for study in sorted(set(pub["study"]))[:2]:
+            rec = Recorder(study, f"{study}_fake", results_dir=results_dir, glue=False)
+            for _, row in pub[(pub["study"] == study) & pub["value"].notna()].head(15).iterrows():
+                rec.record(row["id"], row["value"], p=None if pd.isna(row["p"]) else row["p"])
+    out = tmp_path / "summary_scorecard.ipynb"
+    pm.execute_notebook(str(paths.CHAPTERS / "summary_scorecard.ipynb"), str(out),
+                        parameters={"results_dir": str(results_dir)}, cwd=str(paths.CHAPTERS),
+                        kernel_name="python3", progress_bar=False)
+    import nbformat
+
+    nb = nbformat.read(out, 4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    markdown = " ".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+    assert any("image/png" in o.get("data", {}) for o in outputs)      # the summary figure
+    assert ("No results files found" in markdown) is (not with_results)
