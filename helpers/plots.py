@@ -166,7 +166,7 @@ def _one_row(x, what: str, columns) -> dict:
 @_styled
 def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None,
             xlabel="Months", ylabel="Survival probability", title=None, colors=None,
-            labels=None, order=None, ci=False, annotate_loc="lower left"):
+            labels=None, order=None, ci=False, annotate_loc="lower left", xmax=None):
     """Kaplan-Meier curves, as survminer's ``ggsurvplot`` draws them.
 
     Parameters
@@ -194,6 +194,11 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
         :data:`PALETTE`).
     ci
         Shade the pointwise 95% CI (needs ``lower``, ``upper``).
+    annotate_loc
+        Corner for the HR and log-rank text: ``"lower left"`` (default), ``"upper right"``, ...
+    xmax
+        Right end of the time axis (curves beyond it are cut off, as survminer's ``xlim``);
+        default: the last time or the last ``risk_times``, whichever is later.
 
     Returns
     -------
@@ -242,7 +247,10 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
     ax.set_ylabel(ylabel)
     ax.set_xlabel(xlabel)
     x_right = max(t_max, max(risk_times) if risk_times is not None else 0.0)
-    ax.set_xlim(0, x_right * 1.02 if x_right > 0 else 1)
+    if xmax is not None:
+        ax.set_xlim(0, float(xmax) * 1.02)
+    else:
+        ax.set_xlim(0, x_right * 1.02 if x_right > 0 else 1)
     if risk_times is not None:
         ax.set_xticks(list(risk_times))
     legend_title = f"Median, {xlabel.lower()} (95% CI)" if summ is not None else None

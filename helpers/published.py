@@ -210,6 +210,19 @@ def read(file: str | os.PathLike, study: str | None = None) -> pd.DataFrame:
     return out[LOADED_COLUMNS].reset_index(drop=True)
 
 
+_CACHE: dict = {}
+
+
+def _read_cached(file: Path, study: str) -> pd.DataFrame:
+    """:func:`read`, remembered while the file's size and modification time are unchanged."""
+    stat = file.stat()
+    key = (str(file.resolve()), study, stat.st_mtime_ns, stat.st_size)
+    if key not in _CACHE:
+        _CACHE.clear() if len(_CACHE) > 16 else None
+        _CACHE[key] = read(file, study)
+    return _CACHE[key].copy()
+
+
 def load(study: str | None = None, folder: str | os.PathLike | None = None) -> pd.DataFrame:
     """The published numbers of one study, or of every study that has a file.
 
@@ -236,8 +249,10 @@ def load(study: str | None = None, folder: str | os.PathLike | None = None) -> p
     folder = Path(folder) if folder is not None else paths.PUBLISHED
     if study is not None:
         paths.check_study(study)
-        return read(folder / f"{study}.csv", study)
-    frames = [read(folder / f"{s}.csv", s) for s in paths.STUDIES if (folder / f"{s}.csv").exists()]
+        file = folder / f"{study}.csv"
+        return _read_cached(file, study) if file.exists() else read(file, study)
+    frames = [_read_cached(folder / f"{s}.csv", s) for s in paths.STUDIES
+              if (folder / f"{s}.csv").exists()]
     if not frames:
         return pd.DataFrame(columns=LOADED_COLUMNS)
     return pd.concat(frames, ignore_index=True)

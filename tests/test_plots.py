@@ -235,3 +235,8 @@ def test_style_does_not_leak():
     plots.km_plot(toy_km())
     assert matplotlib.rcParams["axes.spines.top"] == before["axes.spines.top"]
     assert matplotlib.rcParams["font.size"] == before["font.size"]
+
+
+def test_km_plot_xmax_cuts_the_time_axis():
+    ax = plots.km_plot(toy_km(), xmax=4, risk_times=[0, 2, 4])
+    assert ax.get_xlim()[1] == pytest.approx(4.08)

@@ -156,3 +156,22 @@ def test_shipped_file_loads(study):
     judged = df[df["tolerance"] != "info"]
     assert judged["value"].notna().all()
     assert isinstance(df, pd.DataFrame)
+
+
+def test_a_changed_file_is_read_again(tmp_path):
+    f = write(tmp_path, VALID)
+    assert len(published.load("atebev_il6", folder=tmp_path)) == 5
+    first = published.load("atebev_il6", folder=tmp_path)
+    first.loc[0, "value"] = -1                       # a caller's change never reaches the cache
+    assert published.load("atebev_il6", folder=tmp_path).loc[0, "value"] == 84
+    f.write_text("\n".join([HEADER] + VALID[:2]) + "\n")
+    assert len(published.load("atebev_il6", folder=tmp_path)) == 2
+    f.write_text("\n".join([HEADER] + VALID[:2] + [VALID[0]]) + "\n")
+    with pytest.raises(published.PublishedFormatError, match="not unique"):
+        published.load("atebev_il6", folder=tmp_path)
+
+
+def test_unreadable_or_empty_file(tmp_path):
+    (tmp_path / "pbis.csv").write_text("")
+    with pytest.raises(published.PublishedFormatError, match="empty"):
+        published.load("pbis", folder=tmp_path)
