@@ -235,7 +235,8 @@ def table_one(df: pd.DataFrame, group: str | None, variables: list[str], *,
               min_count: int = 0, total: bool | str = False, yates: bool = True,
               welch: bool = False, digits: int | dict = 1, pct_digits: int = 1,
               formats: dict | None = None, levels: dict | None = None,
-              rounding: str = "half_even") -> pd.DataFrame:
+              rounding: str = "half_even", group_labels: dict | None = None,
+              total_first: bool = False) -> pd.DataFrame:
     """Table 1: one row per variable (continuous) or per level (categorical); one text column
     per group (``"n (%)"``, ``"mean (SD)"`` or ``"median [Q1, Q3]"``) plus the numeric parts
     (``<group>__n``, ``<group>__pct``, ... for comparison with the paper) and
@@ -279,6 +280,11 @@ def table_one(df: pd.DataFrame, group: str | None, variables: list[str], *,
     levels : dict, optional
         ``{variable: [levels]}``: which levels to show, in order (e.g. ``{"male": [1]}`` to
         print one row for a binary variable). Tests and SMD always use all levels.
+    group_labels : dict, optional
+        ``{group value: column name}``, e.g. ``{0: "IL-6 low", 1: "IL-6 high"}`` (default:
+        ``str(value)``).
+    total_first : bool
+        Put the overall column before the groups (as the Ate/Bev Table 1 does).
     rounding : {"half_even", "half_up", "truncate"}
         How text cells are rounded (numeric parts are never rounded): ``half_even`` as
         R's ``sprintf``; ``half_up`` as SPSS; ``truncate`` cuts digits.
@@ -311,13 +317,21 @@ def table_one(df: pd.DataFrame, group: str | None, variables: list[str], *,
         data = df[df[group].notna()]
         group_levels = [g for g in _levels(data[group]) if (data[group] == g).any()] \
             if not isinstance(data[group].dtype, pd.CategoricalDtype) else _levels(data[group])
-        group_names = [str(g) for g in group_levels]
+        group_labels = dict(group_labels or {})
+        group_names = [str(group_labels.get(g, g)) for g in group_levels]
+        if len(set(group_names)) < len(group_names):
+            raise ValueError(f"table_one: group column names {group_names} are not unique")
         subsets = [data[data[group] == g] for g in group_levels]
     columns = list(zip(group_names, subsets))
     total_name = None
     if total or group is None:
         total_name = total if isinstance(total, str) else "Overall"
-        columns.append((total_name, data))
+        if total_first:
+            columns.insert(0, (total_name, data))
+        else:
+            columns.append((total_name, data))
+        if total_name in group_names:
+            raise ValueError(f"table_one: the total column name {total_name!r} is also a group")
     col_names = [c for c, _ in columns]
 
     rows: list[dict] = []

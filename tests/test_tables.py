@@ -220,3 +220,12 @@ def test_bad_input_is_a_clear_error(data):
         tables.table_one(data, "il6_group", ["male"], categorical=["male"], nonnormal=["male"])
     with pytest.raises(ValueError, match=r"categorical lists \['ecog'\]"):
         tables.table_one(data, "il6_group", ["male"], categorical=["ecog"])
+
+
+def test_group_labels_and_total_first(data):
+    d = data.assign(il6_high=(data["il6_group"] == "il6_high").astype(int))
+    t = tables.table_one(d, "il6_high", ["age"], group_labels={0: "IL-6 low", 1: "IL-6 high"},
+                         total="Total", total_first=True)
+    assert t.attrs["groups"] == ["Total", "IL-6 low", "IL-6 high"]
+    assert list(t.columns[4:7]) == ["Total", "IL-6 low", "IL-6 high"]
+    assert t.iloc[0]["IL-6 high"] == "26" and t.iloc[0]["Total"] == "90"
