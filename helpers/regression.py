@@ -48,6 +48,10 @@ def check_binary(values: pd.Series, column: str, what: str = "the data") -> np.n
     """
     if values.dtype == bool:
         return values.to_numpy(dtype=float)
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        arr = values.to_numpy(dtype=float)
+        if np.all((arr == 0) | (arr == 1)):
+            return arr
     num = pd.to_numeric(values, errors="coerce")
     bad = num.isna() | ~num.isin([0, 1])
     if bad.any():
@@ -145,9 +149,13 @@ def design_matrix(df: pd.DataFrame, covariates: list[str], reference: dict | Non
 
 
 def complete_rows(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """``df[columns]`` without the rows holding a missing value in any of them
-    (R's ``na.action = na.omit``)."""
-    return df.loc[df[columns].notna().all(axis=1), columns]
+    """The rows of ``df`` without a missing value in any of ``columns`` (R's
+    ``na.action = na.omit``); all columns are kept, and ``df`` itself comes back (not a
+    copy) when nothing is missing. Never modifies ``df``."""
+    ok = np.ones(len(df), dtype=bool)
+    for c in columns:
+        ok &= df[c].notna().to_numpy()
+    return df if ok.all() else df.loc[ok]
 
 
 def logistic(df: pd.DataFrame, outcome: str, covariates: list[str],

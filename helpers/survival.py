@@ -54,22 +54,27 @@ def _survival_data(df: pd.DataFrame, time: str, event: str, group: str | None,
     data = complete_rows(df, cols)
     if data.empty:
         raise ValueError(f"{what}: no rows with {', '.join(map(repr, cols))} all present")
-    t = pd.to_numeric(data[time], errors="coerce")
-    bad = t.isna() | (t < 0)
+    ts = data[time]
+    if pd.api.types.is_numeric_dtype(ts.dtype) and ts.dtype != bool:
+        t = ts.to_numpy(dtype=float)
+        bad = ~(t >= 0)
+    else:
+        t = pd.to_numeric(ts, errors="coerce").to_numpy(dtype=float)
+        bad = np.isnan(t) | (t < 0)
     if bad.any():
         raise ValueError(
             f"{what}: column {time!r} must hold non-negative numbers (survival times); rows "
-            f"{_rows(data.index[bad])} hold {', '.join(repr(v) for v in data.loc[bad, time].unique()[:5])}"
+            f"{_rows(data.index[bad])} hold {', '.join(repr(v) for v in ts[bad].unique()[:5])}"
         )
     e = check_binary(data[event], event, what)
-    t = pd.Series(_aeq_times(t.to_numpy(dtype=float)), index=t.index)
+    t = _aeq_times(t)
     if group is None:
-        labels, masks = ["all"], [np.ones(len(data), dtype=bool)]
+        labels, masks = ["all"], [np.ones(len(t), dtype=bool)]
     else:
         g = data[group]
-        if isinstance(df[group].dtype, pd.CategoricalDtype):
+        if isinstance(g.dtype, pd.CategoricalDtype):
             present = set(g.unique())
-            labels = [lv for lv in df[group].cat.categories if lv in present]
+            labels = [lv for lv in g.cat.categories if lv in present]
         else:
             try:
                 labels = sorted(g.unique())
@@ -77,7 +82,7 @@ def _survival_data(df: pd.DataFrame, time: str, event: str, group: str | None,
                 labels = sorted(g.unique(), key=str)
         gv = g.to_numpy()
         masks = [gv == lv for lv in labels]
-    return t.to_numpy(dtype=float), e, labels, masks
+    return t, e, labels, masks
 
 
 def _aeq_times(t: np.ndarray, tolerance: float = _MEDIAN_TOL) -> np.ndarray:
@@ -127,20 +132,25 @@ def km_table(df: pd.DataFrame, time: str, event: str, group: str | None = None) 
     group has events or censorings at time 0 they appear in a second row at time 0).
     """
     t, e, labels, masks = _survival_data(df, time, event, group, "km_table")
-    frames = []
+    parts = {c: [] for c in KM_COLUMNS}
     for label, m in zip(labels, masks):
         k = _km_arrays(t[m], e[m])
-        part = pd.DataFrame({c: k[c] for c in KM_COLUMNS[1:]})
-        start = pd.DataFrame({"time": [0.0], "n_risk": [float(m.sum())], "n_event": [0.0],
-                              "n_censor": [0.0], "survival": [1.0], "lower": [1.0],
-                              "upper": [1.0]})
-        part = pd.concat([start, part], ignore_index=True)
-        part.insert(0, "group", [label] * len(part))
-        frames.append(part)
-    out = pd.concat(frames, ignore_index=True)
+        k = dict(k, time=np.concatenate([[0.0], k["time"]]),
+                 n_risk=np.concatenate([[float(m.sum())], k["n_risk"]]),
+                 n_event=np.concatenate([[0.0], k["n_event"]]),
+                 n_censor=np.concatenate([[0.0], k["n_censor"]]),
+                 survival=np.concatenate([[1.0], k["survival"]]),
+                 lower=np.concatenate([[1.0], k["lower"]]),
+                 upper=np.concatenate([[1.0], k["upper"]]))
+        parts["group"].append(np.array([label] * len(k["time"]), dtype=object))
+        for c in KM_COLUMNS[1:]:
+            parts[c].append(k[c])
+    out = {c: np.concatenate(v) for c, v in parts.items()}
     for c in ("n_risk", "n_event", "n_censor"):
         out[c] = out[c].astype(int)
-    return out[KM_COLUMNS]
+    out = pd.DataFrame(out, columns=KM_COLUMNS)
+    out["group"] = out["group"].infer_objects()
+    return out
 
 
 def _first_below_half(y: np.ndarray, x: np.ndarray) -> float:
