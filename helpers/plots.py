@@ -180,8 +180,9 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
         :func:`helpers.survival.km_summary`: each legend entry gets ``n`` and the median
         (95% CI); ``NA`` where a median or limit is not reached.
     hr
-        A Cox table row (``hr``, ``lower``, ``upper``, optional ``p``): a one-row DataFrame
-        (the first row is used), a Series or a dict. Printed as ``HR 2.93 (95% CI 1.50–5.71)``.
+        A Cox table row (``hr``, ``lower``, ``upper``, optional ``p``): a
+        :class:`~helpers.survival.CoxResult` or a DataFrame (the first row is used), a
+        Series or a dict. Printed as ``HR 2.93 (95% CI 1.50–5.71)``.
     logrank
         :func:`helpers.survival.logrank` (its ``p``) or a float: printed as ``Log-rank p``.
     risk_times
@@ -259,7 +260,7 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
 
     notes = []
     if hr is not None:
-        h = _one_row(hr, "hr", ["hr", "lower", "upper"])
+        h = _one_row(getattr(hr, "table", hr), "hr", ["hr", "lower", "upper"])
         notes.append(f"HR {_fmt(h['hr'])} (95% CI {_fmt(h['lower'])}–{_fmt(h['upper'])})"
                      + (f", {fmt_p(h['p'])}" if "p" in h and pd.notna(h["p"]) else ""))
     if logrank is not None:
@@ -315,6 +316,7 @@ def forest_plot(table, ax=None, *, estimate="hr", label="term", null=1.0, log=Tr
     matplotlib.axes.Axes
         The plot axes; the text panel is a second axes of the same figure.
     """
+    table = getattr(table, "table", table)          # a CoxResult gives its table
     _require(table, [label, estimate, "lower", "upper"], "forest_plot table")
     n = len(table)
     if n == 0:
