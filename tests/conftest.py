@@ -1,7 +1,9 @@
 """Shared test settings: headless plotting, a bounded hypothesis profile, the slow marker."""
-import os
+import matplotlib
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+# Headless plotting in the test process only. Not via MPLBACKEND: kernels started by the
+# chapter tests inherit the environment, and Agg there would drop every inline figure.
+matplotlib.use("Agg")
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 

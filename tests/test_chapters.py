@@ -29,8 +29,11 @@ def results_dir(tmp_path_factory):
 
 @pytest.mark.chapters
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_chapter_executes(nb_path, results_dir, tmp_path):
+def test_chapter_executes(nb_path, results_dir, tmp_path, monkeypatch):
     import papermill as pm
+
+    # As in a book build: figures drawn inline by the kernel.
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
     params = {"results_dir": str(results_dir)} if _has_parameter(nb_path, "results_dir") else {}
     try:
