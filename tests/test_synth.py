@@ -130,6 +130,14 @@ def test_sample_with_quantiles_hits_printed_quartiles(n, decimals):
         np.testing.assert_allclose(x, np.round(x, decimals), rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("n", [81, 82, 83, 84])
+def test_sample_with_quantiles_q1_on_the_lower_bound(n):
+    """A printed IQR of 0.0-9.4 (a quarter of the cohort at 0: below detection)."""
+    x = common.sample_with_quantiles(common.rng(n), n, 0.0, 2.32, 9.4, decimals=2)
+    np.testing.assert_allclose(common.quantile7(x, [0.25, 0.5, 0.75]), [0.0, 2.32, 9.4], atol=1e-9)
+    assert x.min() == 0.0 and int(np.sum(x == 0)) >= (n - 1) // 4
+
+
 def test_sample_with_quantiles_linear_scale_bounds_and_spread():
     r = common.rng(7)
     x = common.sample_with_quantiles(r, 200, 3.0, 3.4, 3.9, low=2.0, high=5.5, log=False)

@@ -318,7 +318,8 @@ def sample_with_quantiles(
     Notes
     -----
     Printed quartiles come from the paper's rounding; a value printed as ``12.3`` is matched
-    exactly as ``12.3``. Ties are possible only after rounding to ``decimals``. Minimum and
+    exactly as ``12.3``. A quartile on the bound (``q1 = 0 = low``: a quarter of the cohort
+    below the detection limit) is met with ties at the bound. Ties are possible only after rounding to ``decimals``. Minimum and
     maximum are not controlled (papers rarely print them).
     """
     n = int(n)
@@ -354,8 +355,15 @@ def sample_with_quantiles(
         if f < 1e-12:
             _fix(fixed, k, q)
         else:
-            _fix(fixed, k, q - f * gap)
-            _fix(fixed, k + 1, q + (1 - f) * gap)
+            lower, upper = q - f * gap, q + (1 - f) * gap
+            if low is not None and lower < low:  # e.g. q1 = 0 = low: tie at the bound
+                lower = low
+                upper = lower + (q - lower) / f
+            if high is not None and upper > high:
+                upper = high
+                lower = upper - (upper - q) / (1 - f)
+            _fix(fixed, k, lower)
+            _fix(fixed, k + 1, upper)
     pos = sorted(fixed)
     vals = [fixed[k] for k in pos]
     if any(b < a - 1e-12 for a, b in zip(vals, vals[1:])):
