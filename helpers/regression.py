@@ -46,8 +46,8 @@ def check_binary(values: pd.Series, column: str, what: str = "the data") -> np.n
 
     Accepts booleans and numbers equal to 0 or 1 (missing values must be dropped first).
     """
-    if values.dtype == bool:
-        return values.to_numpy(dtype=float)
+    if pd.api.types.is_bool_dtype(values.dtype) or _is_boolean(values):
+        return values.astype(bool).to_numpy(dtype=float)
     if pd.api.types.is_numeric_dtype(values.dtype):
         arr = values.to_numpy(dtype=float)
         if np.all((arr == 0) | (arr == 1)):
@@ -61,6 +61,16 @@ def check_binary(values: pd.Series, column: str, what: str = "the data") -> np.n
             f"hold {', '.join(repr(v) for v in shown.unique()[:5])}"
         )
     return num.to_numpy(dtype=float)
+
+
+def _is_boolean(s: pd.Series) -> bool:
+    """bool, nullable ``boolean``, or an object column holding only True/False."""
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return True
+    if pd.api.types.is_object_dtype(s.dtype):
+        values = s.dropna()
+        return len(values) > 0 and all(isinstance(v, (bool, np.bool_)) for v in values)
+    return False
 
 
 def _is_categorical(s: pd.Series) -> bool:
@@ -80,8 +90,9 @@ def design_matrix(df: pd.DataFrame, covariates: list[str], reference: dict | Non
     df
         Rows already free of missing values in ``covariates``.
     covariates
-        Column names. Numeric columns enter as they are; boolean columns as 0/1 (the term
-        compares True with False). Text and ``pd.Categorical`` columns are dummy-coded:
+        Column names. Numeric columns enter as they are; boolean columns (also nullable
+        ``boolean`` or object columns of True/False with missing values) as 0/1, the term
+        compares True with False. Text and ``pd.Categorical`` columns are dummy-coded:
         one term ``"<column>[<level>]"`` per level other than the reference.
     reference
         ``{column: level}`` reference level per categorical column. Default: the first
@@ -105,8 +116,8 @@ def design_matrix(df: pd.DataFrame, covariates: list[str], reference: dict | Non
     used_ref: dict = {}
     for col in covariates:
         s = df[col]
-        if s.dtype == bool:
-            parts[col] = s.to_numpy(dtype=float)
+        if _is_boolean(s):
+            parts[col] = s.astype(bool).to_numpy(dtype=float)
         elif _is_categorical(s):
             if isinstance(s.dtype, pd.CategoricalDtype):
                 present = set(s.dropna().unique())

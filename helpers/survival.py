@@ -418,6 +418,8 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates: list[str],
     text or categorical columns are dummy-coded against ``reference[column]`` (default: the
     first level in sorted order, as R does for factors). Rows with a missing value in any
     used column are dropped (R's ``na.action = na.omit``); ``n`` says how many were used.
+    A ``pd.Categorical``'s default reference is its first category (its stated order);
+    see :func:`helpers.regression.design_matrix`.
 
     Conventions
     -----------
@@ -426,7 +428,10 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates: list[str],
     default; tighter here so the estimate is the maximum to well beyond 4 decimals).
     ``hr = exp(coef)``; Wald 95% CI ``exp(coef -/+ qnorm(0.975) * se)``, ``se`` from the
     inverse information; ``p`` two-sided Wald. A coefficient running off to infinity
-    (monotone likelihood, e.g. no events in one group) gives a ``RuntimeWarning`` as R does.
+    (monotone likelihood, e.g. no events in one group) gives a ``RuntimeWarning`` where R
+    warns ("coefficient may be infinite"); its value then differs from R's (both mean
+    infinity: R stops at its looser convergence, e.g. -19.5 where this gives -34.9).
+    Times equal up to floating-point error are tied first (R's ``timefix``).
     """
     covariates = list(covariates)
     if not covariates:

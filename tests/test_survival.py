@@ -319,6 +319,20 @@ def test_cox_bool_and_categorical_order():
     assert len(as_int) == 1
 
 
+def test_cox_bool_with_missing_values_is_a_bool_term():
+    """An object column of True/False with NaN (or pandas 'boolean') codes as 0/1."""
+    df = load("ties3").dropna()
+    df["arm_b"] = (df["arm"] == "B").astype(object)
+    df.loc[df.index[:3], "arm_b"] = np.nan
+    ref = sv.cox(df.dropna(), "time", "status", ["arm_b"]).table
+    got = sv.cox(df, "time", "status", ["arm_b"])
+    nullable = sv.cox(df.assign(arm_b=df["arm_b"].astype("boolean")), "time", "status",
+                      ["arm_b"]).table
+    assert list(got.table["term"]) == ["arm_b"] and got.n == len(df) - 3
+    assert got.table.loc[0, "hr"] == pytest.approx(ref.loc[0, "hr"], rel=1e-12)
+    assert nullable.loc[0, "hr"] == pytest.approx(ref.loc[0, "hr"], rel=1e-12)
+
+
 def test_cox_univariable_stacks_single_models():
     df = load("lung")
     uni = sv.cox_univariable(df, "time", "status", ["age", "ph.karno", "wt.loss", "ecog"])
@@ -407,6 +421,41 @@ def test_km_survival_non_increasing_in_unit_interval(df):
         ok = ~np.isnan(g["lower"].to_numpy())
         assert np.all(g["lower"].to_numpy()[ok] <= s[ok] + 1e-15)
         assert np.all(g["upper"].to_numpy()[ok] >= s[ok] - 1e-15)
+
+
+@PROPS
+@given(st.lists(st.integers(1, 30), min_size=1, max_size=40))
+def test_km_without_censoring_is_one_minus_ecdf(times):
+    """No censoring: S(t) = share of patients with time > t (textbook)."""
+    df = pd.DataFrame({"time": np.array(times, float), "event": 1})
+    tab = sv.km_table(df, "time", "event")
+    t = np.asarray(times, float)
+    expect = np.array([(t > x).mean() for x in tab["time"]])
+    np.testing.assert_allclose(tab["survival"], expect, atol=1e-12)
+
+
+@PROPS
+@given(st.data())
+def test_logrank_k_groups_invariant_to_relabelling(data):
+    """Renaming k = 3 groups (any permutation) leaves survdiff's chi-square unchanged."""
+    n = data.draw(st.integers(9, 40))
+    df = pd.DataFrame({
+        "time": data.draw(st.lists(st.integers(1, 8), min_size=n, max_size=n)),
+        "event": data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)),
+        "group": data.draw(st.lists(st.sampled_from("abc"), min_size=n, max_size=n)),
+    })
+    assume(df["group"].nunique() == 3 and df["event"].sum() > 0)
+    perm = data.draw(st.permutations("abc"))
+    renamed = df.assign(group=df["group"].map(dict(zip("abc", perm))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        a = sv.logrank(df, "time", "event", "group").iloc[0]
+        b = sv.logrank(renamed, "time", "event", "group").iloc[0]
+    assert a["dof"] == b["dof"]
+    if math.isnan(a["statistic"]):
+        assert math.isnan(b["statistic"])
+    else:
+        assert b["statistic"] == pytest.approx(a["statistic"], rel=1e-9, abs=1e-12)
 
 
 @PROPS
