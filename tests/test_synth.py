@@ -255,6 +255,18 @@ def test_censor_for_events_no_censoring_needed_and_too_few_events():
         common.censor_for_events(common.rng(1), t, 2, max_follow_up=1.5)
 
 
+# --------------------------------------------------------------------------- calibration
+def test_first_accepted_is_deterministic_and_first():
+    draws = lambda r: float(r.uniform())  # noqa: E731
+    k, x = common.first_accepted(17, draws, lambda v: v > 0.9)
+    assert x > 0.9
+    assert all(draws(common.candidate_rng(17, j)) <= 0.9 for j in range(k))
+    assert common.first_accepted(17, draws, lambda v: v > 0.9) == (k, x)
+    assert common.candidate_rng(17, 0).uniform() != common.candidate_rng(17, 1).uniform()
+    with pytest.raises(ValueError, match="none of 5"):
+        common.first_accepted(17, draws, lambda v: v > 2, max_candidates=5)
+
+
 # --------------------------------------------------------------------------- files
 def test_write_csv_is_deterministic(tmp_path):
     df = pd.DataFrame({"patient_id": ["P1", "P2"], "x": [0.1 + 0.2, 1.0], "flag": [True, False]})
