@@ -57,13 +57,12 @@ def _survival_data(df: pd.DataFrame, time: str, event: str, group: str | None,
     ts = data[time]
     if pd.api.types.is_numeric_dtype(ts.dtype) and ts.dtype != bool:
         t = ts.to_numpy(dtype=float)
-        bad = ~(t >= 0)
     else:
         t = pd.to_numeric(ts, errors="coerce").to_numpy(dtype=float)
-        bad = np.isnan(t) | (t < 0)
+    bad = ~np.isfinite(t) | (t < 0)
     if bad.any():
         raise ValueError(
-            f"{what}: column {time!r} must hold non-negative numbers (survival times); rows "
+            f"{what}: column {time!r} must hold finite non-negative numbers (survival times); rows "
             f"{_rows(data.index[bad])} hold {', '.join(repr(v) for v in ts[bad].unique()[:5])}"
         )
     e = check_binary(data[event], event, what)
@@ -227,8 +226,8 @@ def km_at(df: pd.DataFrame, time: str, event: str, group: str | None = None,
 
 # --------------------------------------------------------------------------- log-rank
 def logrank_table(df: pd.DataFrame, time: str, event: str, group: str) -> pd.DataFrame:
-    """Observed and expected events per group (R ``survdiff``'s ``obs``, ``exp``,
-    ``(O-E)^2/E``), one row per group: columns ``group, n, observed, expected``."""
+    """Observed and expected events per group (R ``survdiff``'s ``N``, ``Observed``,
+    ``Expected``), one row per group: columns ``group, n, observed, expected``."""
     t, e, labels, masks = _survival_data(df, time, event, group, "logrank")
     g = np.full(len(t), -1)
     for j, m in enumerate(masks):
@@ -309,7 +308,8 @@ class CoxResult:
 
     ``loglik`` is the partial log-likelihood at the estimate; ``lr_*`` the likelihood-ratio
     test against the null model (``2 * (loglik - loglik_null)`` on ``lr_dof`` df);
-    ``concordance`` Harrell's C of the linear predictor (:func:`concordance_index`);
+    ``concordance`` Harrell's C of the linear predictor (:func:`concordance_index`;
+    equal to R's ``coxph(...)$concordance`` and to lifelines' ``concordance_index``);
     ``reference`` the reference level of each categorical covariate. ``loglik_null``,
     ``covariance`` (of the coefficients, terms as index/columns) and ``iterations`` are
     extras beyond the agreed interface.

@@ -369,7 +369,7 @@ def test_bad_input_messages_name_column_and_rows():
         sv.km_summary(bad, "time", "status", "arm")
     bad = df.copy()
     bad.loc[4, "time"] = -1.0
-    with pytest.raises(ValueError, match=r"column 'time' must hold non-negative.*rows 4"):
+    with pytest.raises(ValueError, match=r"column 'time' must hold finite non-negative.*rows 4"):
         sv.logrank(bad, "time", "status", "arm")
     with pytest.raises(ValueError, match=r"reference level 'Z' for column 'arm'"):
         sv.cox(df, "time", "status", ["arm"], reference={"arm": "Z"})
