@@ -81,6 +81,24 @@ def _is_categorical(s: pd.Series) -> bool:
     )
 
 
+def _check_not_broken_numbers(s: pd.Series, column: str, what: str) -> None:
+    """A text column of many distinct numbers plus a few words is a numeric column with
+    typos (``"12.3"``, ``"n.d."``), not a factor: refuse it rather than fit one dummy per
+    value. (A few numeric-looking levels such as BCLC ``"0"`` are fine.)"""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return
+    values = pd.Series(s.dropna().unique())
+    num = pd.to_numeric(values, errors="coerce")
+    if num.notna().sum() > 10 and num.isna().any():
+        words = values[num.isna()].tolist()
+        rows = s.index[s.isin(words)]
+        raise ValueError(
+            f"{what}: column {column!r} holds numbers as text and also non-numbers "
+            f"({', '.join(repr(w) for w in words[:5])} in rows {_rows(rows)}); expected a "
+            "numeric column (fix or blank those cells) or a categorical with a few levels"
+        )
+
+
 def design_matrix(df: pd.DataFrame, covariates: list[str], reference: dict | None = None,
                   what: str = "the data") -> tuple[pd.DataFrame, dict]:
     """Model matrix (no intercept) for ``covariates``, coded as R's ``model.matrix`` does.
@@ -119,6 +137,7 @@ def design_matrix(df: pd.DataFrame, covariates: list[str], reference: dict | Non
         if _is_boolean(s):
             parts[col] = s.astype(bool).to_numpy(dtype=float)
         elif _is_categorical(s):
+            _check_not_broken_numbers(s, col, what)
             if isinstance(s.dtype, pd.CategoricalDtype):
                 present = set(s.dropna().unique())
                 levels = [lv for lv in s.cat.categories if lv in present]

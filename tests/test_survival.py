@@ -374,10 +374,13 @@ def test_bad_input_messages_name_column_and_rows():
     with pytest.raises(ValueError, match=r"reference level 'Z' for column 'arm'"):
         sv.cox(df, "time", "status", ["arm"], reference={"arm": "Z"})
     bad = df.assign(x=df["x"].astype(object))
-    bad.loc[9, "x"] = "high"
-    bad["x"] = bad["x"].astype(object)
-    # a text column with numbers and words is treated as categorical: it must not crash
-    sv.cox(bad.assign(x=bad["x"].astype(str)), "time", "status", ["arm"])
+    bad.loc[[9, 12], "x"] = "high"
+    with pytest.raises(ValueError, match=r"column 'x' holds numbers as text.*'high' in rows 9, 12"):
+        sv.cox(bad, "time", "status", ["x"])
+    with pytest.raises(ValueError, match=r"event.*'status'|'status'.*0/1"):
+        sv.cox(df.assign(status=df["status"] * 2), "time", "status", ["x"])
+    with pytest.raises(ValueError, match=r"finite"):
+        sv.km_table(df.assign(time=np.inf), "time", "status")
 
 
 def test_missing_rows_dropped_not_modified():
