@@ -330,9 +330,11 @@ class CoxResult:
 
 
 class _EfronModel:
-    """Efron partial likelihood, gradient and information, vectorised over rows."""
+    """Efron (or Breslow) partial likelihood, gradient and information, vectorised over
+    rows: the l-th of d events tied at a time (l = 0..d-1) sees the risk-set sums minus
+    l/d of the tied events' sums (Breslow: minus nothing)."""
 
-    def __init__(self, t: np.ndarray, e: np.ndarray, X: np.ndarray):
+    def __init__(self, t: np.ndarray, e: np.ndarray, X: np.ndarray, ties: str = "efron"):
         order = np.argsort(t, kind="stable")
         self.t, self.e, self.X = t[order], e[order], X[order]
         times, first, inverse = np.unique(self.t, return_index=True, return_inverse=True)
@@ -345,6 +347,8 @@ class _EfronModel:
         # rank of each event among the events at its time: 0, 1, ..., d - 1
         ev_first = np.searchsorted(self.ev_t, self.ev_t, side="left")
         self.a = (np.arange(ev.sum()) - ev_first) / d[self.ev_t]
+        if ties == "breslow":  # every tied event sees the full risk set
+            self.a = np.zeros_like(self.a)
         self.ntimes = len(times)
 
     def _sums(self, beta):
@@ -411,7 +415,8 @@ def concordance_index(time, event, risk) -> dict:
 
 
 def cox(df: pd.DataFrame, time: str, event: str, covariates: list[str],
-        reference: dict | None = None, *, tol: float = 1e-12, max_iter: int = 100) -> CoxResult:
+        reference: dict | None = None, *, ties: str = "efron", tol: float = 1e-12,
+        max_iter: int = 100) -> CoxResult:
     """Cox proportional-hazards regression, Efron ties, equal to R ``coxph`` to 4 decimals.
 
     Numeric and boolean columns enter as they are (a bool/0-1 column's HR compares 1 vs 0);
@@ -432,7 +437,12 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates: list[str],
     warns ("coefficient may be infinite"); its value then differs from R's (both mean
     infinity: R stops at its looser convergence, e.g. -19.5 where this gives -34.9).
     Times equal up to floating-point error are tied first (R's ``timefix``).
+
+    ``ties="breslow"`` gives Breslow's approximation instead (R ``coxph(ties = "breslow")``;
+    also what SPSS's Cox regression uses, for reproducing SPSS-made papers).
     """
+    if ties not in ("efron", "breslow"):
+        raise ValueError(f"cox: ties must be 'efron' or 'breslow', got {ties!r}")
     covariates = list(covariates)
     if not covariates:
         raise ValueError("cox: give at least one covariate")
@@ -454,7 +464,7 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates: list[str],
             + (f" (constant: {const})" if const else "")
         )
     # centring (as R) changes nothing in the estimates but keeps exp() well scaled
-    model = _EfronModel(t, e, Xv - Xv.mean(axis=0))
+    model = _EfronModel(t, e, Xv - Xv.mean(axis=0), ties)
     p = Xv.shape[1]
     beta = np.zeros(p)
     ll0, grad, info = model.loglik(beta)
@@ -515,7 +525,7 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates: list[str],
 
 
 def cox_univariable(df: pd.DataFrame, time: str, event: str, covariates: list[str],
-                    reference: dict | None = None) -> pd.DataFrame:
+                    reference: dict | None = None, *, ties: str = "efron") -> pd.DataFrame:
     """One Cox model per covariate, stacked: columns ``covariate`` + :data:`COX_COLUMNS`
     + ``n``, ``events``.
 
@@ -526,7 +536,7 @@ def cox_univariable(df: pd.DataFrame, time: str, event: str, covariates: list[st
     frames = []
     for cov in covariates:
         ref = {cov: reference[cov]} if cov in reference else None
-        res = cox(df, time, event, [cov], ref)
+        res = cox(df, time, event, [cov], ref, ties=ties)
         part = res.table.copy()
         part.insert(0, "covariate", cov)
         part["n"] = res.n

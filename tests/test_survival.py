@@ -243,13 +243,18 @@ COX_CASES = {
     "ties3": ("ties3", "cox", ["arm", "x"], None, {"armB": "arm[B]", "armC": "arm[C]"}),
     "ties3_arm": ("ties3", "cox_arm", ["arm"], None, {"armB": "arm[B]", "armC": "arm[C]"}),
     "neartie": ("neartie", "cox", ["arm"], None, {"armB": "arm[B]"}),
+    "ties3_breslow": ("ties3", "cox_breslow", ["arm", "x"], None,
+                      {"armB": "arm[B]", "armC": "arm[C]"}),
+    "rossi_breslow": ("rossi", "cox_breslow", ["fin", "age", "prio"], None, {}),
 }
 
 
 def _fit(case):
     name, key, covs, ref, rename = COX_CASES[case]
     time, event = KM_CASES[name][:2]
-    return sv.cox(load(name), time, event, covs, reference=ref), expected(name)[key], rename
+    ties = "breslow" if case.endswith("breslow") else "efron"
+    res = sv.cox(load(name), time, event, covs, reference=ref, ties=ties)
+    return res, expected(name)[key], rename
 
 
 @pytest.mark.parametrize("case", list(COX_CASES))
