@@ -314,14 +314,17 @@ def test_cox_bool_and_categorical_order():
     """A bool column compares True with False; a pd.Categorical's first category is the
     default reference (its stated order, as R's factor levels)."""
     df = load("ties3").dropna()
-    as_int = sv.cox(df, "time", "status", ["x"]).table
-    df2 = df.assign(arm_b=df["arm"] == "B", arm_cat=pd.Categorical(df["arm"], ["C", "A", "B"]))
+    df2 = df.assign(arm_b=df["arm"] == "B", arm_b01=(df["arm"] == "B").astype(int),
+                    arm_cat=pd.Categorical(df["arm"], ["C", "A", "B"]))
     b = sv.cox(df2, "time", "status", ["arm_b"]).table
+    b01 = sv.cox(df2, "time", "status", ["arm_b01"]).table
     assert list(b["term"]) == ["arm_b"]
+    assert b.loc[0, "hr"] == pytest.approx(b01.loc[0, "hr"], rel=1e-12) and b.loc[0, "hr"] > 1
     c = sv.cox(df2, "time", "status", ["arm_cat"])
     assert c.reference == {"arm_cat": "C"}
     assert list(c.table["term"]) == ["arm_cat[A]", "arm_cat[B]"]
-    assert len(as_int) == 1
+    # against C, arm A has the lowest hazard of the three (see cox_arm in the R fixture)
+    assert c.table.loc[0, "hr"] < c.table.loc[1, "hr"] < 1
 
 
 def test_cox_bool_with_missing_values_is_a_bool_term():
