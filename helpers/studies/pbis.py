@@ -251,6 +251,11 @@ def resolve_cutoffs(df: pd.DataFrame, requested: dict, endpoint: str = "os") -> 
     rows = []
     for col, value in requested.items():
         if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, str):
             if value.strip().lower() != "minp":
                 raise ValueError(f"cut-off for {col!r}: expected a number or 'minp', got {value!r}")
             time, event = ENDPOINTS[endpoint]
@@ -364,3 +369,22 @@ def score_comparison(df: pd.DataFrame, scores_=None, adjust: dict | None = None)
     out = pd.DataFrame(rows).reset_index(drop=True)
     out.insert(2, "label", out["score"].map(SCORES))
     return out
+
+
+def prepare(cohort_df: pd.DataFrame, *, nlr_cutoff=3.5, crp_cutoff=0.13, il12_cutoff=11.6, il2_cutoff=3.2,
+            threshold=DEFAULT_THRESHOLD, endpoint: str = "os") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The chapters' first step: resolve the cut-off parameters (numbers or ``"minp"``, derived
+    in the derivation cohort, or in the whole cohort if it has no derivation rows) and add the
+    scores. Returns ``(scored cohort, cut-off table)``."""
+    is_deriv = cohort_df["cohort"].astype(str) == "derivation"
+    base = cohort_df[is_deriv] if is_deriv.any() else cohort_df
+    table = resolve_cutoffs(base, {"nlr": nlr_cutoff, "crp_mg_dl": crp_cutoff, "il12_pg_ml": il12_cutoff,
+                                   "il2_pg_ml": il2_cutoff}, endpoint)
+    cut = dict(zip(table["marker"], table["cutoff"]))
+    return add_scores(cohort_df, cut, int(threshold)), table
+
+
+def has_cohort(df: pd.DataFrame, name: str, min_rows: int = 4) -> bool:
+    """True if ``df`` holds at least ``min_rows`` patients of cohort ``name`` with both PBIS groups."""
+    part = df[df["cohort"].astype(str) == name]
+    return len(part) >= min_rows and part["pbis_high"].nunique() == 2
