@@ -193,15 +193,32 @@ def logistic(df: pd.DataFrame, outcome: str, covariates: list[str],
     """Fit ``outcome ~ covariates`` (outcome 0/1); one row per term except the intercept.
     Columns :data:`LOGISTIC_COLUMNS`, plus ``n`` (rows used; missing rows dropped).
 
-    Conventions
-    -----------
+    Parameters
+    ----------
+    df
+        One row per patient. Not modified.
+    outcome
+        0/1 or True/False column (1 = the event modelled, e.g. objective response).
+    covariates
+        Model terms, coded by :func:`design_matrix` (numeric as is, bool as 0/1, text and
+        categorical as ``"<column>[<level>]"`` dummies against the reference level).
+    reference
+        ``{column: reference level}`` for categorical covariates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`LOGISTIC_COLUMNS` + ``n``.
+
+    Notes
+    -----
     Maximum likelihood by iteratively reweighted least squares (statsmodels ``GLM``,
     binomial family, logit link), equal to R ``glm(outcome ~ ..., family = binomial)``.
-    ``or = exp(coef)``; 95% CI ``exp(coef -/+ qnorm(0.975) * se)`` (Wald, not profile
-    likelihood as R's ``confint``); ``p`` two-sided Wald, ``2 * pnorm(-|z|)``. Categorical
-    covariates are coded by :func:`design_matrix` (reference level stated per column).
-    Complete separation gives R's warning (fitted probabilities numerically 0 or 1) and
-    huge, meaningless estimates, as in R.
+    ``or = exp(coef)``; 95% CI ``exp(coef -/+ qnorm(0.975) * se)`` (Wald, not the profile
+    likelihood of R's ``confint``); ``p`` two-sided Wald, ``2 * pnorm(-|z|)``. Rows with a
+    missing value in ``outcome`` or a covariate are dropped (``na.omit``). Complete
+    separation gives R's warning (fitted probabilities numerically 0 or 1) and huge,
+    meaningless estimates, as in R.
     """
     import statsmodels.api as sm
 

@@ -125,10 +125,25 @@ def km_table(df: pd.DataFrame, time: str, event: str, group: str | None = None) 
     """The Kaplan-Meier curve per group: one row per distinct time (events and censorings),
     plus a first row at time 0 with survival 1. Columns :data:`KM_COLUMNS`.
 
-    ``n_risk`` is the number at risk just before the time (R ``survfit``'s ``n.risk``);
-    ``lower``/``upper`` the 95% log-type CI (see the module docstring). The time-0 row has
-    ``n_risk`` = group size, no events or censorings, and survival 1 with limits 1 (if a
-    group has events or censorings at time 0 they appear in a second row at time 0).
+    Parameters
+    ----------
+    df
+        One row per patient. Not modified.
+    time, event
+        Column names: follow-up time (non-negative; months in this book) and event
+        indicator (1/True = event, 0/False = censored).
+    group
+        Column to split by, or ``None`` for one group labelled ``"all"``. Sorted order,
+        or the categories' order for a ``pd.Categorical``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`KM_COLUMNS`. ``n_risk`` is the number at risk just before the time (R
+        ``survfit``'s ``n.risk``); ``lower``/``upper`` the 95% log-type CI (Greenwood; see
+        the module docstring), ``NaN`` where survival is 0. The time-0 row has ``n_risk`` =
+        group size, no events or censorings, and survival 1 with limits 1 (events or
+        censorings at time 0 appear in a second row at time 0).
     """
     t, e, labels, masks = _survival_data(df, time, event, group, "km_table")
     parts = {c: [] for c in KM_COLUMNS}
@@ -169,9 +184,24 @@ def km_summary(df: pd.DataFrame, time: str, event: str, group: str | None = None
     """Per group: n, events, median survival with its 95% CI (R ``survfit`` print).
     Columns :data:`KM_SUMMARY_COLUMNS`.
 
-    The median and its limits follow ``print.survfit`` (``survival:::survmean``): first
-    time the curve (lower band, upper band) is <= 0.5, with the midpoint rule where it
-    equals 0.5 on a flat stretch. ``NaN`` = not reached (R prints ``NA``).
+    Parameters
+    ----------
+    df
+        One row per patient. Not modified.
+    time, event
+        Column names: follow-up time (non-negative; months in this book) and event
+        indicator (1/True = event, 0/False = censored).
+    group
+        Column to split by, or ``None`` for one group labelled ``"all"``. Sorted order,
+        or the categories' order for a ``pd.Categorical``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`KM_SUMMARY_COLUMNS`, one row per group. The median and its limits follow
+        ``print.survfit`` (``survival:::survmean``): the first time the curve (the lower
+        band, the upper band) is <= 0.5, with the midpoint rule where it equals 0.5 on a
+        flat stretch. ``NaN`` = not reached (R prints ``NA``).
     """
     t, e, labels, masks = _survival_data(df, time, event, group, "km_summary")
     rows = []
@@ -191,12 +221,29 @@ def km_at(df: pd.DataFrame, time: str, event: str, group: str | None = None,
     """Survival at given times per group (R ``summary(fit, times = ...)``): survival, 95% CI
     and number at risk. Columns :data:`KM_AT_COLUMNS`.
 
-    Survival at ``t`` is the curve's value at the last distinct time <= ``t`` (1 before the
-    first); ``n_risk`` the number still under observation at ``t`` (time >= ``t``). A time
-    beyond a group's last follow-up is not estimable: R drops such a row
-    (``extend = FALSE``); here it is kept with ``n_risk`` 0 and ``NaN`` survival and limits,
-    except where the curve has already reached 0 (survival 0, limits ``NaN``, as R's
-    ``extend = TRUE``).
+    Parameters
+    ----------
+    df
+        One row per patient. Not modified.
+    time, event
+        Column names: follow-up time (non-negative; months in this book) and event
+        indicator (1/True = event, 0/False = censored).
+    group
+        Column to split by, or ``None`` for one group labelled ``"all"``. Sorted order,
+        or the categories' order for a ``pd.Categorical``.
+    times
+        The time points (same unit as ``time``), non-negative.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`KM_AT_COLUMNS`, one row per group and time. Survival at ``t`` is the
+        curve's value at the last distinct time <= ``t`` (1 before the first); ``n_risk``
+        the number still under observation at ``t`` (time >= ``t``). A time beyond a
+        group's last follow-up is not estimable: R drops such a row (``extend = FALSE``);
+        here it is kept with ``n_risk`` 0 and ``NaN`` survival and limits, except where
+        the curve has already reached 0 (survival 0, limits ``NaN``, as R's
+        ``extend = TRUE``).
     """
     t, e, labels, masks = _survival_data(df, time, event, group, "km_at")
     at = np.atleast_1d(np.asarray(times, dtype=float))
@@ -263,11 +310,29 @@ def logrank(df: pd.DataFrame, time: str, event: str, group: str) -> pd.DataFrame
     """Log-rank test for 2 or more groups, equal to R ``survdiff(Surv(time, event) ~ group)``.
     One row, columns :data:`LOGRANK_COLUMNS` (statistic = chi-square, dof = k - 1).
 
+    Parameters
+    ----------
+    df
+        One row per patient. Not modified.
+    time, event
+        Column names: follow-up time (non-negative; months in this book) and event
+        indicator (1/True = event, 0/False = censored).
+    group
+        Column holding the groups (2 or more).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``test`` ("log-rank"), ``statistic`` (chi-square), ``dof``, ``p``
+        (upper tail), ``n`` (rows used), ``groups`` (k).
+
+    Notes
+    -----
     The statistic is ``(O - E)' V^-1 (O - E)`` over the groups with expected events > 0,
-    one group left out (as ``survdiff``); ``V`` the hypergeometric variance matrix (ties
-    handled exactly). ``n`` is the number of rows used, ``groups`` the number of groups.
-    Where ``V`` is singular (R stops with an error) a ``RuntimeWarning`` is given and the
-    statistic uses the pseudo-inverse on ``rank(V)`` df, or is ``NaN`` if ``V`` is 0.
+    one group left out (as ``survdiff``); ``V`` is the hypergeometric variance matrix, so
+    tied times are handled exactly. Where ``V`` is singular (R stops with an error) a
+    ``RuntimeWarning`` is given and the statistic uses the pseudo-inverse on ``rank(V)``
+    df, or is ``NaN`` if ``V`` is 0. Per-group O and E: :func:`logrank_table`.
     """
     t, e, labels, masks = _survival_data(df, time, event, group, "logrank")
     k = len(labels)
@@ -419,27 +484,45 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates: list[str],
         max_iter: int = 100) -> CoxResult:
     """Cox proportional-hazards regression, Efron ties, equal to R ``coxph`` to 4 decimals.
 
-    Numeric and boolean columns enter as they are (a bool/0-1 column's HR compares 1 vs 0);
-    text or categorical columns are dummy-coded against ``reference[column]`` (default: the
-    first level in sorted order, as R does for factors). Rows with a missing value in any
-    used column are dropped (R's ``na.action = na.omit``); ``n`` says how many were used.
-    A ``pd.Categorical``'s default reference is its first category (its stated order);
-    see :func:`helpers.regression.design_matrix`.
+    Parameters
+    ----------
+    df
+        One row per patient. Not modified.
+    time, event
+        Column names: follow-up time and event indicator (1/True = event).
+    covariates
+        Model terms. Numeric and boolean columns enter as they are (a bool/0-1 column's HR
+        compares 1 vs 0); text or categorical columns are dummy-coded against
+        ``reference[column]`` (default: the first level in sorted order, as R does for
+        factors; a ``pd.Categorical``'s first category), giving terms
+        ``"<column>[<level>]"`` (:func:`helpers.regression.design_matrix`).
+    reference
+        ``{column: reference level}`` for categorical covariates.
+    ties
+        ``"efron"`` (R ``coxph``'s default) or ``"breslow"`` (R ``ties = "breslow"``;
+        reportedly also SPSS ``COXREG``'s handling, for reproducing SPSS-made papers).
+    tol, max_iter
+        Convergence: relative change in the log partial likelihood below ``tol`` (and
+        the Newton step below 1e-6), at most ``max_iter`` iterations.
 
-    Conventions
-    -----------
-    Newton-Raphson from beta = 0 with step halving, stopped when the relative change in
-    the log partial likelihood is below ``tol`` (R's ``coxph.control(eps = 1e-9)`` by
-    default; tighter here so the estimate is the maximum to well beyond 4 decimals).
-    ``hr = exp(coef)``; Wald 95% CI ``exp(coef -/+ qnorm(0.975) * se)``, ``se`` from the
-    inverse information; ``p`` two-sided Wald. A coefficient running off to infinity
-    (monotone likelihood, e.g. no events in one group) gives a ``RuntimeWarning`` where R
-    warns ("coefficient may be infinite"); its value then differs from R's (both mean
-    infinity: R stops at its looser convergence, e.g. -19.5 where this gives -34.9).
-    Times equal up to floating-point error are tied first (R's ``timefix``).
+    Returns
+    -------
+    CoxResult
+        ``table`` (:data:`COX_COLUMNS`, one row per term), ``n`` and ``events`` used, log
+        likelihood, likelihood-ratio test, concordance, reference levels.
 
-    ``ties="breslow"`` gives Breslow's approximation instead (R ``coxph(ties = "breslow")``;
-    also what SPSS's Cox regression uses, for reproducing SPSS-made papers).
+    Notes
+    -----
+    Rows with a missing value in any used column are dropped (R's
+    ``na.action = na.omit``). Times equal up to floating-point error are tied first (R's
+    ``timefix``). Newton-Raphson from beta = 0 with step halving; R stops at
+    ``eps = 1e-9``, this at 1e-12, so the estimate is the maximum well beyond 4 decimals.
+    ``hr = exp(coef)``; Wald 95% CI ``exp(coef -/+ qnorm(0.975) * se)`` with ``se`` from
+    the inverse information; ``p`` two-sided Wald; LR test ``2 (loglik - loglik_null)`` on
+    the number of terms. A coefficient running off to infinity (monotone likelihood, e.g.
+    no events in one group) gives a ``RuntimeWarning`` where R warns ("coefficient may be
+    infinite"); its value then differs from R's (both mean infinity: R stops at its looser
+    convergence, e.g. -19.5 where this gives -34.9).
     """
     if ties not in ("efron", "breslow"):
         raise ValueError(f"cox: ties must be 'efron' or 'breslow', got {ties!r}")
@@ -529,8 +612,9 @@ def cox_univariable(df: pd.DataFrame, time: str, event: str, covariates: list[st
     """One Cox model per covariate, stacked: columns ``covariate`` + :data:`COX_COLUMNS`
     + ``n``, ``events``.
 
-    Each model uses the rows complete in its own covariate (so ``n`` may differ between
-    covariates, as in a paper's univariable table); ``reference`` as in :func:`cox`.
+    Parameters are as in :func:`cox`. Each model uses the rows complete in its own
+    covariate, so ``n`` may differ between covariates (as in a paper's univariable
+    table); a categorical covariate gives one row per non-reference level.
     """
     reference = dict(reference or {})
     frames = []
