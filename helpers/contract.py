@@ -537,6 +537,14 @@ def _typed(parsed: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     return out
 
 
+def parse_frame(df: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """Typed columns of ``df`` (raw text or typed) as :func:`read_cohort` returns them, without
+    validating: numbers parsed, ``<LOD``/``<x`` read as 0 with ``<col>_below_lod`` flags,
+    binary as int, categories as ``Categorical``. Validate first (:func:`validate`)."""
+    parsed, _, _ = _parse(df, contract)
+    return _typed(parsed, contract)
+
+
 def read_cohort(study: str, path=None, dataset: str = "cohort") -> pd.DataFrame:
     """Read and validate a dataset; ``path=None`` reads the shipped synthetic file
     (:func:`helpers.paths.synthetic_cohort` / ``synthetic_lab``). Raises :class:`CohortError`
@@ -557,8 +565,7 @@ def read_cohort(study: str, path=None, dataset: str = "cohort") -> pd.DataFrame:
     report = validate(df, contract, path, lines=lines)
     if not report.empty:
         raise CohortError(report, path)
-    parsed, _, _ = _parse(df, contract)
-    return _typed(parsed, contract).reset_index(drop=True)
+    return parse_frame(df, contract).reset_index(drop=True)
 
 
 def missing_columns(df: pd.DataFrame, columns) -> list[str]:

@@ -217,6 +217,14 @@ def test_typed_reading_and_below_lod(tmp_path, monkeypatch):
     assert isinstance(exc.value, ValueError)
 
 
+def test_parse_frame_reads_below_lod_without_validating():
+    df = pd.DataFrame({"il6_pg_ml": ["<LOD", "< 0.5", "<lloq", "3.2", None], "os_event": ["1", "0", "1", "0", "1"]})
+    out = ct.parse_frame(df, TOY)
+    assert out["il6_pg_ml"].tolist()[:4] == [0.0, 0.0, 0.0, 3.2] and pd.isna(out["il6_pg_ml"].iloc[4])
+    assert out["il6_pg_ml_below_lod"].tolist() == [1, 1, 1, 0, 0]
+    assert out["os_event"].dtype == np.int64
+
+
 def test_validate_accepts_a_typed_frame():
     df = pd.DataFrame({"patient_id": [1, 2], "os_months": [3.0, 4.0], "os_event": [1, 0],
                        "pfs_months": [1.0, 4.0], "pfs_event": [1, 1], "il6_pg_ml": [2.0, 0.0],
