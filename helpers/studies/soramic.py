@@ -1,0 +1,559 @@
+"""SORAMIC IL-6 / IL-8 study: the analysis steps shared by its chapters and tests.
+
+Every function takes a cohort (the ``"cohort"`` contract of :mod:`helpers.schemas.soramic`)
+and returns tidy DataFrames; chapters narrate, record and plot. Nothing here draws.
+
+Conventions
+-----------
+- Groups are derived, never read: IL-6 high = ``il6_pg_ml > il6_cutoff`` (strict ``>``, as
+  Tables 2-3 print "IL6 (> 6.53 pg/mL)"; a value exactly at the cut-off is *low*), IL-8 high
+  likewise with ``il8_cutoff``; low albumin = ``albumin_g_l < 36``; high bilirubin =
+  ``bilirubin_umol_l >= 17``; AFP high = ``afp_ng_ml >= 400``; age >= 65.
+- ALBI and mALBI are computed from albumin (g/L) and bilirubin (umol/L) by
+  :mod:`helpers.scores`; "mALBI 2b and 3" = ALBI > -2.27 (grade 1 pooled with 2a, as the paper).
+- Reference groups: the low / absent level (HR compares high vs low, yes vs no, B vs A,
+  C vs B, ECOG 1 vs 0, male vs female).
+- Kaplan-Meier, log-rank and Cox follow :mod:`helpers.survival` (R ``survival``: log-type
+  CIs, Efron ties, Wald CI and p).
+- Table 1 tests (the paper: "Chi-square and Fisher's exact tests"): both are computed for
+  every 2 x 2 table; the p the book reports (``p``) is Fisher's exact test, which lands on
+  the same side of 0.05 as every printed p (Pearson's chi-square without continuity
+  correction reproduces several printed p exactly but puts two on the other side: see the
+  notes in ``data/published/soramic.csv``). Continuous: Student's t test (equal variances).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from helpers import scores, survival
+
+#: The paper's pre-specified cut-offs (defaults of the chapters' parameters).
+IL6_CUTOFF = 6.53
+IL8_CUTOFF = 60.8
+ALBUMIN_LOW_BELOW = 36.0
+BILIRUBIN_HIGH_FROM = 17.0
+AFP_HIGH_FROM = 400.0
+AGE_FROM = 65.0
+MALBI_2B_ABOVE = -2.27
+#: The trial's assessment interval (every 2 months): a progression counts as "at the time of
+#: liver dysfunction" when it was diagnosed at most this long before it (see below).
+PROGRESSION_WINDOW_MONTHS = 2.0
+
+
+
+MARKERS = {"il6": "il6_high", "il8": "il8_high"}
+MARKER_LABELS = {"il6": "IL-6", "il8": "IL-8"}
+
+#: Model terms: term -> (label as the paper's Tables 2-3 print it, source columns).
+TERMS = {
+    "il6_high": ("IL-6 high (> cut-off)", ("il6_pg_ml",)),
+    "il8_high": ("IL-8 high (> cut-off)", ("il8_pg_ml",)),
+    "male": ("Sex (male vs female)", ("male",)),
+    "age_ge65": ("Age (>= 65 vs < 65 years)", ("age_years",)),
+    "ecog1": ("ECOG (1 vs 0)", ("ecog",)),
+    "cirrhosis": ("Cirrhosis (yes vs no)", ("cirrhosis",)),
+    "hbv": ("Hepatitis B etiology (yes vs no)", ("hbv",)),
+    "hcv": ("Hepatitis C etiology (yes vs no)", ("hcv",)),
+    "alcohol": ("Alcohol etiology (yes vs no)", ("alcohol",)),
+    "previous_tace": ("Previous TACE (yes vs no)", ("previous_tace",)),
+    "pvi": ("PVI (yes vs no)", ("pvi",)),
+    "child_pugh_b": ("Child-Pugh (B vs A)", ("child_pugh_class",)),
+    "bclc_c": ("BCLC (C vs B)", ("bclc_stage",)),
+    "albumin_low": ("Albumin (< 36 g/L)", ("albumin_g_l",)),
+    "bilirubin_high": ("Total bilirubin (>= 17 umol/L)", ("bilirubin_umol_l",)),
+    "afp_high": ("AFP (>= 400 vs < 400 ng/mL)", ("afp_ng_ml",)),
+    "diffuse": ("Diffuse disease (>= 10 lesions)", ("diffuse_disease",)),
+    "extrahepatic": ("Extrahepatic disease", ("extrahepatic_spread",)),
+    "malbi_2b3": ("mALBI grade (2b and 3 vs 1 and 2a)", ("albumin_g_l", "bilirubin_umol_l")),
+}
+
+#: The paper's multivariable models (Tables 2 and 3).
+MODELS = {
+    ("os", "m1"): ["il6_high", "il8_high", "cirrhosis", "child_pugh_b", "albumin_low", "bilirubin_high"],
+    ("os", "m2"): ["il6_high", "il8_high", "cirrhosis", "child_pugh_b", "malbi_2b3"],
+    ("ld", "m1"): ["il6_high", "albumin_low", "bilirubin_high"],
+    ("ld", "m2"): ["il6_high", "malbi_2b3"],
+}
+
+#: Endpoints: short name -> (time column, event column, label).
+ENDPOINTS = {
+    "os": ("os_months", "os_event", "Overall survival"),
+    "pfs": ("pfs_months", "pfs_event", "Progression-free survival"),
+    "ld": ("liver_dysfunction_months", "liver_dysfunction_event", "Time to liver dysfunction"),
+    "ldcp": ("ld_cp_months", "ld_cp_event", "Time to liver dysfunction, censored at progression"),
+}
+
+#: Table 1 rows: variable -> (label, level shown (term column), source columns).
+TABLE1 = {
+    "male": ("Gender (male)", ("male",)),
+    "age_ge65": ("Age (>= 65 years)", ("age_years",)),
+    "white": ("Race (White)", ("white",)),
+    "ecog0": ("ECOG 0", ("ecog",)),
+    "ecog1": ("ECOG 1", ("ecog",)),
+    "ecog_missing": ("ECOG missing", ("ecog",)),
+    "cirrhosis": ("Liver cirrhosis (yes)", ("cirrhosis",)),
+    "hbv": ("Etiology: hepatitis B", ("hbv",)),
+    "hcv": ("Etiology: hepatitis C", ("hcv",)),
+    "alcohol": ("Etiology: alcohol", ("alcohol",)),
+    "previous_tace": ("Previous TACE", ("previous_tace",)),
+    "diffuse": ("Diffuse disease (>= 10 lesions)", ("diffuse_disease",)),
+    "pvi": ("Portal vein infiltration", ("pvi",)),
+    "extrahepatic": ("Extrahepatic spread", ("extrahepatic_spread",)),
+    "child_pugh_a": ("Child-Pugh A", ("child_pugh_class",)),
+    "child_pugh_b": ("Child-Pugh B", ("child_pugh_class",)),
+    "bclc_b": ("BCLC B", ("bclc_stage",)),
+    "bclc_c": ("BCLC C", ("bclc_stage",)),
+    "up_to_7_out": ("Up-to-7 criteria (outside)", ("up_to_7_out",)),
+    "bilirubin_high": ("Total bilirubin >= 17 umol/L", ("bilirubin_umol_l",)),
+    "albumin_low": ("Albumin < 36 g/L", ("albumin_g_l",)),
+    "afp_high": ("AFP >= 400 ng/mL", ("afp_ng_ml",)),
+    "malbi_2b3": ("mALBI grade 2b and 3", ("albumin_g_l", "bilirubin_umol_l")),
+}
+#: Rows of Table 1 that are levels of one variable, tested together (p on the first level).
+TABLE1_TESTED = {
+    "ecog0": ("ecog0", "ecog1"), "child_pugh_a": ("child_pugh_a", "child_pugh_b"),
+    "bclc_b": ("bclc_b", "bclc_c"),
+}
+GROUP_ORDER = ["all", "il6_low", "il6_high", "il8_low", "il8_high"]
+
+
+# ----------------------------------------------------------------------------- groups
+def _flag(cond: pd.Series, source: pd.Series) -> pd.Series:
+    """0/1 as float, NaN where ``source`` is missing."""
+    return cond.astype(float).where(source.notna())
+
+
+def derive(df: pd.DataFrame, il6_cutoff: float = IL6_CUTOFF, il8_cutoff: float = IL8_CUTOFF,
+           progression_window: float | None = PROGRESSION_WINDOW_MONTHS) -> pd.DataFrame:
+    """A copy of the cohort with the analysis variables added (present columns only).
+
+    Adds ``il6_high``, ``il8_high`` (strict ``>``), ``albumin_low``, ``bilirubin_high``,
+    ``albi_score``, ``albi_grade``, ``malbi_grade``, ``malbi_2b3``, ``child_pugh_b`` (B or C vs
+    A), and where their columns exist ``age_ge65``, ``afp_high``, ``ecog0``/``ecog1``/
+    ``ecog_missing``, ``bclc_b``/``bclc_c``, ``diffuse``, ``extrahepatic``, ``child_pugh_a``.
+    Values are 0/1 floats (NaN where the source is missing), so they enter Cox models as
+    1 vs 0. With PFS and liver dysfunction present, ``ld_cp_months``/``ld_cp_event`` hold the
+    time to liver dysfunction censored at progression (:func:`censor_at_progression`).
+    """
+    out = df.copy()
+    out["il6_high"] = _flag(out["il6_pg_ml"] > il6_cutoff, out["il6_pg_ml"])
+    out["il8_high"] = _flag(out["il8_pg_ml"] > il8_cutoff, out["il8_pg_ml"])
+    out["albumin_low"] = _flag(out["albumin_g_l"] < ALBUMIN_LOW_BELOW, out["albumin_g_l"])
+    out["bilirubin_high"] = _flag(out["bilirubin_umol_l"] >= BILIRUBIN_HIGH_FROM, out["bilirubin_umol_l"])
+    ok = out["albumin_g_l"].notna() & out["bilirubin_umol_l"].notna() & (out["bilirubin_umol_l"] > 0)
+    albi = pd.Series(np.nan, index=out.index)
+    albi[ok] = scores.albi_score(out.loc[ok, "albumin_g_l"].to_numpy(float),
+                                 out.loc[ok, "bilirubin_umol_l"].to_numpy(float))
+    out["albi_score"] = albi
+    out["albi_grade"] = scores.albi_grade(albi)
+    out["malbi_grade"] = scores.malbi_grade(albi)
+    out["malbi_2b3"] = _flag(out["malbi_grade"].isin(["2b", "3"]), albi)
+    cp = out["child_pugh_class"].astype("string")
+    out["child_pugh_a"] = _flag(cp == "A", cp)
+    out["child_pugh_b"] = _flag(cp != "A", cp)
+    if "age_years" in out:
+        out["age_ge65"] = _flag(out["age_years"] >= AGE_FROM, out["age_years"])
+    if "afp_ng_ml" in out:
+        out["afp_high"] = _flag(out["afp_ng_ml"] >= AFP_HIGH_FROM, out["afp_ng_ml"])
+    if "ecog" in out:
+        e = pd.to_numeric(out["ecog"], errors="coerce")
+        out["ecog0"] = (e == 0).astype(float)
+        out["ecog1_any"] = (e == 1).astype(float)
+        out["ecog_missing"] = e.isna().astype(float)
+        # the Cox term: ECOG 1 vs 0 (other grades and missing left out)
+        out["ecog1"] = _flag(e == 1, e.where(e.isin([0, 1])))
+    if "bclc_stage" in out:
+        b = out["bclc_stage"].astype("string")
+        out["bclc_b"] = _flag(b == "B", b)
+        out["bclc_c"] = _flag(b == "C", b)
+    if "diffuse_disease" in out:
+        out["diffuse"] = out["diffuse_disease"].astype(float)
+    if "extrahepatic_spread" in out:
+        out["extrahepatic"] = out["extrahepatic_spread"].astype(float)
+    if {"liver_dysfunction_months", "liver_dysfunction_event", "pfs_months", "pfs_event"} <= set(out.columns):
+        cp_time, cp_event = censor_at_progression(out, progression_window)
+        out["ld_cp_months"], out["ld_cp_event"] = cp_time, cp_event
+    return out
+
+
+def _progression_at_ld(df: pd.DataFrame, window: float | None) -> pd.Series:
+    t = df["liver_dysfunction_months"]
+    prog = (df["liver_dysfunction_event"] == 1) & (df["pfs_event"] == 1) & (df["pfs_months"] <= t)
+    if window is not None:
+        prog &= df["pfs_months"] >= t - window
+    return prog.fillna(False).astype(bool)
+
+
+def censor_at_progression(df: pd.DataFrame, window: float | None = PROGRESSION_WINDOW_MONTHS
+                          ) -> tuple[pd.Series, pd.Series]:
+    """Time to liver dysfunction censored at progression (the paper's Fig. S3 analysis).
+
+    The paper: "Out of 33 patients who had liver dysfunction, only four patients were
+    diagnosed with disease progression at the time of liver dysfunction ... censoring these
+    four patients at the time of disease progression". The book reads "at the time of" as
+    *diagnosed at the same assessment*: a liver dysfunction (event) with a progression
+    (``pfs_event == 1``, ``pfs_months <= liver_dysfunction_months``; the patient was alive,
+    so that PFS event is a progression) no more than ``window`` months (the trial's 2-month
+    assessment interval) before it is censored at the progression time. ``window=None``
+    takes every progression before the liver dysfunction (the Methods' wording). Everyone
+    else keeps their time and status.
+    """
+    t = df["liver_dysfunction_months"].astype(float)
+    e = df["liver_dysfunction_event"].astype(float)
+    prog_first = _progression_at_ld(df, window)
+    t2 = t.where(~prog_first, df["pfs_months"].astype(float))
+    e2 = e.where(~prog_first, 0.0)
+    return t2, e2
+
+
+def progression_before_ld(df: pd.DataFrame, window: float | None = PROGRESSION_WINDOW_MONTHS) -> int:
+    """How many liver-dysfunction events had a progression diagnosed at their time (see
+    :func:`censor_at_progression`)."""
+    return int(_progression_at_ld(df, window).sum())
+
+
+def available_terms(df: pd.DataFrame, terms) -> tuple[list[str], list[str]]:
+    """The ``terms`` the cohort can support, and the source columns missing for the rest."""
+    ok, missing = [], []
+    for t in terms:
+        cols = TERMS[t][1]
+        lack = [c for c in cols if c not in df.columns or df[c].isna().all()]
+        if lack:
+            missing += [c for c in lack if c not in missing]
+        elif t in df and df[t].nunique(dropna=True) < 2:
+            continue  # constant in this cohort: no HR can be estimated
+        else:
+            ok.append(t)
+    return ok, missing
+
+
+def group_column(df: pd.DataFrame, marker: str) -> pd.Series:
+    """``"il6_low"``/``"il6_high"`` labels (ordered low, high) from the derived flag."""
+    flag = df[MARKERS[marker]]
+    lab = np.where(flag == 1, f"{marker}_high", f"{marker}_low")
+    return pd.Series(pd.Categorical(lab, categories=[f"{marker}_low", f"{marker}_high"]), index=df.index)
+
+
+# ----------------------------------------------------------------------------- Table 1
+def group_sizes(df: pd.DataFrame) -> pd.DataFrame:
+    """n and % per marker group: columns ``group``, ``n``, ``percent`` (of the cohort)."""
+    n = len(df)
+    rows = [("all", n, 100.0)]
+    for m, flag in MARKERS.items():
+        hi = int((df[flag] == 1).sum())
+        rows += [(f"{m}_low", n - hi, 100 * (n - hi) / n), (f"{m}_high", hi, 100 * hi / n)]
+    return pd.DataFrame(rows, columns=["group", "n", "percent"])
+
+
+def _two_by_two_p(a: int, n1: int, b: int, n2: int) -> dict:
+    tab = np.array([[a, n1 - a], [b, n2 - b]])
+    out = {"p_fisher": np.nan, "p_chisq": np.nan, "p_chisq_yates": np.nan}
+    if n1 == 0 or n2 == 0:
+        return out
+    out["p_fisher"] = float(stats.fisher_exact(tab)[1])
+    if tab.sum(axis=0).min() > 0:
+        out["p_chisq"] = float(stats.chi2_contingency(tab, correction=False)[1])
+        out["p_chisq_yates"] = float(stats.chi2_contingency(tab, correction=True)[1])
+    return out
+
+
+def table_one(df: pd.DataFrame, min_count: int = 0) -> pd.DataFrame:
+    """Table 1 by IL-6 group and by IL-8 group, long format.
+
+    One row per (variable, group) with ``count``, ``n`` (patients in the group), ``percent``
+    (of the group, missing included in the denominator as the paper does) and ``text``
+    (``"n (%)"``; counts below ``min_count`` shown as ``"<min_count"``); and one row per
+    (variable, marker) with ``group = "<marker>_p"`` holding the tests' p-values
+    (``p_fisher``, ``p_chisq``, ``p_chisq_yates``; ``p`` = Fisher, see the module docstring).
+    Variables whose columns the cohort lacks are left out.
+    """
+    groups = {"all": pd.Series(True, index=df.index)}
+    for m, flag in MARKERS.items():
+        groups[f"{m}_low"] = df[flag] == 0
+        groups[f"{m}_high"] = df[flag] == 1
+    rows = []
+    for var, (label, cols) in TABLE1.items():
+        if any(c not in df.columns or df[c].isna().all() for c in cols) or var not in df:
+            continue
+        x = df[var]
+        for g, mask in groups.items():
+            c, n = int((x[mask] == 1).sum()), int(mask.sum())
+            pct = 100 * c / n if n else np.nan
+            text = f"<{min_count}" if 0 < c < min_count else f"{c} ({pct:.1f})"
+            rows.append(dict(variable=var, label=label, group=g, count=c, n=n, percent=pct, text=text))
+        if var in ("ecog1", "ecog_missing", "child_pugh_b", "bclc_c"):
+            continue
+        for m in MARKERS:
+            lo, hi = groups[f"{m}_low"], groups[f"{m}_high"]
+            if var in TABLE1_TESTED:  # two levels of one variable, the missing left out
+                other = TABLE1_TESTED[var][1]
+                known = (df[var] == 1) | (df[other] == 1)
+                ps = _two_by_two_p(int((x[lo & known] == 1).sum()), int((lo & known).sum()),
+                                   int((x[hi & known] == 1).sum()), int((hi & known).sum()))
+            else:
+                ps = _two_by_two_p(int((x[lo] == 1).sum()), int(lo.sum()), int((x[hi] == 1).sum()), int(hi.sum()))
+            rows.append(dict(variable=var, label=label, group=f"{m}_p", p=ps["p_fisher"], **ps))
+    cols = ["variable", "label", "group", "count", "n", "percent", "text", "p", "p_fisher", "p_chisq", "p_chisq_yates"]
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def table_one_wide(long: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 as the paper prints it: one row per variable, ``n (%)`` per group, p per marker."""
+    counts = long[long["group"].isin(GROUP_ORDER)].pivot(index="variable", columns="group", values="text")
+    ps = long[long["group"].str.endswith("_p")].pivot(index="variable", columns="group", values="p")
+    wide = counts.reindex(columns=GROUP_ORDER).join(ps.reindex(columns=["il6_p", "il8_p"]))
+    wide = wide.reindex([v for v in TABLE1 if v in wide.index])
+    wide.insert(0, "characteristic", [TABLE1[v][0] for v in wide.index])
+    wide[["il6_p", "il8_p"]] = wide[["il6_p", "il8_p"]].map(
+        lambda p: "" if pd.isna(p) else ("> 0.999" if p > 0.999 else ("< 0.001" if p < 0.001 else f"{p:.3f}")))
+    return wide.reset_index(drop=True)
+
+
+def lesion_size_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Target lesion size (mm): median and mean per group, t test (equal variances) per marker.
+
+    Columns ``group``, ``n``, ``median``, ``mean``, ``sd``, and ``p`` on the ``<marker>_p`` rows."""
+    rows = []
+    x = df["target_lesion_mm"]
+    groups = {"all": pd.Series(True, index=df.index)}
+    for m, flag in MARKERS.items():
+        groups[f"{m}_low"], groups[f"{m}_high"] = df[flag] == 0, df[flag] == 1
+    for g, mask in groups.items():
+        v = x[mask].dropna()
+        rows.append(dict(group=g, n=len(v), median=v.median(), mean=v.mean(), sd=v.std(ddof=1), p=np.nan))
+    for m in MARKERS:
+        a, b = x[groups[f"{m}_low"]].dropna(), x[groups[f"{m}_high"]].dropna()
+        p = float(stats.ttest_ind(a, b, equal_var=True).pvalue) if min(len(a), len(b)) > 1 else np.nan
+        rows.append(dict(group=f"{m}_p", n=len(a) + len(b), median=np.nan, mean=np.nan, sd=np.nan, p=p))
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- survival
+def endpoint_data(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+    """Rows with the endpoint's time and event present."""
+    t, e, _ = ENDPOINTS[endpoint]
+    return df[df[t].notna() & df[e].notna()]
+
+
+def km_compare(df: pd.DataFrame, endpoint: str, marker: str) -> dict:
+    """KM per marker group, log-rank test and univariable Cox HR (high vs low).
+
+    Returns ``{"summary": km_summary rows (group il6_low/il6_high), "curve": km_table,
+    "logrank": one row, "hr": one Cox row (hr, lower, upper, p)}``.
+    """
+    t, e, _ = ENDPOINTS[endpoint]
+    d = endpoint_data(df, endpoint).copy()
+    d["group"] = group_column(d, marker)
+    summ = survival.km_summary(d, t, e, "group")
+    curve = survival.km_table(d, t, e, "group")
+    lr = survival.logrank(d, t, e, "group")
+    hr = survival.cox(d, t, e, [MARKERS[marker]]).table
+    return {"summary": summ, "curve": curve, "logrank": lr, "hr": hr}
+
+
+def km_overall(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+    """KM summary of the whole cohort (one row, group ``all``)."""
+    t, e, _ = ENDPOINTS[endpoint]
+    return survival.km_summary(endpoint_data(df, endpoint), t, e)
+
+
+def univariable(df: pd.DataFrame, endpoint: str, terms=None) -> pd.DataFrame:
+    """Univariable Cox per term (Tables 2-3, left block): ``term``, ``label``, ``hr``,
+    ``lower``, ``upper``, ``p``, ``n``, ``events``. Terms the cohort cannot support are left out."""
+    t, e, _ = ENDPOINTS[endpoint]
+    d = endpoint_data(df, endpoint)
+    ok, _ = available_terms(d, list(terms or TERMS))
+    rows = []
+    for term in ok:
+        res = survival.cox(d, t, e, [term])
+        r = res.table.iloc[0]
+        rows.append(dict(term=term, label=TERMS[term][0], hr=r["hr"], lower=r["lower"], upper=r["upper"],
+                         p=r["p"], n=res.n, events=res.events))
+    return pd.DataFrame(rows, columns=["term", "label", "hr", "lower", "upper", "p", "n", "events"])
+
+
+def multivariable(df: pd.DataFrame, endpoint: str, model: str, terms=None) -> pd.DataFrame:
+    """One of the paper's multivariable Cox models (``model`` ``"m1"`` or ``"m2"``, terms from
+    :data:`MODELS` unless given): ``term``, ``label``, ``hr``, ``lower``, ``upper``, ``p``,
+    ``n``, ``events``. Terms the cohort cannot support are dropped from the model."""
+    t, e, _ = ENDPOINTS[endpoint]
+    d = endpoint_data(df, endpoint)
+    ok, _ = available_terms(d, list(terms or MODELS[(endpoint if endpoint != "ldcp" else "ld", model)]))
+    res = survival.cox(d, t, e, ok)
+    tab = res.table
+    return pd.DataFrame(dict(term=tab["term"], label=[TERMS[x][0] for x in tab["term"]], hr=tab["hr"],
+                             lower=tab["lower"], upper=tab["upper"], p=tab["p"], n=res.n, events=res.events))
+
+
+def cox_side_by_side(uni: pd.DataFrame, m1: pd.DataFrame, m2: pd.DataFrame) -> pd.DataFrame:
+    """Tables 2-3 as printed: one row per term, HR (95% CI) and p for the univariable model,
+    Model 1 and Model 2 (blank where a term is not in a model)."""
+    def fmt(tab, name):
+        t = tab.set_index("term")
+        return pd.DataFrame({
+            f"{name} HR (95% CI)": [f"{h:.2f} ({lo:.2f}-{up:.2f})" for h, lo, up in zip(t.hr, t.lower, t.upper)],
+            f"{name} p": [("< 0.001" if p < 0.001 else f"{p:.3f}") for p in t.p]}, index=t.index)
+    out = fmt(uni, "Univariable").join(fmt(m1, "Model 1"), how="left").join(fmt(m2, "Model 2"), how="left")
+    out.insert(0, "parameter", [TERMS[x][0] for x in out.index])
+    return out.fillna("").reset_index(drop=True)
+
+
+CONTINUOUS = {
+    "il6_pg_ml": "IL-6 (per pg/mL)", "il8_pg_ml": "IL-8 (per pg/mL)", "albumin_g_l": "Albumin (per g/L)",
+    "bilirubin_umol_l": "Total bilirubin (per umol/L)", "albi_score": "ALBI score (per point)",
+}
+
+
+def continuous_models(df: pd.DataFrame, endpoint: str = "os") -> pd.DataFrame:
+    """Fig. S1: separate univariable Cox models with IL-6, IL-8, albumin, bilirubin and the ALBI
+    score as continuous variables (HR per unit, as the values are stored)."""
+    t, e, _ = ENDPOINTS[endpoint]
+    d = endpoint_data(df, endpoint)
+    rows = []
+    for col, label in CONTINUOUS.items():
+        if col not in d or d[col].isna().all():
+            continue
+        res = survival.cox(d, t, e, [col])
+        r = res.table.iloc[0]
+        rows.append(dict(term=col, label=label, hr=r["hr"], lower=r["lower"], upper=r["upper"], p=r["p"], n=res.n))
+    return pd.DataFrame(rows, columns=["term", "label", "hr", "lower", "upper", "p", "n"])
+
+
+# ----------------------------------------------------------------------------- flow chart
+def flow_counts(flow: pd.DataFrame, cohort: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The boxes of Fig. 1 counted from the screening table: ``step``, ``label``, ``n``
+    (and ``excluded`` between boxes). With ``cohort``, the last box is the cohort's size."""
+    arm = flow["arm"].astype("string")
+    steps = [
+        ("palliative_arm", "Palliative arm of SORAMIC", len(flow)),
+        ("randomised_re_sorafenib", "Randomised to RE + sorafenib", int((arm == "re_sorafenib").sum())),
+        ("received_re", "Received RE", int(((arm == "re_sorafenib") & (flow["received_re"] == 1)).sum())),
+        ("analysed", "Baseline serum for IL-6 / IL-8 (analysed)",
+         int(((flow["received_re"] == 1) & (flow["baseline_sample"] == 1)).sum()) if cohort is None else len(cohort)),
+    ]
+    out = pd.DataFrame(steps, columns=["step", "label", "n"])
+    out["excluded"] = (out["n"].shift(1) - out["n"]).astype("Int64")
+    return out
+
+
+# ----------------------------------------------------------------------------- all numbers
+def _km_med(summary: pd.DataFrame, group: str) -> tuple:
+    r = summary.set_index("group").loc[group]
+    return float(r["median"]), float(r["median_lower"]), float(r["median_upper"]), int(r["n"])
+
+
+def estimates(df: pd.DataFrame, parts=("groups", "table1", "os", "pfs", "ld", "ldcp"),
+              il6_cutoff: float = IL6_CUTOFF, il8_cutoff: float = IL8_CUTOFF, derived: bool = False) -> pd.DataFrame:
+    """Every number of the cohort that the paper printed, keyed by the published ``id``:
+    columns ``key``, ``estimate``, ``lower``, ``upper``, ``p``, ``n``. Used by the calibration
+    of the synthetic cohort and by the tests; the chapters record the same ids themselves.
+    ``parts`` limits the work (e.g. ``("os",)``). Parts whose columns are missing are skipped."""
+    d = df if derived else derive(df, il6_cutoff, il8_cutoff)
+    rows = []
+
+    def add(key, est, lower=None, upper=None, p=None, n=None):
+        rows.append(dict(key=key, estimate=est, lower=lower, upper=upper, p=p, n=n))
+
+    if "groups" in parts:
+        gs = group_sizes(d).set_index("group")
+        add("soramic_flow_count_analysed", len(d))
+        for g in ("il6_high", "il6_low", "il8_high", "il8_low"):
+            add(f"soramic_count_{g}", gs.loc[g, "n"])
+        add("soramic_pct_il6_high", gs.loc["il6_high", "percent"])
+        add("soramic_pct_il8_high", gs.loc["il8_high", "percent"])
+    if "table1" in parts:
+        t1 = table_one(d)
+        for r in t1.itertuples():
+            if r.group.endswith("_p"):
+                add(f"soramic_{r.variable}_p_{r.group[:-2]}", r.p, p=r.p)
+            else:
+                add(f"soramic_{r.variable}_count_{r.group}", r.count, n=r.n)
+                add(f"soramic_{r.variable}_pct_{r.group}", r.percent, n=r.n)
+        if "target_lesion_mm" in d and d["target_lesion_mm"].notna().any():
+            ls = lesion_size_summary(d)
+            for r in ls.itertuples():
+                if r.group.endswith("_p"):
+                    add(f"soramic_target_lesion_mm_p_{r.group[:-2]}", r.p, p=r.p)
+                else:
+                    add(f"soramic_target_lesion_mm_median_{r.group}", r.median, n=r.n)
+                    add(f"soramic_target_lesion_mm_mean_{r.group}", r.mean, n=r.n)
+    for ep in ("os", "pfs", "ld", "ldcp"):
+        if ep not in parts:
+            continue
+        t, e, _ = ENDPOINTS[ep]
+        if t not in d or d[t].isna().all():
+            continue
+        data = endpoint_data(d, ep)
+        if ep == "os":
+            s = km_overall(d, ep).iloc[0]
+            add("soramic_os_events_all", int(s["events"]), n=int(s["n"]))
+            add("soramic_os_pct_events_all", 100 * s["events"] / s["n"], n=int(s["n"]))
+            add("soramic_os_median_all", s["median"], s["median_lower"], s["median_upper"], n=int(s["n"]))
+        if ep == "pfs":
+            add("soramic_pfs_count_available", len(data))
+        if ep == "ld":
+            add("soramic_ld_count_available", len(data))
+            add("soramic_ld_events_all", int(data[e].sum()))
+            add("soramic_ld_pct_events_all", 100 * data[e].sum() / len(data), n=len(data))
+            if "pfs_months" in d:
+                add("soramic_ld_count_progression_before_ld", progression_before_ld(data))
+        for m in MARKERS:
+            k = km_compare(d, ep, m)
+            for g in (f"{m}_low", f"{m}_high"):
+                med, lo, up, n = _km_med(k["summary"], g)
+                add(f"soramic_{ep}_median_{g}", med, lo, up, n=n)
+            lr = k["logrank"].iloc[0]
+            add(f"soramic_{ep}_logrank_p_{m}", lr["p"], p=lr["p"], n=int(lr["n"]))
+            if ep == "os":
+                h = k["hr"].iloc[0]
+                add(f"soramic_os_hr_{m}_high_text", h["hr"], h["lower"], h["upper"], h["p"], n=len(data))
+        if ep in ("os", "ld"):
+            uni = univariable(d, ep)
+            for r in uni.itertuples():
+                add(f"soramic_{ep}_hr_{r.term}_uni", r.hr, r.lower, r.upper, r.p, r.n)
+            for model in ("m1", "m2"):
+                mv = multivariable(d, ep, model)
+                for r in mv.itertuples():
+                    add(f"soramic_{ep}_hr_{r.term}_{model}", r.hr, r.lower, r.upper, r.p, r.n)
+                    if ep == "os" and model == "m2" and r.term in ("cirrhosis", "child_pugh_b"):
+                        add(f"soramic_os_hr_{r.term}_m2_text", r.hr, r.lower, r.upper, r.p, r.n)
+                    if ep == "os" and model == "m1" and r.term == "bilirubin_high":
+                        # the Results text's reading: the same estimate, reference reversed
+                        add("soramic_os_hr_bilirubin_high_m1_text", 1 / r.hr, 1 / r.upper, 1 / r.lower, r.p, r.n)
+    return pd.DataFrame(rows, columns=["key", "estimate", "lower", "upper", "p", "n"])
+
+
+def verdict(published_row, estimate, p=None) -> bool | None:
+    """Does ``estimate`` (and ``p``) meet a published row's tolerance? ``None`` for ``info``.
+
+    ``exact``: equal; ``rounding``: equal at the printed digits; ``ci``: inside the printed CI
+    and p on the same side of 0.05 as printed; ``direction``: for a p-value, on the same side
+    of 0.05; for an effect, on the same side of 1 and p on the same side of 0.05.
+    A light stand-in for :mod:`helpers.scorecard`, used by the calibration of the synthetic
+    cohort so that generation does not depend on the book's reporting code.
+    """
+    tol = published_row["tolerance"]
+    v = published_row["value"]
+    if tol == "info" or estimate is None or (isinstance(estimate, float) and np.isnan(estimate)):
+        return None if tol == "info" else False
+    if tol == "exact":
+        return bool(abs(estimate - v) < 1e-9)
+    if tol == "rounding":
+        d = int(published_row["digits"]) if pd.notna(published_row["digits"]) else 0
+        return bool(abs(round(estimate + 1e-12, d) - v) < 10 ** (-d) / 2)
+
+    def side(pp, bound, printed):
+        if pp is None or pd.isna(pp) or pd.isna(printed):
+            return True
+        printed_sig = printed < 0.05 or (bound == "<" and printed <= 0.05)
+        return (pp < 0.05) == printed_sig
+    if tol == "ci":
+        lo, up = published_row["lower"], published_row["upper"]
+        return bool(lo <= estimate <= up and side(p, published_row["p_bound"], published_row["p"]))
+    if tol == "direction":
+        if published_row["quantity"] == "p":
+            return side(estimate, published_row["p_bound"], v)
+        return bool((estimate > 1) == (v > 1) and side(p, published_row["p_bound"], published_row["p"]))
+    return None
