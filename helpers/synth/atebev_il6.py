@@ -35,7 +35,8 @@ How the cohort is built
 6. **Calibration** (:func:`_calibrate`): candidate draws are simulated until one
    reproduces the six printed HRs (univariable per cohort, multivariable pooled)
    within half the standard error their printed HR and p imply, with p on the printed side of 0.05 and
-   ``maxstat`` on discovery PFS returns the printed cut-off; then the median follow-up is
+   ``maxstat`` on discovery PFS returns the printed cut-off and the alternative cut-off
+   3.2 pg/ml (Discussion) gives no significant survival difference; then the median follow-up is
    matched at its printed rounding by moving single censoring times. The printed 1-year OS
    rates are not matched: with the printed OS HRs and p-values they ask for fewer deaths
    than those p-values need (a finding, see chapter ``atebev_outcomes``).
@@ -368,7 +369,7 @@ def _il6_values(pub, df, rng):
         idx_high = df.index[(df.cohort == c) & (df.il6_group == "il6_high")].to_numpy()
         assert len(low_vals) == len(idx_low)
         if c == "validation":
-            key = rng.normal(size=len(idx_low)) + 0.5 * (df.loc[idx_low, "best_response"] == "PD").to_numpy()
+            key = rng.normal(size=len(idx_low))
             il6[idx_low[np.argsort(key)]] = low_vals
             high = np.round(cut + 0.01 + np.exp(rng.uniform(np.log(1.0), np.log(120.0), size=len(idx_high))), 2)
             il6[idx_high] = high
@@ -577,6 +578,21 @@ def _hr_ok(pub, metrics):
             return False
         sig_pub = pp < 0.05 or (bound == "<" and pp <= 0.05)
         if (p < 0.05) != sig_pub:
+            return False
+    return True
+
+
+def _alternative_ok(pub, df, endpoint):
+    """The Discussion: the alternative cut-off (3.2 pg/ml, ref. 36) 'did not demonstrate
+    significant differences in survival' in either cohort: log-rank p on the printed side."""
+    from helpers import survival
+
+    cut = _v(pub, "alternative_il6_cutoff")
+    for c in COHORTS:
+        key = f"{c}_{endpoint}_logrank_p_il6_3p2"
+        sub = df[df.cohort == c].assign(_g=lambda d: (d.il6_pg_ml >= cut).astype(int))
+        p = float(survival.logrank(sub, f"{endpoint}_months", f"{endpoint}_event", "_g")["p"].iloc[0])
+        if (p < 0.05) != (float(pub.loc[key, "p"]) < 0.05):
             return False
     return True
 
@@ -830,21 +846,23 @@ def _calibrate(pub, df, seed):
         pfs, fu = _simulate_pfs(df, np.random.default_rng([seed, 1, k1]), EFFECTS)
         pfs_t, pfs_e = _observe_pfs(pfs, fu)
         cand = df.assign(pfs_months=pfs_t, pfs_event=pfs_e)
-        if _cb6m_consistent(cand) and _hr_ok(pub, _metrics(cand, ("pfs",))) and _maxstat_ok(pub, cand):
+        if (_cb6m_consistent(cand) and _hr_ok(pub, _metrics(cand, ("pfs",))) and _maxstat_ok(pub, cand)
+                and _alternative_ok(pub, cand, "pfs")):
             break
     else:
         raise ValueError(f"calibration: no progression draw of {MAX_CANDIDATES} reproduces the printed PFS HRs")
     for k2 in range(MAX_CANDIDATES):
         pfs_t, pfs_e, os_t, os_e = _simulate_os(df, pfs, fu, np.random.default_rng([seed, 2, k2]), EFFECTS)
         cand = df.assign(pfs_months=pfs_t, pfs_event=pfs_e, os_months=os_t, os_event=os_e)
-        if not _hr_ok(pub, _metrics(cand, ("os",))):
+        if not (_hr_ok(pub, _metrics(cand, ("os",))) and _alternative_ok(pub, cand, "os")):
             continue
         try:
             cand = _fix_followup(pub, cand, np.random.default_rng([seed, 3, k2]))
         except ValueError:
             continue
         m = _metrics(cand)
-        if _hr_ok(pub, m) and _maxstat_ok(pub, cand) and _cb6m_consistent(cand):
+        if (_hr_ok(pub, m) and _maxstat_ok(pub, cand) and _cb6m_consistent(cand)
+                and _alternative_ok(pub, cand, "pfs") and _alternative_ok(pub, cand, "os")):
             return (k1, k2), cand, m
     raise ValueError(f"calibration: no survival draw of {MAX_CANDIDATES} reproduces the printed OS HRs")
 
