@@ -388,3 +388,75 @@ def has_cohort(df: pd.DataFrame, name: str, min_rows: int = 4) -> bool:
     """True if ``df`` holds at least ``min_rows`` patients of cohort ``name`` with both PBIS groups."""
     part = df[df["cohort"].astype(str) == name]
     return len(part) >= min_rows and part["pbis_high"].nunique() == 2
+
+
+def reproduce(df: pd.DataFrame, *, caliper: float = 0.2) -> pd.DataFrame:
+    """The judged published numbers computed from a scored cohort (:func:`prepare`), as
+    results rows (``key``, ``estimate``, ``lower``, ``upper``, ``p``, ``n``): counts, response
+    rates and tests, hazard and odds ratios, correlations, trends. The chapters record the same
+    quantities with the same functions; the tests use this to check a cohort in one call.
+    Cohorts or columns that are absent are left out."""
+    from helpers import matching
+
+    rows = []
+
+    def add(key, estimate, lower=None, upper=None, p=None, n=None):
+        rows.append(dict(key=key, estimate=estimate, lower=lower, upper=upper, p=p, n=n))
+
+    sizes = df.groupby(df["cohort"].astype(str)).size()
+    for name in COHORTS:
+        if name in sizes:
+            add(f"{name}_count_patients", int(sizes[name]))
+    add("total_count_ab_patients", int(sizes.reindex(list(AB_COHORTS)).fillna(0).sum()))
+
+    def outcomes(part, prefix, lenvatinib=False):
+        resp = response_table(part)
+        r = resp.set_index("group")
+        if lenvatinib:
+            add("lenvatinib_p_orr_pbis", resp["p_fisher"].iloc[0])
+        else:
+            for g, k in (("high", 1), ("low", 0)):
+                add(f"{prefix}_count_pbis_{g}", int(r.loc[k, "n"]))
+                add(f"{prefix}_count_orr_pbis_{g}", int(r.loc[k, "responders"]))
+                add(f"{prefix}_percent_orr_pbis_{g}", float(r.loc[k, "percent"]))
+            add(f"{prefix}_p_orr_pbis", resp["p_fisher"].iloc[0])
+        for ep in ("os", "pfs"):
+            t = outcome_comparison(part, ep).iloc[0]
+            if lenvatinib:
+                add(f"lenvatinib_p_{ep}_pbis", t["p_logrank"])
+            else:
+                add(f"{prefix}_{ep}_hr_pbis_high", t["hr"], t["lower"], t["upper"], t["p_wald"])
+
+    for name in COHORTS:
+        if has_cohort(df, name):
+            outcomes(cohort(df, name), name, lenvatinib=(name == "lenvatinib"))
+    if has_cohort(df, "derivation"):
+        deriv = cohort(df, "derivation")
+        sens = sensitivity_thresholds(deriv)
+        for _, r in sens[sens["threshold"] == 2].iterrows():
+            add(f"derivation_{r['endpoint']}_hr_pbis_ge2", r["hr"], r["lower"], r["upper"], r["p"])
+        add("derivation_pbis_best_threshold", best_threshold(sens))
+        for _, r in univariable_markers(deriv).iterrows():
+            add(f"derivation_{r['endpoint']}_p_univariable_{r['id']}", r["p"])
+        needed = set(OS_ADJUST + PFS_ADJUST + ORR_ADJUST)
+        if needed <= set(deriv.columns):
+            for _, r in score_comparison(deriv).iterrows():
+                add(f"derivation_{r['outcome']}_hr_mv_{SCORE_IDS[r['score']]}", r["estimate"], r["lower"], r["upper"], r["p"])
+            o = multivariable(deriv, "orr", "pbis_high", ORR_ADJUST)
+            o = o[o["term"] == "pbis_high"].iloc[0]
+            add("derivation_orr_or_mv_pbis_high", o["estimate"], o["lower"], o["upper"], o["p"])
+    ab = ab_patients(df)
+    for _, r in correlations(ab).iterrows():
+        add(f"total_r_{r['cytokine_id']}_{r['variable_id']}", r["r"], p=r["p"], n=r["n"])
+    for _, r in trend_by_pbis(ab).drop_duplicates("cytokine").iterrows():
+        add(f"total_p_trend_{r['cytokine_id']}_pbis", r["p_trend"])
+    covs = [c for c in PS_COVARIATES if c in ab.columns and ab[c].notna().all()]
+    if covs and ab["pbis_high"].nunique() == 2:
+        m = matching.match_nearest(ab, "pbis_high", covs, caliper=caliper)
+        if m["pbis_high"].nunique() == 2:
+            outcomes(m, "matched")
+    out = pd.DataFrame(rows)
+    out.insert(0, "study", "pbis")
+    out.insert(1, "chapter", "reproduce")
+    out["text"] = ""
+    return out
