@@ -376,11 +376,13 @@ def univariable(df: pd.DataFrame, endpoint: str, terms=None) -> pd.DataFrame:
 
 def multivariable(df: pd.DataFrame, endpoint: str, model: str, terms=None) -> pd.DataFrame:
     """One of the paper's multivariable Cox models (``model`` ``"m1"`` or ``"m2"``, terms from
-    :data:`MODELS` unless given): ``term``, ``label``, ``hr``, ``lower``, ``upper``, ``p``,
+    :data:`MODELS` unless given; PFS uses the OS models' terms, the censored-at-progression
+    liver dysfunction those of liver dysfunction): ``term``, ``label``, ``hr``, ``lower``, ``upper``, ``p``,
     ``n``, ``events``. Terms the cohort cannot support are dropped from the model."""
     t, e, _ = ENDPOINTS[endpoint]
     d = endpoint_data(df, endpoint)
-    ok, _ = available_terms(d, list(terms or MODELS[(endpoint if endpoint != "ldcp" else "ld", model)]))
+    key = ("ld" if endpoint in ("ld", "ldcp") else "os", model)
+    ok, _ = available_terms(d, list(terms or MODELS[key]))
     res = survival.cox(d, t, e, ok)
     tab = res.table
     return pd.DataFrame(dict(term=tab["term"], label=[TERMS[x][0] for x in tab["term"]], hr=tab["hr"],
@@ -422,19 +424,21 @@ def continuous_models(df: pd.DataFrame, endpoint: str = "os") -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- flow chart
-def flow_counts(flow: pd.DataFrame, cohort: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The boxes of Fig. 1 counted from the screening table: ``step``, ``label``, ``n``
-    (and ``excluded`` between boxes). With ``cohort``, the last box is the cohort's size."""
+def flow_counts(flow: pd.DataFrame) -> pd.DataFrame:
+    """The boxes of Fig. 1 counted from the screening table: ``step``, ``label``, ``n``,
+    ``excluded`` (patients lost since the box before) and ``excluded_reason``."""
     arm = flow["arm"].astype("string")
+    re_arm = arm == "re_sorafenib"
+    got_re = re_arm & (flow["received_re"] == 1)
+    analysed = got_re & (flow["baseline_sample"] == 1)
     steps = [
-        ("palliative_arm", "Palliative arm of SORAMIC", len(flow)),
-        ("randomised_re_sorafenib", "Randomised to RE + sorafenib", int((arm == "re_sorafenib").sum())),
-        ("received_re", "Received RE", int(((arm == "re_sorafenib") & (flow["received_re"] == 1)).sum())),
-        ("analysed", "Baseline serum for IL-6 / IL-8 (analysed)",
-         int(((flow["received_re"] == 1) & (flow["baseline_sample"] == 1)).sum()) if cohort is None else len(cohort)),
+        ("palliative_arm", "Palliative arm of SORAMIC", len(flow), ""),
+        ("randomised_re_sorafenib", "Randomised to RE + sorafenib", int(re_arm.sum()), "randomised to sorafenib alone"),
+        ("received_re", "Received RE", int(got_re.sum()), "did not receive RE"),
+        ("analysed", "Baseline serum for IL-6 / IL-8: analysed", int(analysed.sum()), "no baseline serum sample"),
     ]
-    out = pd.DataFrame(steps, columns=["step", "label", "n"])
-    out["excluded"] = (out["n"].shift(1) - out["n"]).astype("Int64")
+    out = pd.DataFrame(steps, columns=["step", "label", "n", "excluded_reason"])
+    out.insert(3, "excluded", (out["n"].shift(1) - out["n"]).astype("Int64"))
     return out
 
 
