@@ -249,8 +249,9 @@ def gauss_markov_box(b: float, m, n: int, *, nodes_per_sd: int = 8,
     each step integrates the current density against the Gaussian transition kernel
     (Simpson's rule on a uniform grid whose spacing is ``1 / nodes_per_sd`` of the smallest
     transition standard deviation, kernel cut at 9 SD) and keeps ``[-b, b]``. The same
-    computation on the grid with every other node gives a Richardson error estimate
-    ``|p_h - p_2h| / 15``. Deterministic: no random numbers, so no seed. Cost ``k x nodes
+    computation on the grid with every other node gives the Richardson extrapolation
+    ``(16 p_h - p_2h) / 15``, returned, and the error estimate ``|p_h - p_2h| / 15`` (the
+    fine grid's error; a conservative bound for the extrapolated value). Deterministic: no random numbers, so no seed. Cost ``k x nodes
     x kernel width``: milliseconds for a few hundred patients, about a minute at 10,000.
     """
     m = np.unique(np.asarray(m, dtype=float))
@@ -266,7 +267,9 @@ def gauss_markov_box(b: float, m, n: int, *, nodes_per_sd: int = 8,
     n_nodes = min(4 * quarter + 1, max_nodes - (max_nodes - 1) % 4)
     fine = _chain_box(b, rho, sd, n_nodes)
     coarse = _chain_box(b, rho, sd, (n_nodes + 1) // 2)
-    return fine, abs(fine - coarse) / 15
+    # Simpson's error is O(h^4): Richardson extrapolation, and |fine - coarse| / 15 (the
+    # fine grid's error) as a conservative bound for the extrapolated value
+    return (16 * fine - coarse) / 15, abs(fine - coarse) / 15
 
 
 def _chain_box(b: float, rho: np.ndarray, sd: np.ndarray, n_nodes: int) -> float:
