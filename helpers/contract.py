@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import importlib
 import re
 import textwrap
@@ -439,13 +440,12 @@ def read_csv_text(path):
                                    "empty file")
     if b"\x00" in data[:4096]:
         return None, _file_problem(path, "a CSV text file", "binary content (not a CSV: an Excel or other file?)")
+    encoding = "utf-8-sig"  # UTF-8, with or without a byte-order mark (Excel writes one)
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(encoding)
     except UnicodeDecodeError:
-        try:
-            text = data.decode("latin-1")
-        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
-            return None, _file_problem(path, "a UTF-8 CSV text file", "undecodable bytes")
+        encoding = "latin-1"  # an older Excel export; every byte decodes
+        text = data.decode(encoding)
     header_line = text.splitlines()[0] if text.splitlines() else ""
     header = next(csv.reader([header_line]), [])
     if len(header) <= 1:
@@ -454,9 +454,7 @@ def read_csv_text(path):
                 return None, _file_problem(path, "comma-separated values",
                                            f"the header is separated by {name}: save as CSV with commas")
     try:
-        df = pd.read_csv(path, dtype=str, skip_blank_lines=False, encoding="utf-8-sig"
-                         if text is not None and data[:3] == b"\xef\xbb\xbf" else None,
-                         keep_default_na=True)
+        df = pd.read_csv(io.StringIO(text), dtype=str, skip_blank_lines=False, keep_default_na=True)
     except pd.errors.EmptyDataError:
         return None, _file_problem(path, "a CSV file with a header", "empty file")
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:

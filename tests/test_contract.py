@@ -151,6 +151,24 @@ def test_unreadable_files_are_one_report_row(tmp_path, content, found):
     assert len(report) == 1 and found in report.iloc[0]["found"]
 
 
+def test_excel_exports_are_read(tmp_path):
+    """A UTF-8 byte-order mark, latin-1 bytes and CRLF line ends (Excel) are all accepted."""
+    p = tmp_path / "c.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + GOOD.replace("\n", "\r\n").encode())
+    df, lines = ct.read_csv_text(p)
+    assert ct.validate(df, TOY, p, lines=lines).empty
+    p.write_bytes(GOOD.replace("P04", "P\xe94").encode("latin-1"))
+    df, lines = ct.read_csv_text(p)
+    assert ct.validate(df, TOY, p, lines=lines).empty and "P\xe94" in set(df["patient_id"])
+
+
+def test_duplicated_header_column_is_named(tmp_path):
+    text = GOOD.replace("ecog", "os_event", 1)
+    report = _report(tmp_path, text)
+    assert "os_event" in set(report["column"])
+    assert "more than once" in report.loc[report["column"] == "os_event", "found"].iloc[0]
+
+
 def test_header_only_file_has_no_data_rows(tmp_path):
     report = _report(tmp_path, _lines(GOOD)[0] + "\n")
     assert "no data rows" in report.iloc[0]["found"]
