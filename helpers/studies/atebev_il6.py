@@ -155,13 +155,11 @@ def derive_cutoff(df: pd.DataFrame, cohort: str = "discovery", endpoint: str = "
                   minprop: float = 0.1, maxprop: float = 0.9, seed: int = 20231,
                   pmethods=maxstat.PVALUE_METHODS) -> maxstat.MaxstatResult:
     """Maximally selected log-rank statistic of IL-6 for ``endpoint`` in ``cohort``
-    (R ``maxstat.test(Surv(time, event) ~ il6, smethod = "LogRank")``); low = IL-6 <= cut.
-    ``exactGauss`` with a Monte Carlo SE of 0.003 (enough for 2 printed decimals; the
-    default 1e-4 takes a minute)."""
+    (R ``maxstat.test(Surv(time, event) ~ il6, smethod = "LogRank")``); low = IL-6 <= cut;
+    ``seed`` seeds the Monte Carlo p-values."""
     sub = cohort_subset(df, cohort)
     return maxstat.maxstat_test(sub, f"{endpoint}_months", f"{endpoint}_event", MARKER,
-                                minprop=minprop, maxprop=maxprop, seed=seed, pmethods=pmethods,
-                                gauss_se=3e-3)
+                                minprop=minprop, maxprop=maxprop, seed=seed, pmethods=pmethods)
 
 
 def resolve_cutoff(df: pd.DataFrame, il6_cutoff, *, cutoff_endpoint: str = "pfs",
@@ -502,3 +500,44 @@ def tme_clustering(tme: pd.DataFrame) -> dict:
     z.index = [i.replace("cibersort_", "") for i in z.index]
     groups = tme.set_index("sample_id").loc[z.columns, "il6_group"].astype(str)
     return {"matrix": z, "groups": groups}
+
+
+# --------------------------------------------------------------------------- chapter set-up
+def load(cohort_file=None, il6_cutoff=18.49, *, cutoff_endpoint: str = "pfs", cutoff_cohort: str = "discovery",
+         minprop: float = 0.1, maxprop: float = 0.9, seed: int = 20231):
+    """What every chapter starts with: read and validate the cohort
+    (:func:`helpers.contract.read_cohort`; ``None`` = the shipped synthetic cohort),
+    :func:`prepare`, resolve the cut-off (:func:`resolve_cutoff`) and form the IL-6 groups.
+
+    Returns ``(df, cut)`` with ``cut = {"value", "high_if", "maxstat", "rule"}``."""
+    from helpers import contract
+
+    raw = contract.read_cohort(STUDY, cohort_file)
+    df = prepare(raw)
+    value, high_if, res = resolve_cutoff(df, il6_cutoff, cutoff_endpoint=cutoff_endpoint,
+                                         cutoff_cohort=cutoff_cohort, minprop=minprop, maxprop=maxprop,
+                                         seed=seed)
+    df = il6_groups(df, value, high_if)
+    rule = f"IL-6 {'≥' if high_if == '>=' else '>'} {value:g} pg/ml"
+    return df, {"value": value, "high_if": high_if, "maxstat": res, "rule": rule}
+
+
+def has_groups(df: pd.DataFrame, cohort: str, min_per_group: int = 2) -> bool:
+    """True if ``cohort`` has at least ``min_per_group`` patients in each IL-6 group."""
+    sub = cohort_subset(df, cohort)
+    counts = sub["il6_high"].value_counts()
+    return all(counts.get(g, 0) >= min_per_group for g in (0.0, 1.0))
+
+
+def compare_word(a: float, b: float, higher: str = "higher", lower: str = "lower", same: str = "the same") -> str:
+    """``higher`` if a > b, ``lower`` if a < b (for prose whose direction is computed)."""
+    if a is None or b is None or (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
+        return "not comparable"
+    return higher if a > b else lower if a < b else same
+
+
+def significance_word(p: float, alpha: float = 0.05) -> str:
+    """``"significant"`` / ``"not significant"`` at ``alpha`` (computed, never typed)."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "not testable"
+    return "significant" if p < alpha else "not significant"
