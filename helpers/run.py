@@ -13,7 +13,8 @@ What a run does, in order:
    the user's ``-p NAME VALUE`` pairs; executed notebooks go to ``OUT/``;
 4. exports each executed notebook to ``OUT/html/`` (nbconvert ``HTMLExporter``; images are
    embedded and no script, style sheet or font is fetched from the network, so the pages
-   read offline - MathJax is the one exception, see :func:`export_html`);
+   read offline; formulae show as TeX source, see :func:`export_html`), with an
+   ``index.html`` listing them;
 5. writes ``OUT/comparison.csv`` (published vs this cohort, :func:`helpers.scorecard.scorecard`)
    and prints its one-line summary;
 6. writes ``OUT/run.json`` (study, cohort path and SHA-256, parameters, chapters, versions).
@@ -265,6 +266,8 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
             raise RunError(f"the cohort file {cohort} changed during the run")
 
     summary = _write_comparison(study, results_dir, out)
+    if html:
+        write_index(out, study, cohort, chapters, summary)
     meta = {
         "study": study, "cohort": str(cohort), "cohort_sha256": digest,
         "parameters": user, "chapters": [c.stem for c in chapters], "seconds": timings,
@@ -275,6 +278,27 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
     if summary:
         print(summary)
     return out
+
+
+def write_index(out: Path, study: str, cohort: Path, chapters: list[Path], summary: str) -> Path:
+    """``OUT/html/index.html``: the chapters in book order and the scorecard summary line
+    (self-contained; ``python -m helpers check-offline OUT/html`` checks the whole folder)."""
+    import html as _html
+
+    items = "\n".join(f'<li><a href="{c.stem}.html">{_html.escape(c.stem)}</a></li>' for c in chapters)
+    lines = "<br>".join(_html.escape(line) for line in summary.splitlines())
+    page = (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{_html.escape(study)}: re-run on {_html.escape(cohort.name)}</title></head>\n"
+        f"<body><h1>{_html.escape(study)}: chapters re-run on <code>{_html.escape(cohort.name)}</code></h1>\n"
+        f"<ol>\n{items}\n</ol>\n<p>{lines}</p>\n"
+        "<p>Published vs this cohort, number by number: <code>../comparison.csv</code>.</p>\n"
+        "</body></html>\n"
+    )
+    target = out / "html" / "index.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page, encoding="utf-8")
+    return target
 
 
 def _write_comparison(study: str, results_dir: Path, out: Path) -> str:

@@ -152,6 +152,9 @@ def test_toy_run_end_to_end(toy, tmp_path, capsys):
     html = out / "html" / "toy_chapter.html"
     assert html.exists() and "<img" in html.read_text()
     assert check_offline(out / "html") == []
+    index = (out / "html" / "index.html").read_text()
+    assert 'href="toy_chapter.html"' in index and "scorecard:" in index
+    assert cli(["check-offline", str(out / "html")]) == 0
     comparison = (out / "comparison.csv").read_text()
     assert "derivation_count_patients" in comparison
     meta = json.loads((out / "run.json").read_text())
