@@ -35,7 +35,10 @@ def generate_study(module: ModuleType) -> dict:
     seed = getattr(module, "SEED", None)
     if seed is None:
         raise ValueError(f"{module.__name__} defines no SEED")
-    tables = module.generate(seed)
+    try:
+        tables = module.generate(seed)
+    except ValueError as exc:  # e.g. a calibration that found no acceptable draw
+        raise ValueError(f"{module.__name__}.generate({seed}) failed: {exc}") from exc
     if not isinstance(tables, dict) or not tables:
         raise ValueError(f"{module.__name__}.generate must return a non-empty dict stem -> DataFrame")
     for stem, df in tables.items():
