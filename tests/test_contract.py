@@ -169,6 +169,17 @@ def test_duplicated_header_column_is_named(tmp_path):
     assert "more than once" in report.loc[report["column"] == "os_event", "found"].iloc[0]
 
 
+def test_file_without_header_is_one_row(tmp_path, monkeypatch):
+    monkeypatch.setattr(ct, "contract_for", lambda study, dataset="cohort": TOY)
+    p = tmp_path / "c.csv"
+    p.write_text("\n".join(_lines(GOOD)[1:]) + "\n")
+    report = ct.validate_file("toy", p)
+    assert len(report) == 1
+    assert report.iloc[0]["found"].startswith("no header: the first line holds values (P01, 10.2")
+    with pytest.raises(ct.CohortError, match="no header"):
+        ct.read_cohort("toy", p)
+
+
 def test_header_only_file_has_no_data_rows(tmp_path):
     report = _report(tmp_path, _lines(GOOD)[0] + "\n")
     assert "no data rows" in report.iloc[0]["found"]
