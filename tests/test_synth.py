@@ -223,6 +223,25 @@ def test_weibull_ph_times_is_bender_inversion():
     np.testing.assert_allclose(t, (-np.log(u) / (lam * np.exp(lp))) ** (1 / 1.5), rtol=1e-14)
 
 
+class _FixedUniform:
+    """A stand-in generator whose ``uniform`` returns given values (for R fixtures)."""
+
+    def __init__(self, u):
+        self.u = np.asarray(u, dtype=float)
+
+    def uniform(self, size=None):
+        return self.u.reshape(size) if size is not None else self.u
+
+
+def test_weibull_ph_times_match_r_qweibull():
+    """R: qweibull(u, shape = 1.3, scale = (lambda * exp(lp))^(-1/1.3), lower.tail = FALSE),
+    lambda = log(2) / 8.5^1.3 (tests/fixtures/synth/make_weibull.R; 12 significant digits)."""
+    rows = [line.split(",") for line in (FIXTURES / "weibull.txt").read_text().splitlines()[2:]]
+    u, lp, t_r = (np.array([float(r[k]) for r in rows]) for k in range(3))
+    t = common.weibull_ph_times(_FixedUniform(u), lp, 8.5, 1.3)
+    np.testing.assert_allclose(t, t_r, rtol=5e-12, atol=0)
+
+
 def test_weibull_ph_times_median_and_hazard_ratio_large_sample():
     """20,000 patients: reference median within 3 % of 10; Cox HR within 5 % of 2."""
     from lifelines import CoxPHFitter
