@@ -338,6 +338,9 @@ def validate(df: pd.DataFrame, contract: Contract, path="<DataFrame>", lines=Non
 
     file = str(path)
     rows = []
+    if not df.index.is_unique:  # row labels must name one row each
+        df = df.reset_index(drop=True)
+        lines = None
 
     def add(column, idx, expected, found, where=""):
         rows.append({"file": file, "column": column,
