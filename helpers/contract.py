@@ -437,7 +437,10 @@ def read_csv_text(path):
         return None, _file_problem(path, "an existing CSV file", "no such file")
     if path.is_dir():
         return None, _file_problem(path, "a CSV file", "a folder")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, _file_problem(path, "a readable CSV file", f"cannot be read: {exc.strerror or exc}")
     if not data.strip():
         return None, _file_problem(path, "a CSV file with a header and one row per patient",
                                    "empty file")
@@ -456,8 +459,34 @@ def read_csv_text(path):
             if sep in header_line:
                 return None, _file_problem(path, "comma-separated values",
                                            f"the header is separated by {name}: save as CSV with commas")
+    # Records as the csv module sees them (quoted fields may span lines): the line each
+    # starts on, and the ones whose number of fields differs from the header's.
+    starts, ragged = [], []
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, skip_blank_lines=False, keep_default_na=True)
+        reader = csv.reader(io.StringIO(text))
+        previous = 0
+        for k, record in enumerate(reader):
+            if k > 0:
+                starts.append(previous + 1)
+                if record and len(record) != len(header):
+                    ragged.append((previous + 1, len(record)))
+            previous = reader.line_num
+    except csv.Error as exc:
+        return None, _file_problem(path, "a well-formed CSV file", f"not a readable CSV: {exc}")
+    if text.count('"') % 2 == 1:
+        where = f" (the record starting on line {starts[-1]})" if starts else ""
+        return None, _file_problem(path, "a well-formed CSV file",
+                                   f"not a readable CSV: a double quote is opened and never closed{where}")
+    if ragged:
+        shown = ", ".join(f"line {ln} ({k})" for ln, k in ragged[:SHOW])
+        more = f" and {len(ragged) - SHOW} more" if len(ragged) > SHOW else ""
+        report = _file_problem(path, f"{len(header)} fields on every line, as in the header",
+                               f"a different number of fields: {shown}{more}")
+        report.loc[0, "rows"] = ", ".join(f"line {ln}" for ln, _ in ragged[:SHOW]) + more
+        return None, report
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, skip_blank_lines=False, keep_default_na=True,
+                         index_col=False)
     except pd.errors.EmptyDataError:
         return None, _file_problem(path, "a CSV file with a header", "empty file")
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -467,7 +496,8 @@ def read_csv_text(path):
     except ValueError as exc:
         return None, _file_problem(path, "a CSV file", f"not a readable CSV: {exc}")
     # keep CSV line numbers, then drop blank lines
-    lines = {i: i + 2 for i in df.index}
+    df = df.reset_index(drop=True)
+    lines = {i: (starts[i] if i < len(starts) else i + 2) for i in df.index}
     df = df.loc[~df.isna().all(axis=1)]
     # header names exactly as written; duplicated names come back as "x.1": restore them
     if len(header) == df.shape[1] and [h.strip() for h in header] != list(df.columns):

@@ -139,7 +139,7 @@ def test_many_bad_rows_are_listed_briefly(tmp_path):
         (b"\n\n", "empty file"),
         (b"patient_id;os_months\nP1;2\n", "separated by semicolons"),
         (b"PK\x03\x04\x00\x00binary", "binary content"),
-        (b'patient_id,os_months\n"P1,2\n', "not a readable CSV"),
+        (b'patient_id,os_months\n"P1,2\n', "opened and never closed (the record starting on line 2)"),
     ],
     ids=["empty", "blank_lines", "semicolons", "binary", "broken_quotes"],
 )
@@ -188,6 +188,22 @@ def test_header_only_file_has_no_data_rows(tmp_path):
 def test_file_not_found_and_folder(tmp_path):
     assert ct.read_csv_text(tmp_path / "nope.csv")[1].iloc[0]["found"] == "no such file"
     assert ct.read_csv_text(tmp_path)[1].iloc[0]["found"] == "a folder"
+
+
+def test_lines_with_more_or_fewer_fields_are_one_row(tmp_path):
+    lines = _lines(GOOD)
+    lines[2] += ",extra"
+    lines[4] = lines[4].rsplit(",", 1)[0]
+    report = _report(tmp_path, "\n".join(lines) + "\n")
+    assert len(report) == 1
+    assert report.iloc[0]["rows"] == "line 3, line 5"
+    assert report.iloc[0]["found"] == "a different number of fields: line 3 (9), line 5 (7)"
+
+
+def test_quoted_line_breaks_keep_csv_line_numbers(tmp_path):
+    text = GOOD.replace("P02,", '"P\n02",').replace("P03,7.1", "P03,-7.1")
+    report = _report(tmp_path, text)
+    assert report.iloc[0]["rows"] == "line 5 (P03)"
 
 
 def test_blank_lines_keep_csv_line_numbers(tmp_path):
