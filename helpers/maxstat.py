@@ -51,7 +51,8 @@ smethod = "LogRank", pmethod = ...)`` (maxstat 0.7-25, exactRankTests 0.8-35):
 log-rank p. That p is not corrected for the search, and is labelled so.
 
 Both functions are vectorised: the marker is sorted once and every cut is read off
-cumulative sums.
+cumulative sums. (The order of tied values after sorting does not matter: only sums over
+whole blocks of ties are used.)
 """
 from __future__ import annotations
 
@@ -121,23 +122,24 @@ def _prepare(df: pd.DataFrame, time: str, event: str, marker: str, *, where: str
     if missing:
         raise ValueError(f"{where}: column(s) {', '.join(map(repr, missing))} not in the data "
                          f"(columns: {', '.join(map(str, df.columns))})")
-    cols = {}
+    arrays = {}
     for name in (time, event, marker):
         s = df[name]
-        if s.dtype == bool:
-            s = s.astype(float)
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            arrays[name] = s.to_numpy(dtype=float, na_value=np.nan)
+            continue
         num = pd.to_numeric(s, errors="coerce")
         bad = s.notna() & num.isna()
         if bad.any():
             _fail(where, name, df.index[bad.to_numpy()], "numbers",
                   ", ".join(map(repr, s[bad].unique()[:3])))
-        cols[name] = num.astype(float)
-    keep = cols[time].notna() & cols[event].notna() & cols[marker].notna()
-    n_dropped = int((~keep).sum())
-    t = cols[time][keep].to_numpy(dtype=float)
-    e = cols[event][keep].to_numpy(dtype=float)
-    x = cols[marker][keep].to_numpy(dtype=float)
-    index = df.index[keep.to_numpy()]
+        arrays[name] = num.to_numpy(dtype=float, na_value=np.nan)
+    t, e, x = arrays[time], arrays[event], arrays[marker]
+    keep = ~(np.isnan(t) | np.isnan(e) | np.isnan(x))
+    n_dropped = int(len(keep) - keep.sum())
+    index = df.index
+    if n_dropped:
+        t, e, x, index = t[keep], e[keep], x[keep], index[keep]
     for name, v, cond, expected in (
         (time, t, lambda v: np.isfinite(v) & (v >= 0), "finite times >= 0"),
         (event, e, lambda v: (v == 0) | (v == 1), "0 (censored) or 1 (event)"),
@@ -172,12 +174,17 @@ def logrank_scores(time, event) -> np.ndarray:
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     n = len(time)
-    order = np.argsort(time, kind="stable")
+    order = np.argsort(time, kind="quicksort")
     sorted_time = time[order]
-    max_rank = np.searchsorted(sorted_time, time, side="right")  # 1-based largest rank
-    fact = event / (n - max_rank + 1)
-    cum = np.cumsum(fact[order])
-    return event - cum[max_rank - 1]
+    # largest (1-based) rank of each tie block, in time order
+    last = np.r_[sorted_time[1:] != sorted_time[:-1], True]
+    block = np.cumsum(np.r_[True, last[:-1]]) - 1
+    max_rank_sorted = (np.flatnonzero(last) + 1)[block]
+    event_sorted = event[order]
+    cum = np.cumsum(event_sorted / (n - max_rank_sorted + 1))
+    scores = np.empty(n)
+    scores[order] = event_sorted - cum[max_rank_sorted - 1]
+    return scores
 
 
 def _candidate_m(x_sorted: np.ndarray, minprop: float, maxprop: float) -> np.ndarray:
@@ -384,7 +391,7 @@ def maxstat_test(df: pd.DataFrame, time: str, event: str, marker: str, *,
     t, e, x, n_dropped = _prepare(df, time, event, marker, where=where)
     n = len(t)
     scores = logrank_scores(t, e)
-    order = np.argsort(x, kind="stable")
+    order = np.argsort(x, kind="quicksort")
     x_sorted, y_sorted = x[order], scores[order]
     m = _candidate_m(x_sorted, minprop, maxprop)
     expect, var = _moments(y_sorted, m)
@@ -504,7 +511,7 @@ def min_pvalue_search(df: pd.DataFrame, time: str, event: str, marker: str, *,
     n = len(t)
     if e.sum() == 0:
         raise ValueError(f"{where}: no events in {event!r}: the log-rank test is undefined")
-    order = np.argsort(x, kind="stable")
+    order = np.argsort(x, kind="quicksort")
     x_sorted = x[order]
     m = _candidate_m(x_sorted, minprop, maxprop)
     chisq = logrank_chisq_all_cuts(t, e, order, m)
