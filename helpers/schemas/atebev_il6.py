@@ -88,7 +88,7 @@ COHORT_COLUMNS = (
     # outcomes
     Column("os_months", "float", "Overall survival: treatment start to death or last follow-up",
            unit="months", min=0,
-           source=f"{_SYN}; post-progression survival by IL-6 group, calibrated to the printed OS HRs, 1-year OS and follow-up"),
+           source=f"{_SYN}; progression + post-progression survival, calibrated to the printed OS HRs and median follow-up (the printed 1-year OS rates are not met: see atebev_outcomes)"),
     Column("os_event", "binary", "1 = died, 0 = alive at last follow-up (censored)", source=_SYN),
     Column("pfs_months", "float", "Progression-free survival: treatment start to PD (RECIST 1.1) or death",
            unit="months", min=0,

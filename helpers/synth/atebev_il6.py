@@ -21,7 +21,8 @@ How the cohort is built
    pooled cohorts hold under both common quantile definitions (R type 7 and SPSS type 6:
    tied values at the quartile positions), with exactly the printed number of patients
    >= 18.49 per cohort (:data:`IL6_LAYOUT`). The discovery cohort's largest IL-6-low value
-   is the cut-off itself, the value ``maxstat`` returns. In the discovery cohort the values
+   is 18.488 (:data:`CUTOFF_DATA_OFFSET`): the value ``maxstat`` returns, which prints as the
+   cut-off, so "low = IL-6 <= 18.488" and the paper's "high = IL-6 >= 18.49" agree. In the discovery cohort the values
    are then assigned to patients by a seeded swap search so that the Fig. 1 means by CB6m
    (5.05 vs 11.56) and by response (CR + PR 3.62, PD 14.15) hold at their printed rounding.
 4. **Response**: per cohort and IL-6 group, the counts of CR + PR and of PD at the first
