@@ -122,7 +122,7 @@ GROUP_ORDER = ["all", "il6_low", "il6_high", "il8_low", "il8_high"]
 # ----------------------------------------------------------------------------- groups
 def _flag(cond: pd.Series, source: pd.Series) -> pd.Series:
     """0/1 as float, NaN where ``source`` is missing."""
-    return cond.astype(float).where(source.notna())
+    return pd.Series(np.where(source.isna().to_numpy(), np.nan, cond.to_numpy(dtype=float)), index=cond.index)
 
 
 def derive(df: pd.DataFrame, il6_cutoff: float = IL6_CUTOFF, il8_cutoff: float = IL8_CUTOFF,
