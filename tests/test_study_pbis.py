@@ -262,3 +262,39 @@ def test_run_command_on_the_rerun_cohort(tmp_path):
         assert (out / chapter.name).exists()
     comparison = pd.read_csv(out / "comparison.csv")
     assert (comparison["study"] == "pbis").any()
+
+
+# --------------------------------------------------------------------------- bad input, chapters
+def test_bad_cohort_is_refused_with_file_column_rows(tmp_path):
+    raw = pd.read_csv(RERUN, dtype=str)
+    raw.loc[3, "pfs_months"] = "99"          # PFS beyond OS
+    raw.loc[5, "os_event"] = "2"             # not 0/1
+    raw = raw.drop(columns=["il2_pg_ml"])    # the key marker missing
+    bad = tmp_path / "bad.csv"
+    raw.to_csv(bad, index=False)
+    report = contract.validate_file("pbis", bad)
+    text = contract.format_report(report, bad)
+    assert len(report) == 3
+    assert "il2_pg_ml" in text and "column missing" in text
+    assert "os_event" in text and "line 7 (R006)" in text
+    assert "PFS cannot exceed OS" in text and "line 5 (R004)" in text
+    assert "bad.csv" in text
+    with pytest.raises(contract.CohortError):
+        contract.read_cohort("pbis", bad)
+
+
+@pytest.mark.parametrize("chapter", [p.name for p in paths.study_chapters("pbis")])
+def test_chapter_skeleton(chapter):
+    import nbformat
+
+    nb = nbformat.read(paths.CHAPTERS / chapter, as_version=4)
+    assert nb.metadata["hcc_book"]["study"] == "pbis"
+    label = "(ch-" + chapter.removesuffix(".ipynb").replace("_", "-") + ")="
+    assert nb.cells[0].source.startswith(label)
+    assert "parameters" in nb.cells[1].metadata.get("tags", [])
+    assert "data_banner" in nb.cells[2].source
+    assert "book.versions()" in nb.cells[-1].source
+    assert any("Journal club" in c.source for c in nb.cells if c.cell_type == "markdown")
+    for c in nb.cells:
+        if c.cell_type == "code":
+            assert not c.outputs and c.execution_count is None
