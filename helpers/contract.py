@@ -258,9 +258,12 @@ def _parse_column(raw: pd.Series, c: Column):
     if c.below_lod:
         lod = text.map(lambda v: isinstance(v, str) and bool(LOD_PATTERN.match(v)))
         text = text.mask(lod, "0")
-    values = pd.to_numeric(text, errors="coerce")
+    values = pd.to_numeric(text, errors="coerce").astype(float)
     bad = values.isna() & text.notna() & (text.astype("string").str.len() > 0).fillna(False)
-    return values.astype(float), lod, bad.astype(bool)
+    infinite = np.isinf(values)  # "inf", "1e999": not a measurement
+    bad = bad | infinite
+    values = values.mask(infinite)
+    return values, lod, bad.astype(bool)
 
 
 def _pandera_schema(contract: Contract, present: list[Column]):
@@ -312,9 +315,9 @@ def _parse(df: pd.DataFrame, contract: Contract):
         if bad.any():
             idx = list(df.index[bad])
             found = "text " + _values(df.loc[bad, c.name], quote=True)
-            if any(isinstance(v, str) and v.strip().startswith("<") for v in df.loc[bad, c.name]):
-                found += " (below-detection-limit entries are allowed only in cytokine columns declared so)" \
-                    if not c.below_lod else ""
+            if not c.below_lod and any(isinstance(v, str) and v.strip().startswith("<")
+                                       for v in df.loc[bad, c.name]):
+                found += " ('<' below the detection limit is allowed only in the columns the data dictionary marks)"
             problems.append((c.name, idx, _expected_type(c), found))
             bad_cells[c.name] = set(idx)
     for col in df.columns:

@@ -89,10 +89,11 @@ def test_good_file_meets_contract(tmp_path):
         (_with(0, "ecog", "7"), "ecog", "line 2 (P01)", "0..4", "above the maximum: 7"),
         (_with(0, "il6_pg_ml", ""), "il6_pg_ml", "line 2 (P01)", "a value in every row", "empty"),
         (_with(0, "il6_pg_ml", "<"), "il6_pg_ml", "line 2 (P01)", "<LOD", "text '<'"),
+        (_with(0, "os_months", "inf"), "os_months", "line 2 (P01)", "a number", "text 'inf'"),
     ],
     ids=["missing_column", "text_in_numeric", "negative_time", "event_coded_2",
          "duplicate_ids", "pfs_gt_os", "unknown_category", "non_integer", "above_max",
-         "missing_value", "bad_lod"],
+         "missing_value", "bad_lod", "infinite"],
 )
 def test_each_fault_is_one_clear_row(tmp_path, text, column, rows, expected, found):
     report = _report(tmp_path, text)
@@ -357,3 +358,39 @@ def test_each_study_refuses_a_broken_copy_of_its_cohort(study, tmp_path):
     df.to_csv(bad, index=False)
     report = ct.validate_file(study, bad)
     assert "os_months" in set(report["column"]) and "patient_id" in set(report["column"])
+
+
+# --------------------------------------------------------------------------- never a traceback
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CELLS = st.sampled_from(["", "NA", "abc", "-5", "1e999", "<LOD", "<0.1", "2", " 3 ", "nan",
+                          "1,5", '"', "TRUE", "é", "0", "1", "A", "P01"])
+
+
+def _validate_text(path, data: bytes) -> pd.DataFrame:
+    path.write_bytes(data)
+    df, lines = ct.read_csv_text(path)
+    report = lines if df is None else ct.validate(df, TOY, path, lines=lines)
+    assert list(report.columns) == ct.REPORT_COLUMNS
+    ct.format_report(report, path)
+    if report.empty:
+        ct.parse_frame(df, TOY)
+    return report
+
+
+@given(data=st.binary(max_size=400))
+def test_any_bytes_give_a_report_not_a_traceback(tmp_path_factory, data):
+    _validate_text(tmp_path_factory.mktemp("fuzz") / "f.csv", data)
+
+
+@given(edits=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 7), _CELLS), max_size=6))
+def test_edited_cohorts_give_a_report_not_a_traceback(tmp_path_factory, edits):
+    rows = [line.split(",") for line in _lines(GOOD)]
+    for i, j, value in edits:
+        if j < len(rows[i]):
+            rows[i][j] = value
+    text = "\n".join(",".join(r) for r in rows) + "\n"
+    report = _validate_text(tmp_path_factory.mktemp("fuzz") / "f.csv", text.encode())
+    if not edits:
+        assert report.empty
