@@ -266,8 +266,27 @@ def test_run_command_on_the_rerun_cohort(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for chapter in paths.study_chapters(STUDY):
         assert (out / chapter.name).exists(), chapter.name
+        assert_glue_complete(out / chapter.name)
     comparison = pd.read_csv(out / "comparison.csv")
     assert (comparison["study"] == STUDY).any()
+
+
+def assert_glue_complete(notebook):
+    """Every ``{glue:text}`key``` of the prose was glued, once (a missing or duplicated key
+    is a warning, so an error, in the ``-W`` book build); no cell raised."""
+    import re
+
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    names = [o["metadata"]["scrapbook"]["name"] for c in nb.cells for o in c.get("outputs", [])
+             if "scrapbook" in o.get("metadata", {})]
+    used = {k for c in nb.cells if c.cell_type == "markdown" for k in re.findall(r"\{glue(?::text)?\}`([^`]+)`", c.source)}
+    assert not used - set(names), (notebook.name, sorted(used - set(names)))
+    dups = {n for n in names if names.count(n) > 1}
+    assert not dups, (notebook.name, sorted(dups))
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, notebook.name
 
 
 # --------------------------------------------------------------------------- against R
