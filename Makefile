@@ -23,6 +23,7 @@ $(STAMP): requirements.txt
 
 book: $(STAMP)
 	@start=$$(date +%s); \
+	$(BIN)/python -m helpers execute --jobs 2; \
 	$(BIN)/jupyter-book build . -W -n --keep-going; \
 	$(BIN)/python -m helpers check-offline _build/html; \
 	echo "Book built in $$(( $$(date +%s) - start )) s: $(CURDIR)/_build/html/index.html"

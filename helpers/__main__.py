@@ -10,6 +10,8 @@ synthesize [--check]
     Regenerate ``data/synthetic/`` from ``data/published/`` (``--check``: compare only).
 scorecard [RESULTS_DIR]
     Published vs reproduced for every recorded number.
+execute [--jobs N]
+    Execute the book's notebooks in parallel into the execution cache (before Sphinx).
 check-offline HTML_DIR
     Fail if the built HTML loads any script, style sheet or font from the network.
 
@@ -88,6 +90,12 @@ def _cmd_synthesize(args) -> int:
     return synth.main(check=args.check)
 
 
+def _cmd_execute(args) -> int:
+    from . import execute
+
+    return execute.execute_book(jobs=args.jobs)
+
+
 def _cmd_scorecard(args) -> int:
     from . import scorecard
 
@@ -121,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("scorecard", help="published vs reproduced numbers")
     p.add_argument("results_dir", nargs="?", default=None)
     p.set_defaults(func=_cmd_scorecard)
+
+    p = sub.add_parser("execute", help="execute the book's notebooks in parallel into the cache")
+    p.add_argument("--jobs", type=int, default=2, help="notebooks at a time (default 2)")
+    p.set_defaults(func=_cmd_execute)
 
     p = sub.add_parser("check-offline", help="fail if the built HTML loads remote assets")
     p.add_argument("html_dir")
