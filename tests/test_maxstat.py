@@ -434,3 +434,13 @@ def test_gauss_markov_box_matches_a_generic_mvn_integral():
     got, err = ms.gauss_markov_box(b, m, n)
     assert err < 1e-7
     assert got == pytest.approx(want, abs=2e-5)
+
+
+def test_exact_gauss_huge_statistic_is_bounded_and_fast():
+    """For a huge statistic the p-value is below the Bonferroni bound k 2 Phi(-b) and the
+    error says so (R's pmvnorm returns 1 - p = 0 to its abseps here)."""
+    m = np.arange(100, 901)
+    prob, err = ms.gauss_markov_box(12.0, m, 1000)
+    bound = len(m) * 2 * special.ndtr(-12.0)
+    assert 1 - prob <= bound + 1e-16
+    assert err == pytest.approx(bound)
