@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -119,15 +120,15 @@ def export_html(notebook: Path, html_dir: Path) -> Path:
     The script tags the template would fetch from a CDN (require.js, MathJax) are dropped, so
     the page reads offline (``python -m helpers check-offline OUT/html`` passes): numbers,
     tables and figures need nothing else; a LaTeX formula in the prose shows as its TeX
-    source. Glue outputs (``application/papermill.record``) have no HTML form and are not
-    shown; the prose that uses them is rendered by the book, not here.
+    source. The glued numbers are put into the prose (:func:`resolve_myst_roles`); other MyST
+    syntax (admonition fences, labels) shows as written.
     """
     import warnings
 
     import nbformat
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(str(notebook), as_version=4)
+    nb = resolve_myst_roles(nbformat.read(str(notebook), as_version=4))
     exporter = HTMLExporter(template_name="lab", embed_images=True)
     exporter.require_js_url = ""
     exporter.jquery_url = ""
@@ -142,9 +143,54 @@ def export_html(notebook: Path, html_dir: Path) -> Path:
     return target
 
 
-def _strip_remote_scripts(html: str, keep_mathjax: bool) -> str:
-    import re
+_GLUE_ROLE = re.compile(r"\{glue(?::(?:text|md|any))?\}`([^`:]+)(?::([^`]*))?`")
+_XREF_ROLE = re.compile(r"\{(?:ref|numref|cite|cite:p|cite:t|doc|term)\}`([^`]+)`")
 
+
+def glue_values(nb) -> dict:
+    """``{key: text}`` of every value a notebook glued (``myst_nb.glue``)."""
+    from ast import literal_eval
+
+    values = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+            data = out.get("data", {})
+            text = data.get("application/papermill.record/text/plain")
+            if name and text is not None:
+                try:
+                    value = literal_eval(text)
+                except (ValueError, SyntaxError):
+                    value = text
+                values[name] = str(value)
+    return values
+
+
+def resolve_myst_roles(nb):
+    """Put the glued numbers into the prose of an executed notebook (the book does this with
+    myst-nb; a plain HTML export would show ``{glue:text}`key```), and reduce cross-reference
+    roles to their target text. A key that was not glued stays visible as ``[key?]``."""
+    values = glue_values(nb)
+
+    def glue(m):
+        key, fmt = m.group(1), m.group(2)
+        if key not in values:
+            return f"[{key}?]"
+        if fmt:
+            try:
+                return format(float(values[key]), fmt)
+            except ValueError:
+                return values[key]
+        return values[key]
+
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            text = _GLUE_ROLE.sub(glue, cell.source)
+            cell.source = _XREF_ROLE.sub(lambda m: m.group(1).split("<")[-1].rstrip(">"), text)
+    return nb
+
+
+def _strip_remote_scripts(html: str, keep_mathjax: bool) -> str:
     def drop(m):
         tag = m.group(0)
         if keep_mathjax and "mathjax" in tag.lower():

@@ -38,8 +38,11 @@ def _toy_notebook(folder: Path, name="toy_chapter", fail_above=5) -> Path:
             "rec = Recorder('pbis', 'toy_chapter', results_dir=results_dir, glue=False)\n"
             "rec.record('derivation_count_patients', len(df), digits=0)\n"
             "print(type(threshold).__name__, threshold)\n"
-            "fig, ax = plt.subplots(); ax.plot([1, 2]); plt.show()"
+            "fig, ax = plt.subplots(); ax.plot([1, 2]); plt.show()\n"
+            "from myst_nb import glue\nglue('toy_n', f'{len(df)}', display=False)"
         ),
+        nbformat.v4.new_markdown_cell("The toy cohort has {glue:text}`toy_n` patients "
+                                      "(see {ref}`ch-data-dictionary`)."),
         nbformat.v4.new_code_cell(f"assert threshold < {fail_above}, 'threshold too large'"),
     ]
     path = folder / f"{name}.ipynb"
@@ -151,6 +154,8 @@ def test_toy_run_end_to_end(toy, tmp_path, capsys):
                for o in c.outputs), "the executed chapter holds no figure"
     html = out / "html" / "toy_chapter.html"
     assert html.exists() and "<img" in html.read_text()
+    assert "The toy cohort has 4 patients" in html.read_text()  # glued numbers in the prose
+    assert "(see ch-data-dictionary)" in html.read_text()
     assert check_offline(out / "html") == []
     index = (out / "html" / "index.html").read_text()
     assert 'href="toy_chapter.html"' in index and "scorecard:" in index
