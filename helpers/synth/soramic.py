@@ -187,16 +187,25 @@ def _liver_values(r, alb_low, bili_high, malbi):
 
 
 def _marker_values(r, high, cutoff, median_low, median_high, decimals):
-    """Log-normal values on the right side of ``cutoff`` (high = ``> cutoff``); the low
-    patient with the largest value is put exactly at the cut-off (the strict-> convention)."""
+    """Log-normal values on the right side of ``cutoff`` (high = ``> cutoff``), drawn from the
+    distribution truncated to that side (no pile-up at the cut-off); the low patient with the
+    largest value is then put exactly *at* the cut-off (the strict-> convention in action)."""
+    from scipy.stats import norm
+
     n = len(high)
     v = np.empty(n)
     lo_idx, hi_idx = np.flatnonzero(high == 0), np.flatnonzero(high == 1)
     step = 10.0 ** -decimals
-    x = np.exp(r.normal(np.log(median_low), 0.5, size=len(lo_idx)))
-    v[lo_idx] = np.clip(np.round(x, decimals), step, cutoff)
-    y = np.exp(r.normal(np.log(median_high), 0.7, size=len(hi_idx)))
-    v[hi_idx] = np.maximum(np.round(y, decimals), round(cutoff + step, decimals))
+
+    def draw(size, median, sdlog, a, b):
+        fa = norm.cdf((np.log(a) - np.log(median)) / sdlog) if a > 0 else 0.0
+        fb = norm.cdf((np.log(b) - np.log(median)) / sdlog) if np.isfinite(b) else 1.0
+        u = r.uniform(fa, fb, size=size)
+        return np.exp(np.log(median) + sdlog * norm.ppf(np.clip(u, 1e-12, 1 - 1e-12)))
+    x = np.round(draw(len(lo_idx), median_low, 0.6, 0.0, cutoff), decimals)
+    v[lo_idx] = np.clip(x, step, np.floor(cutoff / step + 1e-9) * step)
+    y = np.round(draw(len(hi_idx), median_high, 0.8, cutoff + step, np.inf), decimals)
+    v[hi_idx] = np.maximum(y, round(cutoff + step, decimals))
     if len(lo_idx):
         v[lo_idx[np.argmax(v[lo_idx])]] = cutoff
     return v
@@ -225,6 +234,14 @@ def _lesion_sizes(r, pub, il8_high, il6_high):
         np.round(r.uniform(15, med_all - 1, j)), [med_all],
         np.round(r.uniform(med_all + 1, mid_hi_a - 1, h_hi - 2 - j)), [mid_hi_a, mid_hi_b],
         np.zeros(n_hi - h_hi - 1)])
+    t6 = (val("median_il6_low"), val("median_il6_high"))
+    # offer the IL-6 groups' printed medians as values where they fit a band without moving
+    # any fixed order statistic (the search below then places them)
+    for vals, lo_b, hi_b in ((lo_vals, med_lo, med_all), (hi_vals, med_all, mid_hi_a)):
+        for target in t6:
+            band = np.flatnonzero((vals > lo_b) & (vals < hi_b))
+            if lo_b < target < hi_b and band.size and target not in vals:
+                vals[band[np.argmin(np.abs(vals[band] - target))]] = target
     # the top values carry the means (whole mm; sums chosen so every printed mean rounds right)
     def top_fill(vals, n_top, total, floor):
         rest = total - vals.sum()
@@ -242,7 +259,7 @@ def _lesion_sizes(r, pub, il8_high, il6_high):
     lo_idx, hi_idx = np.flatnonzero(il8_high == 0), np.flatnonzero(il8_high == 1)
     t6 = (val("median_il6_low"), val("median_il6_high"))
     best = None
-    for _ in range(3000):
+    for _ in range(20000):
         out[lo_idx] = r.permutation(lo_vals)
         out[hi_idx] = r.permutation(hi_vals)
         m6 = (np.median(out[il6_high == 0]), np.median(out[il6_high == 1]))
