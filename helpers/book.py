@@ -67,7 +67,7 @@ def show(df: pd.DataFrame, caption: str | None = None, digits: int = 2):
     """Display a tidy table without its index, floats at ``digits`` decimals."""
     from IPython.display import display
 
-    styler = df.style.hide(axis="index").format(precision=digits, na_rep="")
+    styler = df.style.hide(axis="index").format(precision=digits, na_rep="", escape="html")
     if caption:
         styler = styler.set_caption(caption)
     display(styler)

@@ -56,7 +56,13 @@ def _styled(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         with plt.rc_context(STYLE):
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            # The inline backend turns interactive mode on when it first draws, inside
+            # this context; leaving the context would restore "off" and later figures of
+            # the notebook would no longer show on their own. Keep what is current.
+            interactive = mpl.is_interactive()
+        mpl.interactive(interactive)
+        return result
     return wrapper
 
 
