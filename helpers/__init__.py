@@ -13,6 +13,7 @@ One module per concern (see the module docstrings):
 - :mod:`helpers.plots`      drawing only: every function takes a tidy DataFrame and ``ax=None``
 - :mod:`helpers.results`    record a reported number: glue it, and append it to a results file
 - :mod:`helpers.published`  the papers' printed numbers (``data/published/``)
+- :mod:`helpers.prose`      computed words for the prose (direction, significance)
 - :mod:`helpers.scorecard`  published vs this cohort, with a verdict per number
 - :mod:`helpers.contract`   the cohort contract (pandera schemas) and readable validation
 - :mod:`helpers.synth`      synthetic cohorts built from the published numbers

@@ -280,3 +280,43 @@ def get(study: str, id: str, folder: str | os.PathLike | None = None) -> pd.Seri
 def value(study: str, id: str, folder: str | os.PathLike | None = None) -> float:
     """The printed ``value`` of one published number (see :func:`get`)."""
     return float(get(study, id, folder)["value"])
+
+
+def printed(study: str, id: str, unit: str = "", folder: str | os.PathLike | None = None) -> str:
+    """The paper's printed value of one published number, as text, with its printed decimals.
+
+    For prose that quotes the paper beside the book's own result (``printed as 7%``): the
+    text is built from ``data/published/<study>.csv``, never typed into a chapter. For the
+    number itself use :func:`value`.
+
+    Parameters
+    ----------
+    study
+        ``atebev_il6``, ``pbis`` or ``soramic``.
+    id
+        The published number's ``id`` (see :func:`get`).
+    unit
+        Appended directly, without a space (``"%"`` gives ``"28.8%"``).
+    folder
+        Where the files are; default :data:`helpers.paths.PUBLISHED`.
+
+    Returns
+    -------
+    str
+        ``value`` with ``digits`` decimals, then ``unit``. A row whose quantity is ``p``
+        and whose ``p_bound`` is ``<`` or ``>`` gets the bound in front, without a space
+        (``"<0.001"``); ``=`` is left out.
+
+    Raises
+    ------
+    KeyError
+        If the study's file has no row with this ``id``.
+
+    Examples
+    --------
+    >>> printed("atebev_il6", "discovery_il6_cutoff")  # doctest: +SKIP
+    '18.49'
+    """
+    row = get(study, id, folder)
+    bound = row["p_bound"] if row["quantity"] == "p" and row["p_bound"] in ("<", ">") else ""
+    return f"{bound}{row['value']:.{int(row['digits'])}f}{unit}"

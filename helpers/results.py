@@ -12,6 +12,10 @@ the paper printed (and any other number its prose uses). ``record``
 
 The results file is rewritten from scratch each time the chapter runs, so it always holds
 exactly the numbers of the last execution.
+
+:meth:`Recorder.record_published` is ``record`` with the paper's printed decimals (from
+``data/published/``); :meth:`Recorder.text` and :meth:`Recorder.fill` glue prose only (a computed
+phrase, or a placeholder for the keys of a section the cohort cannot fill).
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import paths
+from . import paths, published
 
 RESULT_COLUMNS = ["study", "chapter", "key", "estimate", "lower", "upper", "p", "n", "text"]
 
@@ -91,6 +95,7 @@ class Recorder:
     results_dir: str | os.PathLike | None = None
     glue: bool = True
     rows: list[dict] = field(default_factory=list)
+    _published_digits: dict | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         paths.check_study(self.study) if self.study != "all" else None
@@ -139,12 +144,83 @@ class Recorder:
                 _glue(f"{key}_n", f"{int(n)}")
         return text
 
+    def record_published(
+        self,
+        key: str,
+        estimate: float | None,
+        lower: float | None = None,
+        upper: float | None = None,
+        p: float | None = None,
+        n: int | None = None,
+        **kw,
+    ) -> str:
+        """Record a number under its published id, with as many decimals as the paper printed.
+
+        The same as :meth:`record`, except that ``digits`` defaults to the ``digits`` of the
+        published row with ``id == key`` in ``data/published/<study>.csv``
+        (:func:`helpers.published.load`), so the glued text has the paper's precision.
+
+        Parameters
+        ----------
+        key
+            The published number's ``id``; also the glue name and the results-file key.
+        estimate, lower, upper, p, n
+            As for :meth:`record`.
+        **kw
+            Passed on to :meth:`record` (``digits``, ``unit``, ``text``). An explicit
+            ``digits`` wins over the published one.
+
+        Returns
+        -------
+        str
+            The formatted (and glued) text.
+
+        Notes
+        -----
+        The study's published file is read once, on the first call. A key the file does not
+        hold, a row without printed decimals, or a study without a file (e.g. ``"all"``)
+        falls back to 2 decimals.
+        """
+        if "digits" not in kw:
+            kw["digits"] = self._published_digits_of(key)
+        return self.record(key, estimate, lower, upper, p, n, **kw)
+
+    def _published_digits_of(self, key: str) -> int:
+        """Printed decimals of the published number ``key`` of this study; 2 if unknown."""
+        if self._published_digits is None:
+            self._published_digits = {}
+            if self.study in paths.STUDIES and (paths.PUBLISHED / f"{self.study}.csv").exists():
+                table = published.load(self.study)
+                self._published_digits = {
+                    k: int(d) for k, d in zip(table["id"], table["digits"]) if not pd.isna(d)
+                }
+        return self._published_digits.get(key, 2)
+
     def text(self, key: str, text: str) -> str:
         """Glue a computed piece of prose that is not a published number (e.g. a cut-off's
         direction, a cohort size); nothing is written to the results file."""
         if self.glue:
             _glue(key, text)
         return text
+
+    def fill(self, keys, text: str = "not available for this cohort") -> None:
+        """Glue the same placeholder text under every key of a section that could not run.
+
+        A chapter skips a section when its cohort lacks the columns it needs; its prose still
+        cites the section's glue keys, so each gets ``text`` and the page still builds.
+        Nothing is written to the results file (see :meth:`text`).
+
+        Parameters
+        ----------
+        keys
+            Glue names: an iterable of str, or one str for a single key.
+        text
+            The placeholder, e.g. ``"not available for this cohort"``.
+        """
+        if isinstance(keys, str):
+            keys = [keys]
+        for key in keys:
+            self.text(key, text)
 
     def table(self) -> pd.DataFrame:
         """The numbers recorded so far, as a tidy DataFrame."""

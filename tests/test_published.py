@@ -175,3 +175,42 @@ def test_unreadable_or_empty_file(tmp_path):
     (tmp_path / "pbis.csv").write_text("")
     with pytest.raises(published.PublishedFormatError, match="empty"):
         published.load("pbis", folder=tmp_path)
+
+
+def test_printed_gives_the_value_with_its_printed_decimals(tmp_path):
+    write(tmp_path, VALID + ["validation_orr_pct,atebev_il6,Text,validation,il6_high,percent,7,,,,,%,1,rounding,,",
+                             "some_p_gt,atebev_il6,Text,total,all,p,0.05,,,,>,,2,rounding,,",
+                             "some_p_eq,atebev_il6,Text,total,all,p,0.021,,,,=,,3,rounding,,"])
+
+    def printed(id, unit=""):
+        return published.printed("atebev_il6", id, unit, folder=tmp_path)
+
+    assert printed("discovery_n") == "84"
+    assert printed("discovery_pfs_hr_il6_high") == "2.93"          # its p's bound is not shown
+    assert printed("total_median_os") == "7.30"                    # digits counted from "7.30"
+    assert printed("validation_orr_pct", "%") == "7.0%"            # digits column wins: 1
+    # a p row carries its bound, without a space; "=" is left out
+    assert printed("discovery_os_p") == "<0.001"
+    assert printed("some_p_gt") == ">0.05"
+    assert printed("some_p_eq") == "0.021"
+    with pytest.raises(KeyError, match="no published number with id 'nope'"):
+        printed("nope")
+
+
+def _notebook_printed(pub, key, unit=""):
+    """The copy the atebev chapters carried before helpers.published.printed (reference)."""
+    r = pub.loc[key]
+    bound = r["p_bound"] if r["quantity"] == "p" and isinstance(r["p_bound"], str) and r["p_bound"] in "<>" else ""
+    return f"{bound}{r['value']:.{int(r['digits'])}f}{unit}"
+
+
+@pytest.mark.parametrize("study", paths.STUDIES)
+def test_printed_matches_the_chapters_former_copy_on_every_shipped_row(study):
+    if not paths.published_numbers(study).exists():
+        pytest.skip(f"{study}.csv not written yet")
+    pub = published.load(study).set_index("id")
+    rows = pub[pub["value"].notna()]
+    assert len(rows) > 0
+    for key in rows.index:
+        for unit in ("", "%"):
+            assert published.printed(study, key, unit) == _notebook_printed(pub, key, unit), key

@@ -527,17 +527,3 @@ def has_groups(df: pd.DataFrame, cohort: str, min_per_group: int = 2) -> bool:
     sub = cohort_subset(df, cohort)
     counts = sub["il6_high"].value_counts()
     return all(counts.get(g, 0) >= min_per_group for g in (0.0, 1.0))
-
-
-def compare_word(a: float, b: float, higher: str = "higher", lower: str = "lower", same: str = "the same") -> str:
-    """``higher`` if a > b, ``lower`` if a < b (for prose whose direction is computed)."""
-    if a is None or b is None or (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
-        return "not comparable"
-    return higher if a > b else lower if a < b else same
-
-
-def significance_word(p: float, alpha: float = 0.05) -> str:
-    """``"significant"`` / ``"not significant"`` at ``alpha`` (computed, never typed)."""
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "not testable"
-    return "significant" if p < alpha else "not significant"

@@ -1,0 +1,136 @@
+"""Words for the prose whose choice depends on a result: computed, never typed.
+
+A sentence such as "IL-6-high patients had *shorter* survival, a *statistically significant*
+difference" is true of one cohort only. Chapters therefore glue the direction and the
+significance words produced here (via :meth:`helpers.results.Recorder.text`), so the text
+stays true when the chapter is run on another cohort (a re-drawn synthetic cohort, the real
+data). Each function returns a plain string and draws or prints nothing.
+
+Conventions
+-----------
+- Missing input (``None`` or NaN) gives an explicit word (``"not comparable"``,
+  ``"not testable"``) for :func:`compare_word` and :func:`significance_word`, rather than
+  a silently wrong direction.
+- Significance is judged against ``alpha`` (default 0.05) with ``p < alpha``; a p exactly at
+  ``alpha`` is not significant.
+"""
+from __future__ import annotations
+
+import math
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def compare_word(a: float, b: float, higher: str = "higher", lower: str = "lower",
+                 same: str = "the same") -> str:
+    """The word for how ``a`` compares with ``b``, computed so the prose stays true.
+
+    Parameters
+    ----------
+    a, b
+        The two numbers (e.g. a group's median and the reference group's).
+    higher, lower, same
+        The words for ``a > b``, ``a < b`` and ``a == b`` (e.g. ``"more"``/``"fewer"``,
+        ``"worse"``/``"better"``).
+
+    Returns
+    -------
+    str
+        ``higher``, ``lower`` or ``same``; ``"not comparable"`` if either number is
+        missing (``None`` or NaN).
+
+    Examples
+    --------
+    >>> compare_word(2.0, 1.0, "worse", "better")
+    'worse'
+    >>> compare_word(float("nan"), 1.0)
+    'not comparable'
+    """
+    if _missing(a) or _missing(b):
+        return "not comparable"
+    return higher if a > b else lower if a < b else same
+
+
+def significance_word(p: float, alpha: float = 0.05) -> str:
+    """``"significant"`` or ``"not significant"`` at level ``alpha``, computed from ``p``.
+
+    Parameters
+    ----------
+    p
+        The p-value.
+    alpha
+        Significance level; significant means ``p < alpha``.
+
+    Returns
+    -------
+    str
+        ``"significant"``, ``"not significant"``, or ``"not testable"`` if ``p`` is
+        missing (``None`` or NaN).
+
+    Examples
+    --------
+    >>> significance_word(0.003)
+    'significant'
+    >>> significance_word(0.05)
+    'not significant'
+    """
+    if _missing(p):
+        return "not testable"
+    return "significant" if p < alpha else "not significant"
+
+
+def direction_word(hr: float, worse: str = "shorter", better: str = "longer") -> str:
+    """The direction a hazard ratio implies for the group it describes, as a word.
+
+    Parameters
+    ----------
+    hr
+        Hazard ratio of the group against its reference group.
+    worse, better
+        The words for ``hr > 1`` (more hazard: e.g. shorter survival) and for ``hr <= 1``.
+
+    Returns
+    -------
+    str
+        ``worse`` if ``hr > 1``, else ``better`` (an HR of exactly 1, or NaN, gives
+        ``better``; check the p-value or the CI before calling a difference real).
+
+    Examples
+    --------
+    >>> direction_word(2.1)
+    'shorter'
+    >>> direction_word(0.8, worse="higher", better="lower")
+    'lower'
+    """
+    return worse if hr > 1 else better
+
+
+def significance_phrase(p: float, alpha: float = 0.05) -> str:
+    """A phrase saying whether ``p`` is statistically significant, with the threshold.
+
+    Parameters
+    ----------
+    p
+        The p-value.
+    alpha
+        Significance level; significant means ``p < alpha``.
+
+    Returns
+    -------
+    str
+        ``"statistically significant (p < 0.05)"`` or
+        ``"not statistically significant (p >= 0.05)"`` (with ``alpha`` in place of 0.05,
+        printed with Python's ``g`` format).
+
+    Examples
+    --------
+    >>> significance_phrase(0.012)
+    'statistically significant (p < 0.05)'
+    >>> significance_phrase(0.2)
+    'not statistically significant (p >= 0.05)'
+    """
+    if p < alpha:
+        return f"statistically significant (p < {alpha:g})"
+    return f"not statistically significant (p >= {alpha:g})"
