@@ -19,6 +19,8 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'hcc_book.pth').write_text('$(CURDIR)\n')"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (hcc-book)" >/dev/null
+	@# Kernels run on this machine only; silence ipykernel's per-start TCP warning (errors still show).
+	$(BIN)/python -c "import json, sys; p = sys.prefix + '/share/jupyter/kernels/python3/kernel.json'; k = json.load(open(p)); k['argv'] += ['--IPKernelApp.log_level=ERROR']; json.dump(k, open(p, 'w'), indent=1)"
 	touch $(STAMP)
 
 book: $(STAMP)
