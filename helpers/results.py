@@ -131,8 +131,13 @@ class Recorder:
             study=self.study, chapter=self.chapter, key=key, estimate=estimate,
             lower=lower, upper=upper, p=p, n=None if n is None else int(n), text=text,
         )
-        self.rows = [r for r in self.rows if r["key"] != key] + [row]
-        pd.DataFrame(self.rows, columns=RESULT_COLUMNS).to_csv(self.path, index=False)
+        if any(r["key"] == key for r in self.rows):  # re-recorded: rewrite the file once
+            self.rows = [r for r in self.rows if r["key"] != key] + [row]
+            pd.DataFrame(self.rows, columns=RESULT_COLUMNS).to_csv(self.path, index=False)
+        else:  # the usual case: append one line, not the whole table again
+            self.rows.append(row)
+            pd.DataFrame([row], columns=RESULT_COLUMNS).to_csv(
+                self.path, mode="a", header=False, index=False)
         if self.glue:
             _glue(key, text)
             _glue(f"{key}_est", fmt_number(estimate, digits) + (f" {unit}" if unit else ""))

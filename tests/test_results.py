@@ -128,3 +128,22 @@ def test_fill_and_text_glue_nothing_when_glue_is_off(tmp_path, glued):
     rec.fill(["a"])
     assert rec.text("b", "words") == "words"
     assert glued == []
+
+
+def test_results_file_holds_exactly_the_recorded_rows_after_appends_and_rerecords(tmp_path):
+    """The file is appended to line by line and rewritten only when a key is re-recorded;
+    either way it must equal the recorder's table (last value per key wins)."""
+    import pandas as pd
+
+    from helpers.results import Recorder
+
+    rec = Recorder("soramic", "appends", results_dir=tmp_path, glue=False)
+    for i in range(5):
+        rec.record(f"k{i}", float(i), p=0.5, n=i)
+    rec.record("k2", 20.0, 19.0, 21.0, p=0.01, n=7)
+    rec.record("k5", 5.0)
+    on_disk = pd.read_csv(rec.path)
+    assert on_disk["key"].tolist() == ["k0", "k1", "k3", "k4", "k2", "k5"]
+    assert on_disk.set_index("key").loc["k2", "estimate"] == 20.0
+    assert on_disk.set_index("key").loc["k2", "n"] == 7
+    assert len(on_disk) == len(rec.table())
