@@ -98,22 +98,25 @@ def _num(df: pd.DataFrame, col: str) -> pd.Series:
     return pd.to_numeric(df[col], errors="coerce")
 
 
-def rule_nonnegative(*cols: str) -> Rule:
-    """Every given column is >= 0 where present (missing values pass)."""
+def rule_nonnegative(*cols: str, name: str | None = None, description: str | None = None) -> Rule:
+    """Every given column is >= 0 where present (missing values pass). ``name`` and
+    ``description`` override the defaults shown in reports and the data dictionary."""
     def check(df):
         ok = pd.Series(True, index=df.index)
         for c in cols:
             ok &= ~(_num(df, c) < 0)
         return ok
-    return Rule(f"nonnegative_{'_'.join(cols)}", f"{', '.join(cols)} must be >= 0", tuple(cols), check)
+    return Rule(name or f"nonnegative_{'_'.join(cols)}",
+                description or f"{', '.join(cols)} must be >= 0", tuple(cols), check)
 
 
-def rule_le(a: str, b: str, tol: float = 1e-9) -> Rule:
+def rule_le(a: str, b: str, tol: float = 1e-9, *, name: str | None = None,
+            description: str | None = None) -> Rule:
     """``a <= b`` (e.g. ``pfs_months <= os_months``) where both are present."""
     def check(df):
         x, y = _num(df, a), _num(df, b)
         return ~(x > y + tol)
-    return Rule(f"{a}_le_{b}", f"{a} <= {b}", (a, b), check)
+    return Rule(name or f"{a}_le_{b}", description or f"{a} <= {b}", (a, b), check)
 
 
 def rule_binary(col: str) -> Rule:
@@ -124,11 +127,13 @@ def rule_binary(col: str) -> Rule:
     return Rule(f"{col}_binary", f"{col} is 0 or 1", (col,), check)
 
 
-def rule_both_or_neither(a: str, b: str) -> Rule:
+def rule_both_or_neither(a: str, b: str, *, name: str | None = None,
+                         description: str | None = None) -> Rule:
     """``a`` and ``b`` are both given or both missing (e.g. a time and its event flag)."""
     def check(df):
         return df[a].isna() == df[b].isna()
-    return Rule(f"{a}_with_{b}", f"{a} and {b} are both given or both missing", (a, b), check)
+    return Rule(name or f"{a}_with_{b}",
+                description or f"{a} and {b} are both given or both missing", (a, b), check)
 
 
 # --------------------------------------------------------------------------- contracts

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.contract import Column, Contract, Rule
+from helpers.contract import Column, Contract, Rule, rule_le, rule_nonnegative
 
 STUDY = "atebev_il6"
 #: Cohort labels, in reading order.
@@ -49,19 +49,6 @@ _SYN = "synthetic: helpers/synth/atebev_il6.py"
 
 def _num(df, col):
     return pd.to_numeric(df[col], errors="coerce")
-
-
-def _nonnegative(col: str) -> Rule:
-    return Rule(f"{col}_nonnegative", f"{col} >= 0", (col,),
-                lambda df: _num(df, col).isna() | (_num(df, col) >= 0))
-
-
-def _le(a: str, b: str) -> Rule:
-    def check(df: pd.DataFrame) -> pd.Series:
-        x, y = _num(df, a), _num(df, b)
-        return x.isna() | y.isna() | (x <= y + 1e-9)
-    return Rule(f"{a}_le_{b}", f"{a} <= {b} (progression-free survival cannot outlast survival)",
-                (a, b), check)
 
 
 def _pfs_event_if_os_event(df: pd.DataFrame) -> pd.Series:
@@ -141,9 +128,10 @@ COHORT_COLUMNS = (
 
 COHORT_RULES = (
     Rule("one_row_per_patient", "patient_id unique (one row per patient)", ("patient_id",), _unique_id),
-    _nonnegative("os_months"),
-    _nonnegative("pfs_months"),
-    _le("pfs_months", "os_months"),
+    rule_nonnegative("os_months", name="os_months_nonnegative", description="os_months >= 0"),
+    rule_nonnegative("pfs_months", name="pfs_months_nonnegative", description="pfs_months >= 0"),
+    rule_le("pfs_months", "os_months",
+            description="pfs_months <= os_months (progression-free survival cannot outlast survival)"),
     Rule("death_is_pfs_event", "a death at the PFS time is a PFS event (os_event = 1 and pfs = os => pfs_event = 1)",
          ("pfs_months", "os_months", "pfs_event", "os_event"), _pfs_event_if_os_event),
 )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.contract import Column, Contract, Rule
+from helpers.contract import Column, Contract, Rule, rule_le
 
 STUDY = "pbis"
 #: Cohort labels, in reading order.
@@ -30,13 +30,6 @@ CYTOKINES = ("ifng_pg_ml", "il10_pg_ml", "il12_pg_ml", "il17_pg_ml", "il2_pg_ml"
 MARKER = "il2_pg_ml"
 
 _SYN = "synthetic: helpers/synth/pbis.py"
-
-
-def _le(a: str, b: str):
-    def check(df: pd.DataFrame) -> pd.Series:
-        x, y = pd.to_numeric(df[a], errors="coerce"), pd.to_numeric(df[b], errors="coerce")
-        return x.isna() | y.isna() | (x <= y + 1e-9)
-    return check
 
 
 def _response_consistent(df: pd.DataFrame) -> pd.Series:
@@ -123,8 +116,8 @@ COHORT_COLUMNS = (
 )
 
 COHORT_RULES = (
-    Rule("pfs_le_os", "PFS cannot exceed OS (pfs_months <= os_months)", ("pfs_months", "os_months"),
-         _le("pfs_months", "os_months")),
+    rule_le("pfs_months", "os_months", name="pfs_le_os",
+            description="PFS cannot exceed OS (pfs_months <= os_months)"),
     Rule("response_matches_best_response", "objective_response = 1 exactly when best_response is CR or PR",
          ("objective_response", "best_response"), _response_consistent),
     Rule("child_pugh_class_matches_score", "child_pugh_class is A for 5-6, B for 7-9, C for 10-15 points",

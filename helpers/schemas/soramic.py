@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.contract import Column, Contract, Rule
+from helpers.contract import Column, Contract, Rule, rule_both_or_neither, rule_le
 
 STUDY = "soramic"
 #: Cohort label (one cohort).
@@ -36,19 +36,6 @@ REQUIRED = ("patient_id", "cohort", "os_months", "os_event", "il6_pg_ml", "il8_p
 
 _SYN = "synthetic: helpers/synth/soramic.py"
 _T1 = "Table 1 counts by IL-6 and IL-8 group (joint table fitted to every printed margin)"
-
-
-def _le(a: str, b: str):
-    def check(df: pd.DataFrame) -> pd.Series:
-        x, y = pd.to_numeric(df[a], errors="coerce"), pd.to_numeric(df[b], errors="coerce")
-        return (x.isna() | y.isna() | (x <= y + 1e-9)).astype(bool)
-    return check
-
-
-def _both_or_neither(a: str, b: str):
-    def check(df: pd.DataFrame) -> pd.Series:
-        return (df[a].isna() == df[b].isna()).astype(bool)
-    return check
 
 
 def _flow_consistent(df: pd.DataFrame) -> pd.Series:
@@ -125,15 +112,13 @@ COHORT_COLUMNS = (
 )
 
 COHORT_RULES = (
-    Rule("pfs_le_os", "PFS cannot exceed OS (pfs_months <= os_months)", ("pfs_months", "os_months"),
-         _le("pfs_months", "os_months")),
-    Rule("liver_dysfunction_le_os", "time to liver dysfunction cannot exceed OS", ("liver_dysfunction_months", "os_months"),
-         _le("liver_dysfunction_months", "os_months")),
-    Rule("pfs_time_and_event", "pfs_months and pfs_event are both given or both missing", ("pfs_months", "pfs_event"),
-         _both_or_neither("pfs_months", "pfs_event")),
-    Rule("liver_dysfunction_time_and_event", "liver_dysfunction_months and liver_dysfunction_event are both given or both missing",
-         ("liver_dysfunction_months", "liver_dysfunction_event"),
-         _both_or_neither("liver_dysfunction_months", "liver_dysfunction_event")),
+    rule_le("pfs_months", "os_months", name="pfs_le_os",
+            description="PFS cannot exceed OS (pfs_months <= os_months)"),
+    rule_le("liver_dysfunction_months", "os_months", name="liver_dysfunction_le_os",
+            description="time to liver dysfunction cannot exceed OS"),
+    rule_both_or_neither("pfs_months", "pfs_event", name="pfs_time_and_event"),
+    rule_both_or_neither("liver_dysfunction_months", "liver_dysfunction_event",
+                         name="liver_dysfunction_time_and_event"),
 )
 
 FLOW_COLUMNS = (
