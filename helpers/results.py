@@ -28,7 +28,7 @@ import pandas as pd
 
 from . import paths, published
 
-RESULT_COLUMNS = ["study", "chapter", "key", "estimate", "lower", "upper", "p", "n", "text"]
+RESULT_COLUMNS = ["study", "chapter", "key", "estimate", "lower", "upper", "p", "n", "text", "computed_by"]
 
 
 def fmt_p(p: float | None, digits: int = 3) -> str:
@@ -115,11 +115,14 @@ class Recorder:
         digits: int = 2,
         unit: str = "",
         text: str | None = None,
+        computed_by: str | None = None,
     ) -> str:
         """Record one number; return (and glue) its formatted text.
 
         ``estimate`` may be a count, a proportion in %, a median, a hazard ratio, ... The
-        formatted text uses ``digits`` decimals, or ``text`` if given.
+        formatted text uses ``digits`` decimals, or ``text`` if given. ``computed_by`` names
+        the function (and section) that produced the number; by default the chapter itself
+        (``chapters/<chapter>.ipynb``).
         """
         def _f(x):
             return None if x is None else float(x)
@@ -130,6 +133,7 @@ class Recorder:
         row = dict(
             study=self.study, chapter=self.chapter, key=key, estimate=estimate,
             lower=lower, upper=upper, p=p, n=None if n is None else int(n), text=text,
+            computed_by=computed_by or f"chapters/{self.chapter}.ipynb",
         )
         if any(r["key"] == key for r in self.rows):  # re-recorded: rewrite the file once
             self.rows = [r for r in self.rows if r["key"] != key] + [row]
@@ -189,6 +193,22 @@ class Recorder:
         if "digits" not in kw:
             kw["digits"] = self._published_digits_of(key)
         return self.record(key, estimate, lower, upper, p, n, **kw)
+
+    def record_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Record every row a study's ``reproduce`` returned (:data:`helpers.studies.ROW_COLUMNS`)
+        with the paper's printed decimals; a non-empty ``text`` is used as the formatted text.
+        Returns ``rows`` with ``text`` filled in, so a chapter can show what it recorded."""
+        out = rows.copy()
+        texts = []
+        for r in rows.itertuples(index=False):
+            def _v(x):
+                return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+            text = getattr(r, "text", "") or None
+            texts.append(self.record_published(
+                r.key, _v(r.estimate), _v(r.lower), _v(r.upper), _v(r.p), _v(r.n),
+                text=text if isinstance(text, str) else None, computed_by=r.computed_by))
+        out["text"] = texts
+        return out
 
     def _published_digits_of(self, key: str) -> int:
         """Printed decimals of the published number ``key`` of this study; 2 if unknown."""

@@ -110,6 +110,15 @@ def check_parameters(study: str, parameters: dict | None, chapters: list[Path]) 
                 f"-p {unknown[0]}: no {study} chapter has this parameter; "
                 f"parameters: {', '.join(sorted(known - set(RESERVED))) or 'none besides cohort_file and results_dir'}"
             )
+        from .studies import ParamError, module
+
+        spec = module(study).Params
+        for name, value in parsed.items():
+            if name in spec.names():
+                try:
+                    parsed[name] = spec.check(name, value)
+                except ParamError as exc:
+                    raise RunError(f"-p {name}: {exc}") from None
     return parsed
 
 
