@@ -31,9 +31,24 @@ from . import paths, published
 RESULT_COLUMNS = ["study", "chapter", "key", "estimate", "lower", "upper", "p", "n", "text", "computed_by"]
 
 
-def fmt_p(p: float | None, digits: int = 3) -> str:
-    """Format a p-value as journals print it: ``p < 0.001`` or ``p = 0.021``."""
-    if p is None or (isinstance(p, float) and math.isnan(p)):
+def fmt_p(p: float | None, digits: int = 3, *, prefix: bool = True) -> str:
+    """Format a p-value as journals print it: ``p < 0.001`` or ``p = 0.021`` (the book's one
+    p-value formatter; never ``0.000``).
+
+    With ``prefix=False`` the form for a table cell: ``<0.001`` or ``0.021`` (``""`` if
+    missing). A p that rounds to 1 prints as ``>0.999``.
+    """
+    missing = p is None or (isinstance(p, float) and math.isnan(p))
+    if not prefix:
+        if missing:
+            return ""
+        threshold = 10 ** (-digits)
+        if p < threshold:
+            return f"<{threshold:.{digits}f}"
+        if round(p, digits) >= 1:
+            return f">{1 - threshold:.{digits}f}"
+        return f"{p:.{digits}f}"
+    if missing:
         return "p = NA"
     threshold = 10 ** (-digits)
     if p < threshold:
