@@ -6,8 +6,9 @@ replace = FALSE, ratio = 1, m.order = "largest")``, read from MatchIt 4.5.1's so
 
 - **Propensity score** (:func:`propensity_score`): fitted probabilities of a logistic
   model ``glm(treat ~ covariates, family = binomial)`` with an intercept; categorical
-  covariates dummy-coded against their first level. The fit repeats R's ``glm.fit``
-  iteration (same start, same convergence rule), so scores agree with R to ~1e-10.
+  covariates dummy-coded against their first level, fitted by the book's one logistic fit
+  (:func:`helpers.regression.fit_logistic`, statsmodels); scores agree with R's ``glm`` to
+  about R's own convergence tolerance (checked against the MatchIt fixtures).
 - **Match order** (``m.order = "largest"``, the default for a propensity score and the ATT):
   treated units are matched one at a time in descending order of their score; ties keep
   data order (R's ``order(decreasing = TRUE)`` is stable).
@@ -42,6 +43,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from . import regression
 
 BALANCE_COLUMNS = ["variable", "mean_treated", "mean_control", "smd_before",
                    "mean_treated_matched", "mean_control_matched", "smd_after"]
@@ -84,89 +87,22 @@ def _check_input(df: pd.DataFrame, treatment: str, covariates: list[str]) -> pd.
     return t
 
 
-def _is_categorical(s: pd.Series) -> bool:
-    return isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or \
-        pd.api.types.is_string_dtype(s.dtype)
-
-
-def _levels(s: pd.Series) -> list:
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        present = set(s.dropna().unique())
-        return [c for c in s.cat.categories if c in present]  # droplevels, as MatchIt
-    return sorted(s.dropna().unique(), key=str)  # R sorts character levels
-
-
 def design_matrix(df: pd.DataFrame, covariates: list[str], *, full_dummies: bool = False
                   ) -> pd.DataFrame:
-    """Numeric columns for ``covariates``: numbers and booleans as they are; categorical
-    (object / string / category) one 0/1 column per level named ``<var>_<level>``, the first
-    level dropped (R treatment contrasts) unless ``full_dummies`` (MatchIt ``summary``)."""
-    cols = {}
-    for var in covariates:
-        s = df[var]
-        if _is_categorical(s):
-            levels = _levels(s)
-            for lev in (levels if full_dummies else levels[1:]):
-                cols[f"{var}_{lev}"] = (s == lev).astype(float).to_numpy()
-        else:
-            try:
-                cols[var] = pd.to_numeric(s).astype(float).to_numpy()
-            except (TypeError, ValueError):
-                raise ValueError(f"matching: covariate '{var}' is neither numeric nor "
-                                 "categorical") from None
-    return pd.DataFrame(cols, index=df.index)
+    """Numeric columns for ``covariates`` (:func:`helpers.regression.design_matrix`, the book's
+    one builder): numbers and booleans as they are; categorical (object / string / category)
+    one 0/1 column per level named ``<var>_<level>``, the first level dropped (R treatment
+    contrasts) unless ``full_dummies`` (MatchIt ``summary``)."""
+    X, _ = regression.design_matrix(df, covariates, what="matching", full_dummies=full_dummies,
+                                    dummy_name="{column}_{level}")
+    return X
 
 
 # --------------------------------------------------------------------------- propensity score
-def _logit_linkinv(eta: np.ndarray) -> np.ndarray:
-    """R's ``binomial()$linkinv`` (C ``logit_linkinv``), including its clamping."""
-    thresh = 30.0
-    tmp = np.where(eta < -thresh, _EPS, np.where(eta > thresh, 1.0 / _EPS, np.exp(np.clip(eta, -thresh, thresh))))
-    return tmp / (1.0 + tmp)
-
-
-def _logit_mu_eta(eta: np.ndarray) -> np.ndarray:
-    thresh = 30.0
-    opexp = 1.0 + np.exp(np.clip(eta, -thresh, thresh))
-    return np.where((eta > thresh) | (eta < -thresh), _EPS, np.exp(np.clip(eta, -thresh, thresh)) / opexp ** 2)
-
-
-def _binomial_deviance(y: np.ndarray, mu: np.ndarray) -> float:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = np.where(y > 0, y * np.log(y / mu), 0.0)
-        b = np.where(y < 1, (1 - y) * np.log((1 - y) / (1 - mu)), 0.0)
-    return float(np.sum(2 * (a + b)))
-
-
-def _glm_logistic(X: np.ndarray, y: np.ndarray, epsilon: float = 1e-8, maxit: int = 25
-                  ) -> tuple[np.ndarray, np.ndarray, bool]:
-    """IRLS exactly as R's ``glm.fit`` for ``binomial(link = "logit")``, unit weights.
-    Returns (coefficients, fitted probabilities, converged)."""
-    mu = (y + 0.5) / 2.0                      # binomial()$initialize with weights 1
-    eta = np.log(mu / (1 - mu))
-    dev_old = _binomial_deviance(y, mu)
-    beta = np.zeros(X.shape[1])
-    converged = False
-    for _ in range(maxit):
-        mu_eta = _logit_mu_eta(eta)
-        var = mu * (1 - mu)
-        z = eta + (y - mu) / mu_eta
-        w = np.sqrt(mu_eta ** 2 / var)
-        beta, *_ = np.linalg.lstsq(X * w[:, None], z * w, rcond=None)
-        eta = X @ beta
-        mu = _logit_linkinv(eta)
-        dev = _binomial_deviance(y, mu)
-        if abs(dev - dev_old) / (abs(dev) + 0.1) < epsilon:
-            converged = True
-            break
-        dev_old = dev
-    return beta, mu, converged
-
-
 def propensity_score(df: pd.DataFrame, treatment: str, covariates: list[str]) -> pd.Series:
     """Fitted probabilities of ``treatment`` (0/1) from a logistic model (MatchIt
     ``distance = "glm"``): intercept + ``covariates`` (categorical ones dummy-coded against
-    their first level), fitted by R's ``glm.fit`` iteration. Returns a Series named
+    their first level), fitted by :func:`helpers.regression.fit_logistic`. Returns a Series named
     ``distance`` on ``df``'s index. Raises ``ValueError`` if the fit does not converge in 25
     iterations (R would warn) or the design is rank-deficient (R would drop a column)."""
     t = _check_input(df, treatment, covariates)
@@ -176,7 +112,8 @@ def propensity_score(df: pd.DataFrame, treatment: str, covariates: list[str]) ->
     if rank < X.shape[1]:
         raise ValueError(f"propensity_score: the covariates {covariates} are collinear "
                          f"(design rank {rank} < {X.shape[1]} columns {['(Intercept)', *Xd.columns]})")
-    _, mu, converged = _glm_logistic(X, t.to_numpy(dtype=float))
+    fit = regression.fit_logistic(Xd, t.to_numpy(dtype=float), epsilon=1e-8, maxiter=25)  # glm.control()
+    mu, converged = np.asarray(fit.fittedvalues), bool(fit.converged)
     if not converged:
         raise ValueError("propensity_score: the logistic model did not converge in 25 "
                          "iterations (complete separation?): simplify the covariates")

@@ -3,8 +3,10 @@
 Odds ratios with Wald 95% CI and Wald p-values. Categorical covariates are dummy-coded
 against a stated reference level, as in :func:`helpers.survival.cox`.
 
-This module also holds the design-matrix builder shared with :func:`helpers.survival.cox`
-(:func:`design_matrix`) and the input checks both use (:func:`check_columns`).
+This module also holds the one design-matrix builder (:func:`design_matrix`, used by
+:func:`helpers.survival.cox` and :mod:`helpers.matching`) and the one logistic fit
+(:func:`fit_logistic`, used by :func:`logistic` and the propensity score of
+:mod:`helpers.matching`). Input checks live in :mod:`helpers.checks`.
 """
 from __future__ import annotations
 
@@ -14,93 +16,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .checks import (check_binary, check_columns, check_not_broken_numbers, complete_rows,
+                     is_boolean, is_categorical, rows_text)
+
 LOGISTIC_COLUMNS = ["term", "coef", "se", "or", "lower", "upper", "z", "p"]
 
 #: Two-sided 95% normal quantile, ``qnorm(0.975)`` in R.
 Z95 = float(stats.norm.ppf(0.975))
 
 
-def _rows(index, limit: int = 5) -> str:
-    """A short, readable list of row labels for error messages."""
-    labels = list(index)
-    text = ", ".join(str(r) for r in labels[:limit])
-    if len(labels) > limit:
-        text += f", ... ({len(labels)} rows in all)"
-    return text
-
-
-def check_columns(df: pd.DataFrame, columns: list[str], what: str = "the data") -> None:
-    """Raise a clear ``ValueError`` if ``df`` is not a DataFrame or lacks any of ``columns``."""
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{what}: expected a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{what}: column(s) {', '.join(repr(c) for c in missing)} not found; "
-            f"available columns: {', '.join(map(str, df.columns))}"
-        )
-
-
-def check_binary(values: pd.Series, column: str, what: str = "the data") -> np.ndarray:
-    """Return ``values`` as a 0/1 float array, or raise naming the column and bad rows.
-
-    Accepts booleans and numbers equal to 0 or 1 (missing values must be dropped first).
-    """
-    if pd.api.types.is_bool_dtype(values.dtype) or _is_boolean(values):
-        return values.astype(bool).to_numpy(dtype=float)
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        arr = values.to_numpy(dtype=float)
-        if np.all((arr == 0) | (arr == 1)):
-            return arr
-    num = pd.to_numeric(values, errors="coerce")
-    bad = num.isna() | ~num.isin([0, 1])
-    if bad.any():
-        shown = values[bad]
-        raise ValueError(
-            f"{what}: column {column!r} must be 0/1 (or True/False); rows {_rows(shown.index)} "
-            f"hold {', '.join(repr(v) for v in shown.unique()[:5])}"
-        )
-    return num.to_numpy(dtype=float)
-
-
-def _is_boolean(s: pd.Series) -> bool:
-    """bool, nullable ``boolean``, or an object column holding only True/False."""
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return True
-    if pd.api.types.is_object_dtype(s.dtype):
-        values = s.dropna()
-        return len(values) > 0 and all(isinstance(v, (bool, np.bool_)) for v in values)
-    return False
-
-
-def _is_categorical(s: pd.Series) -> bool:
-    return (
-        isinstance(s.dtype, pd.CategoricalDtype)
-        or pd.api.types.is_object_dtype(s)
-        or pd.api.types.is_string_dtype(s)
-    )
-
-
-def _check_not_broken_numbers(s: pd.Series, column: str, what: str) -> None:
-    """A text column of many distinct numbers plus a few words is a numeric column with
-    typos (``"12.3"``, ``"n.d."``), not a factor: refuse it rather than fit one dummy per
-    value. (A few numeric-looking levels such as BCLC ``"0"`` are fine.)"""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        return
-    values = pd.Series(s.dropna().unique())
-    num = pd.to_numeric(values, errors="coerce")
-    if num.notna().sum() > 10 and num.isna().any():
-        words = values[num.isna()].tolist()
-        rows = s.index[s.isin(words)]
-        raise ValueError(
-            f"{what}: column {column!r} holds numbers as text and also non-numbers "
-            f"({', '.join(repr(w) for w in words[:5])} in rows {_rows(rows)}); expected a "
-            "numeric column (fix or blank those cells) or a categorical with a few levels"
-        )
-
-
 def design_matrix(df: pd.DataFrame, covariates: list[str], reference: dict | None = None,
-                  what: str = "the data") -> tuple[pd.DataFrame, dict]:
+                  what: str = "the data", *, full_dummies: bool = False,
+                  dummy_name: str = "{column}[{level}]") -> tuple[pd.DataFrame, dict]:
     """Model matrix (no intercept) for ``covariates``, coded as R's ``model.matrix`` does.
 
     Parameters
@@ -116,6 +43,12 @@ def design_matrix(df: pd.DataFrame, covariates: list[str], reference: dict | Non
         ``{column: level}`` reference level per categorical column. Default: the first
         category of a ``pd.Categorical`` (its stated order), otherwise the first level in
         sorted order (R's default for factors). Levels with no rows are dropped.
+    what
+        The caller's name, for error messages.
+    full_dummies
+        One column per level, the reference included (MatchIt ``summary``'s balance rows).
+    dummy_name
+        How a dummy column is named (``"{column}_{level}"`` for :mod:`helpers.matching`).
 
     Returns
     -------
@@ -134,10 +67,10 @@ def design_matrix(df: pd.DataFrame, covariates: list[str], reference: dict | Non
     used_ref: dict = {}
     for col in covariates:
         s = df[col]
-        if _is_boolean(s):
+        if is_boolean(s):
             parts[col] = s.astype(bool).to_numpy(dtype=float)
-        elif _is_categorical(s):
-            _check_not_broken_numbers(s, col, what)
+        elif is_categorical(s):
+            check_not_broken_numbers(s, col, what)
             if isinstance(s.dtype, pd.CategoricalDtype):
                 present = set(s.dropna().unique())
                 levels = [lv for lv in s.cat.categories if lv in present]
@@ -157,16 +90,16 @@ def design_matrix(df: pd.DataFrame, covariates: list[str], reference: dict | Non
                 ref = levels[0] if levels else None
             used_ref[col] = ref
             for lv in levels:
-                if lv == ref:
+                if lv == ref and not full_dummies:
                     continue
-                parts[f"{col}[{lv}]"] = (s == lv).to_numpy(dtype=float)
+                parts[dummy_name.format(column=col, level=lv)] = (s == lv).to_numpy(dtype=float)
         else:
             num = pd.to_numeric(s, errors="coerce")
             bad = num.isna() & s.notna()
             if bad.any():
                 raise ValueError(
                     f"{what}: column {col!r} is neither numeric nor categorical; rows "
-                    f"{_rows(s[bad].index)} hold non-numbers"
+                    f"{rows_text(s[bad].index)} hold non-numbers"
                 )
             parts[col] = num.to_numpy(dtype=float)
             if col in reference:
@@ -176,16 +109,6 @@ def design_matrix(df: pd.DataFrame, covariates: list[str], reference: dict | Non
                 )
     X = pd.DataFrame(parts, index=df.index, dtype=float)
     return X, used_ref
-
-
-def complete_rows(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The rows of ``df`` without a missing value in any of ``columns`` (R's
-    ``na.action = na.omit``); all columns are kept, and ``df`` itself comes back (not a
-    copy) when nothing is missing. Never modifies ``df``."""
-    ok = np.ones(len(df), dtype=bool)
-    for c in columns:
-        ok &= df[c].notna().to_numpy()
-    return df if ok.all() else df.loc[ok]
 
 
 def logistic(df: pd.DataFrame, outcome: str, covariates: list[str],
@@ -220,8 +143,6 @@ def logistic(df: pd.DataFrame, outcome: str, covariates: list[str],
     separation gives R's warning (fitted probabilities numerically 0 or 1) and huge,
     meaningless estimates, as in R.
     """
-    import statsmodels.api as sm
-
     covariates = list(covariates)
     check_columns(df, [outcome] + covariates, "logistic")
     data = complete_rows(df, [outcome] + covariates)
@@ -233,10 +154,7 @@ def logistic(df: pd.DataFrame, outcome: str, covariates: list[str],
         raise ValueError("logistic: no model terms (every categorical covariate has one level)")
     if np.linalg.matrix_rank(X.to_numpy()) < X.shape[1]:
         raise ValueError(f"logistic: the terms {list(X.columns)} are collinear")
-    exog = sm.add_constant(X, has_constant="add")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = sm.GLM(y, exog, family=sm.families.Binomial()).fit(tol=1e-12, maxiter=100)
+    fit = fit_logistic(X, y)
     coef = fit.params.drop("const")
     se = fit.bse.drop("const")
     mu = np.asarray(fit.fittedvalues)
@@ -251,6 +169,31 @@ def logistic(df: pd.DataFrame, outcome: str, covariates: list[str],
         out = _logistic_table(X.columns, coef.to_numpy(), se.to_numpy(), z.to_numpy())
     out["n"] = len(data)
     return out
+
+
+def fit_logistic(X: pd.DataFrame, y: np.ndarray, *, epsilon: float = 1e-14, maxiter: int = 100):
+    """The book's one logistic fit: statsmodels ``GLM`` (binomial, logit link, IRLS) of ``y``
+    (0/1) on ``X`` plus an intercept column ``const``.
+
+    The stopping rule is R ``glm.fit``'s, ``|dev - dev_old| <= epsilon (|dev| + 0.1)`` (as
+    statsmodels' ``atol = 0.1 epsilon``, ``rtol = epsilon`` on the deviance), from the same
+    start (``mu = (y + 0.5) / 2``). The default 1e-14 iterates to the maximum likelihood
+    estimate, as :func:`logistic`'s R reference does (``glm.control(epsilon = 1e-14)``;
+    estimates and SE agree to ~1e-10). With
+    R's default ``epsilon = 1e-8`` the iterations stop where a default R ``glm`` stops, so
+    fitted values equal R's to ~1e-13: the propensity score of :mod:`helpers.matching` does
+    that, as MatchIt calls ``glm`` with its defaults (R's estimate is then ~1e-8 from the MLE).
+
+    Returns the statsmodels results (``params``, ``bse``, ``fittedvalues``, ``converged``);
+    warnings (perfect separation, non-convergence) are left to the caller to judge."""
+    import statsmodels.api as sm
+
+    exog = sm.add_constant(X, has_constant="add")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sm.GLM(y, exog, family=sm.families.Binomial()).fit(
+            method="IRLS", maxiter=maxiter, tol_criterion="deviance", atol=0.1 * epsilon,
+            rtol=epsilon)
 
 
 def _logistic_table(terms, coef, se, z) -> pd.DataFrame:

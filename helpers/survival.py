@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .regression import Z95, _rows, check_binary, check_columns, complete_rows, design_matrix
+from .checks import check_binary, check_columns, complete_rows, rows_text
+from .regression import Z95, design_matrix
 
 KM_COLUMNS = ["group", "time", "n_risk", "n_event", "n_censor", "survival", "lower", "upper"]
 KM_SUMMARY_COLUMNS = ["group", "n", "events", "median", "median_lower", "median_upper"]
@@ -63,7 +64,7 @@ def _survival_data(df: pd.DataFrame, time: str, event: str, group: str | None,
     if bad.any():
         raise ValueError(
             f"{what}: column {time!r} must hold finite non-negative numbers (survival times); rows "
-            f"{_rows(data.index[bad])} hold {', '.join(repr(v) for v in ts[bad].unique()[:5])}"
+            f"{rows_text(data.index[bad])} hold {', '.join(repr(v) for v in ts[bad].unique()[:5])}"
         )
     e = check_binary(data[event], event, what)
     t = _aeq_times(t)

@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .results import fmt_p
+
 TABLE_ONE_COLUMNS = ["variable", "level", "statistic", "p", "test", "smd"]
 
 #: ``tableone``'s print format.
@@ -60,17 +62,6 @@ TEST_NAMES = {
 
 
 # --------------------------------------------------------------------------- helpers
-def format_p(p: float, digits: int = 3) -> str:
-    """p as ``tableone`` prints it: ``"<0.001"`` below 10^-digits, else ``digits`` decimals;
-    ``""`` when missing."""
-    if p is None or not np.isfinite(p):
-        return ""
-    bound = 10.0 ** (-digits)
-    if p < bound:
-        return f"<{bound:.{digits}f}"
-    return f"{p:.{digits}f}"
-
-
 ROUNDING = ("half_even", "half_up", "truncate")
 
 
@@ -401,7 +392,7 @@ def table_one(df: pd.DataFrame, group: str | None, variables: list[str], *,
             rows.append(row)
 
     out = pd.DataFrame(rows)
-    out["p_text"] = out["p"].map(format_p)
+    out["p_text"] = out["p"].map(lambda p: fmt_p(p, prefix=False))
     parts = ["n", "pct", "mean", "sd", "median", "q1", "q3"]
     numeric = [f"{c}__{k}" for c in col_names for k in parts]
     for c in numeric:

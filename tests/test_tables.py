@@ -201,10 +201,17 @@ def test_no_group_gives_overall_only(data):
     assert t.attrs["groups"] == ["Overall"] and t["p"].isna().all() and t["test"].eq("").all()
 
 
-def test_format_p():
-    assert tables.format_p(0.0004) == "<0.001"
-    assert tables.format_p(0.0496) == "0.050"
-    assert tables.format_p(np.nan) == ""
+def test_p_text_uses_the_one_formatter():
+    """Table cells: ``<0.001`` or three decimals, never ``0.000``; ``>0.999`` at the top."""
+    from helpers.results import fmt_p
+
+    assert fmt_p(0.0004, prefix=False) == "<0.001"
+    assert fmt_p(0.0496, prefix=False) == "0.050"
+    assert fmt_p(0.00099, prefix=False) == "<0.001"
+    assert fmt_p(0.0010, prefix=False) == "0.001"
+    assert fmt_p(0.9996, prefix=False) == ">0.999"
+    assert fmt_p(np.nan, prefix=False) == ""
+    assert fmt_p(0.0004) == "p < 0.001" and fmt_p(0.0496) == "p = 0.050"
 
 
 def test_bad_input_is_a_clear_error(data):
