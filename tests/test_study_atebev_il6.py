@@ -155,7 +155,7 @@ def test_param_defaults_are_the_published_values(pub):
 @pytest.mark.parametrize("changes, word", [
     ({"cutoff_cohort": "pooled"}, "cutoff_cohort"), ({"cutoff_endpoint": "ttp"}, "cutoff_endpoint"),
     ({"il6_cutoff": "best"}, "il6_cutoff"), ({"il6_cutoff": -1}, "il6_cutoff"),
-    ({"minprop": 0.95}, "minprop"), ({"maxprop": 1.5}, "maxprop"), ({"min_cell_count": -2}, "min_cell_count"),
+    ({"minprop": 0.95}, "minprop"), ({"maxprop": 1.5}, "maxprop"), ({"minprop": 0}, "minprop"), ({"min_cell_count": -2}, "min_cell_count"),
     ({"seed": 1.5}, "seed"),
 ])
 def test_params_refuse_bad_values(changes, word):
@@ -393,3 +393,13 @@ def test_maxstat_matches_r(rerun, expected):
     assert res.statistic == pytest.approx(_f(e["statistic"]), rel=1e-8)
     assert res.p("Lau94") == pytest.approx(_f(e["p_Lau94"]), rel=1e-6)
     assert res.p("Lau92") == pytest.approx(_f(e["p_Lau92"]), rel=1e-6)
+
+
+def test_run_refuses_a_bad_parameter_before_any_chapter(tmp_path):
+    """``python -m helpers run -p`` checks the value (type, choices and range) with Params."""
+    from helpers import run
+
+    for name, value in (("minprop", "1.5"), ("cutoff_cohort", "pooled"), ("il6_cutoff", "abc")):
+        with pytest.raises(run.RunError, match=name):
+            run.check_parameters(STUDY, {name: value}, paths.study_chapters(STUDY))
+    assert run.check_parameters(STUDY, {"il6_cutoff": "maxstat"}, paths.study_chapters(STUDY)) == {"il6_cutoff": "maxstat"}

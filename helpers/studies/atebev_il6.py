@@ -761,15 +761,31 @@ class Params(StudyParams):
 
     def __post_init__(self):
         super().__post_init__()
-        if isinstance(self.il6_cutoff, float) and self.il6_cutoff < 0:
-            raise ParamError(f"parameter il6_cutoff = {self.il6_cutoff!r} is not valid for {STUDY}: "
-                             "expected a number >= 0 (pg/ml) or 'maxstat'")
-        if not 0 < self.minprop < self.maxprop < 1:
+        for name in ("il6_cutoff", "minprop", "maxprop", "min_cell_count"):
+            self._check_range(name, getattr(self, name))
+        if not self.minprop < self.maxprop:
             raise ParamError(f"parameters minprop = {self.minprop!r}, maxprop = {self.maxprop!r} are not valid "
-                             f"for {STUDY}: expected 0 < minprop < maxprop < 1 (shares of the low group)")
-        if self.min_cell_count < 0:
-            raise ParamError(f"parameter min_cell_count = {self.min_cell_count!r} is not valid for {STUDY}: "
-                             "expected a whole number >= 0")
+                             f"for {STUDY}: expected minprop < maxprop (shares of the low group)")
+
+    @classmethod
+    def check(cls, name: str, value):
+        """As :meth:`StudyParams.check`, and the value's range (a cut-off >= 0, a share
+        strictly between 0 and 1, a count >= 0), so ``python -m helpers run -p`` refuses a
+        bad value before any chapter runs."""
+        value = super().check(name, value)
+        cls._check_range(name, value)
+        return value
+
+    @staticmethod
+    def _check_range(name: str, value) -> None:
+        if value is None or isinstance(value, str):
+            return
+        bad = {"il6_cutoff": ("a number >= 0 (pg/ml) or 'maxstat'", value < 0),
+               "minprop": ("a share strictly between 0 and 1", not 0 < value < 1),
+               "maxprop": ("a share strictly between 0 and 1", not 0 < value < 1),
+               "min_cell_count": ("a whole number >= 0", value < 0)}.get(name)
+        if bad and bad[1]:
+            raise ParamError(f"parameter {name} = {value!r} is not valid for {STUDY}: expected {bad[0]}")
 
 
 PARAMS = Params()
