@@ -180,7 +180,10 @@ def test_load_with_maxstat_params():
     assert round(cut["value"], 2) == CUTOFF
     rows = study.reproduce(df, None, "cutoff")
     assert rows["key"].tolist() == [study.CUTOFF_ID]
-    assert study.reproduce(df, params.replace(cutoff_endpoint="os"), "cutoff").empty
+    with pytest.raises(ValueError, match="cutoff_endpoint"):
+        study.reproduce(df, params.replace(cutoff_endpoint="os"), "cutoff")
+    os_search = study.Params(cutoff_endpoint="os")
+    assert study.reproduce(study.load(None, os_search), os_search, "cutoff").empty  # not the printed search
 
 
 def test_reproduce_refuses_an_unknown_section(shipped):

@@ -752,11 +752,11 @@ class Params(StudyParams):
                       kind=int)
     min_cell_count: int = param(0, meaning="table counts below this are shown as '<n' (0: show all)",
                                 kind=int, unit="patients")
-    tcell_file: str = param(meaning="path of the T-cell assay CSV (Fig. 4A-B); None: the shipped "
+    tcell_file: str = param(meaning="absolute path of the T-cell assay CSV (Fig. 4A-B); None: the shipped "
                                     "illustrative file, with the shipped cohort only", kind=str)
-    il6_exposure_file: str = param(meaning="path of the IL-6 exposure assay CSV (Fig. 4C-F); None: the "
+    il6_exposure_file: str = param(meaning="absolute path of the IL-6 exposure assay CSV (Fig. 4C-F); None: the "
                                            "shipped illustrative file, with the shipped cohort only", kind=str)
-    tme_file: str = param(meaning="path of the tumour microenvironment CSV (Fig. 5, S3); None: the shipped "
+    tme_file: str = param(meaning="absolute path of the tumour microenvironment CSV (Fig. 5, S3); None: the shipped "
                                   "illustrative file, with the shipped cohort only", kind=str)
 
     def __post_init__(self):
@@ -983,6 +983,8 @@ def _rows_figure3(df, params):
     return out
 
 
+#: The parameters :func:`load` uses to form the IL-6 groups.
+_CUT_FIELDS = ("il6_cutoff", "cutoff_endpoint", "cutoff_cohort", "minprop", "maxprop", "seed")
 _SECTION_ROWS = {"cohort_sizes": _rows_cohort_sizes, "table1": _rows_table1, "table2": _rows_table2,
                  "figure1": _rows_figure1, "cutoff": _rows_cutoff, "alternative_cutoff": _rows_alternative_cutoff,
                  "cohort_outcomes": _rows_cohort_outcomes, "figure2": _rows_figure2, "figure3": _rows_figure3}
@@ -993,12 +995,19 @@ def reproduce(df: pd.DataFrame, params=None, section: str | None = None) -> pd.D
     one ``section`` of :data:`SECTIONS`, or all of them (``None``).
 
     ``df`` is the cohort as :func:`load` returns it; ``params`` defaults to the parameters
-    ``load`` used (``df.attrs["params"]``). A section the cohort cannot fill (e.g. no best
+    ``load`` used (``df.attrs["params"]``), and must agree with them on the cut-off
+    parameters (the IL-6 groups were formed with those). A section the cohort cannot fill (e.g. no best
     responses for ``figure1``) returns no rows. ``text`` is set where the chapters glue a
     special form (p-values as ``p = 0.005``, response rates as ``6/10 (60.0%)``);
     ``computed_by`` is ``helpers.studies.atebev_il6.reproduce[<section>]``."""
     check_section(STUDY, section, SECTIONS)
-    params = _params(params if params is not None else df.attrs.get("params"))
+    loaded = df.attrs.get("params")
+    params = _params(params if params is not None else loaded)
+    if loaded is not None:
+        differ = [f for f in _CUT_FIELDS if getattr(params, f) != getattr(loaded, f)]
+        if differ:
+            raise ValueError(f"{STUDY}.reproduce: params differ from those the cohort was loaded with in "
+                             f"{', '.join(differ)}; pass the params given to load() (or None)")
     frames = []
     for name in SECTIONS if section is None else (section,):
         frames.append(study_rows(_SECTION_ROWS[name](df, params),
