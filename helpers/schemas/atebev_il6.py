@@ -84,7 +84,7 @@ COHORT_COLUMNS = (
     # key marker
     Column("il6_pg_ml", "float", "Baseline serum IL-6 before the first dose (0 = undetectable)",
            unit="pg/ml", min=0, below_lod=True,
-           source=f"{_SYN}; Table 1 median (IQR) per cohort and overall, share >= 18.49 per cohort, Fig. 1 means by CB6m and response"),
+           source=f"{_SYN}; Table 1 median (IQR) per cohort and overall, share at or above the paper's cut-off per cohort, Fig. 1 means by CB6m and response"),
     # covariates of the multivariable models (Fig. 3)
     Column("age_years", "float", "Age at treatment start", unit="years", min=18, max=110,
            source="Table 1 and Table 2 median (IQR)"),

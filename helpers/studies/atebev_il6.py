@@ -1,18 +1,23 @@
 """Analysis steps of the IL-6 / atezolizumab + bevacizumab study (JHEP Reports 2023), shared
 by the ``atebev_*`` chapters and ``tests/test_study_atebev_il6.py``.
 
-Every function takes the cohort as read by :func:`helpers.contract.read_cohort` (then
-:func:`prepare`) and returns a tidy DataFrame (or a result object of :mod:`helpers`);
-nothing here draws or prints.
+The study interface (:mod:`helpers.studies`): :class:`Params` (every parameter of the
+chapters, defaults and published cut-off), :data:`SECTIONS`, :func:`load` (read, validate,
+prepare, form the IL-6 groups) and :func:`reproduce` (the numbers each chapter records, keyed
+by published id). The other functions are the analysis steps :func:`reproduce` and the
+chapters call: each takes the cohort as :func:`load` returns it and returns a tidy DataFrame
+(or a result object of :mod:`helpers`); nothing here draws or prints.
 
 Conventions
 -----------
-- **IL-6 groups.** The paper: low "< 18.49 pg/ml", high ">= 18.49 pg/ml" (Table 1).
-  ``maxstat`` returns a *data value* as its estimate, the largest IL-6 of the low group
-  (low = IL-6 <= cut). So :func:`il6_groups` takes ``high_if``: ``">="`` for a printed
-  cut-off (the paper's rule), ``">"`` for a cut-off estimated by :func:`derive_cutoff` (the
-  maxstat rule). The shipped synthetic cohort holds its estimate as 18.488 pg/ml, which
-  prints as 18.49 and puts the same patients on each side under both rules.
+- **IL-6 groups.** The paper (Table 1): low "< cut-off", high ">= cut-off", with the printed
+  cut-off in ``data/published/atebev_il6.csv`` (id ``discovery_il6_cutoff``; the default of
+  :class:`Params`). ``maxstat`` returns a *data value* as its estimate, the largest IL-6 of
+  the low group (low = IL-6 <= cut). So :func:`il6_groups` takes ``high_if``: ``">="`` for a
+  printed cut-off (the paper's rule), ``">"`` for a cut-off estimated by :func:`derive_cutoff`
+  (the maxstat rule). The shipped synthetic cohort holds its estimate just below the printed
+  value (it prints as the printed value), which puts the same patients on each side under
+  both rules.
 - **Reference group** everywhere: IL-6 low, so HR > 1 means the IL-6-high group does worse.
 - **Survival**: Kaplan-Meier with log CI and R's median rule, log-rank (R ``survdiff``), Cox
   with Efron ties and Wald 95% CI / p (R ``coxph``): :mod:`helpers.survival`.
@@ -26,13 +31,17 @@ Conventions
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers import maxstat, scores, survival, tables
+from helpers import maxstat, prose, published, results, scores, survival, tables
+from helpers.studies import ParamError, StudyParams, check_section, param
+from helpers.studies import rows as study_rows
 
 STUDY = "atebev_il6"
 COHORTS = ("discovery", "validation")
@@ -502,28 +511,506 @@ def tme_clustering(tme: pd.DataFrame) -> dict:
     return {"matrix": z, "groups": groups}
 
 
-# --------------------------------------------------------------------------- chapter set-up
-def load(cohort_file=None, il6_cutoff=18.49, *, cutoff_endpoint: str = "pfs", cutoff_cohort: str = "discovery",
-         minprop: float = 0.1, maxprop: float = 0.9, seed: int = 20231):
-    """What every chapter starts with: read and validate the cohort
-    (:func:`helpers.contract.read_cohort`; ``None`` = the shipped synthetic cohort),
-    :func:`prepare`, resolve the cut-off (:func:`resolve_cutoff`) and form the IL-6 groups.
-
-    Returns ``(df, cut)`` with ``cut = {"value", "high_if", "maxstat", "rule"}``."""
-    from helpers import contract
-
-    raw = contract.read_cohort(STUDY, cohort_file)
-    df = prepare(raw)
-    value, high_if, res = resolve_cutoff(df, il6_cutoff, cutoff_endpoint=cutoff_endpoint,
-                                         cutoff_cohort=cutoff_cohort, minprop=minprop, maxprop=maxprop,
-                                         seed=seed)
-    df = il6_groups(df, value, high_if)
-    rule = f"IL-6 {'≥' if high_if == '>=' else '>'} {value:g} pg/ml"
-    return df, {"value": value, "high_if": high_if, "maxstat": res, "rule": rule}
-
-
+# --------------------------------------------------------------------------- more steps the chapters call
 def has_groups(df: pd.DataFrame, cohort: str, min_per_group: int = 2) -> bool:
     """True if ``cohort`` has at least ``min_per_group`` patients in each IL-6 group."""
     sub = cohort_subset(df, cohort)
     counts = sub["il6_high"].value_counts()
     return all(counts.get(g, 0) >= min_per_group for g in (0.0, 1.0))
+
+
+def has_response(df: pd.DataFrame) -> bool:
+    """True if the cohort has best responses (the optional ``best_response`` column)."""
+    return "best_response" in df.columns and bool(df["best_response"].notna().any())
+
+
+def has_cb6m(df: pd.DataFrame) -> bool:
+    """True if the discovery cohort has CB6m for more than 4 patients (Figure 1 can run)."""
+    if not has_response(df):
+        return False
+    disc = cohort_subset(df, "discovery")
+    return len(disc) > 0 and int(disc["cb6m"].notna().sum()) > 4
+
+
+def has_cutoff_cohort(df: pd.DataFrame, cohort: str, min_n: int = 10) -> bool:
+    """True if ``cohort`` has at least ``min_n`` patients (enough for the maxstat search)."""
+    return len(cohort_subset(df, cohort)) >= min_n
+
+
+def has_multivariable(df: pd.DataFrame) -> bool:
+    """True if both IL-6 groups are present, so the Fig. 3 models can be fitted."""
+    return "il6_high" in mv_covariates(df) and df["il6_high"].nunique() == 2
+
+
+def mv_covariates(df: pd.DataFrame) -> list[str]:
+    """The :data:`MV_COVARIATES` the cohort has (present and not all missing)."""
+    return [c for c in MV_COVARIATES if c in df.columns and df[c].notna().any()]
+
+
+def figure1a_overview(df: pd.DataFrame) -> pd.DataFrame:
+    """Figure 1A as a table: every cytokine and laboratory marker (Student's t) and clinical
+    characteristic (Pearson chi-square) by CB6m in the discovery cohort, smallest p first;
+    ``higher_without_cb6m`` says which group has the higher value."""
+    cont = compare_means(df, {**CYTOKINE_LABELS, **LAB_LABELS}, "cb6m")
+    binary = compare_proportions(df, CLINICAL_LABELS, "cb6m")
+    out = pd.concat([cont.assign(kind="continuous (mean)"), binary.assign(kind="clinical (%)")],
+                    ignore_index=True)
+    out["higher_without_cb6m"] = out["difference"] > 0
+    return out.sort_values("p").reset_index(drop=True)
+
+
+def figure_s4(df: pd.DataFrame) -> pd.DataFrame:
+    """Figure S4 as a table: per cytokine, mean difference (without minus with) and t test p
+    by CB6m (``_cb6m``) and by disease control (``_dcr``), discovery cohort."""
+    cols = ["label", "difference", "p"]
+    return (compare_means(df, CYTOKINE_LABELS, "cb6m")[cols]
+            .merge(compare_means(df, CYTOKINE_LABELS, "disease_control")[cols], on="label",
+                   suffixes=("_cb6m", "_dcr")))
+
+
+def t_test_pd_vs_cr_pr(df: pd.DataFrame, cohort: str = "discovery") -> float:
+    """Student's t p of IL-6, best response PD vs CR + PR (the test beside Tukey's)."""
+    sub = cohort_subset(df, cohort)
+    a = sub.loc[sub["response_group"] == "PD", MARKER]
+    b = sub.loc[sub["response_group"] == "CR+PR", MARKER]
+    return float(stats.ttest_ind(a, b).pvalue)
+
+
+def cutoff_stability(df: pd.DataFrame, endpoint: str = "pfs", *, minprop: float = 0.1, maxprop: float = 0.9,
+                     seed: int = 20231) -> pd.DataFrame:
+    """The maxstat cut-off of ``endpoint`` chosen in each cohort and in the whole cohort:
+    ``cohort``, ``n``, ``cutoff``, ``statistic``, ``p_Lau94``, ``p_condMC`` (NaN where the
+    search cannot run)."""
+    out = []
+    for c in COHORTS + ("total",):
+        try:
+            r = derive_cutoff(df, c, endpoint, minprop=minprop, maxprop=maxprop, seed=seed,
+                              pmethods=("Lau94", "condMC"))
+            out.append({"cohort": c, "n": r.n, "cutoff": r.cutoff, "statistic": r.statistic,
+                        "p_Lau94": r.p("Lau94"), "p_condMC": r.p("condMC")})
+        except ValueError:
+            out.append({"cohort": c, "n": len(cohort_subset(df, c)), "cutoff": math.nan, "statistic": math.nan,
+                        "p_Lau94": math.nan, "p_condMC": math.nan})
+    return pd.DataFrame(out)
+
+
+def cohort_outcomes(df: pd.DataFrame, cohort: str) -> dict:
+    """Figure 2 for one cohort: ``{"surv": {endpoint: survival_by_group(...)}}`` plus, when
+    the cohort has best responses, ``"resp"`` (objective response) and ``"pd"`` (PD at the
+    first evaluation) by IL-6 group (:func:`response_by_group`)."""
+    out = {"surv": {ep: survival_by_group(df, ep, cohort) for ep in ("pfs", "os")}}
+    if has_response(df):
+        out["resp"] = response_by_group(df, cohort)
+        out["pd"] = response_by_group(df, cohort, "pd_first")
+    return out
+
+
+def mv_table(model: survival.CoxResult, univariable_table: pd.DataFrame) -> pd.DataFrame:
+    """Univariable and multivariable HR (95% CI) and p per covariate, side by side."""
+    cols = ["label", "hr", "lower", "upper", "p"]
+    return (label_terms(univariable_table)[cols]
+            .merge(label_terms(model.table)[cols], on="label", suffixes=("_univariable", "_multivariable")))
+
+
+def tme_total(tme: pd.DataFrame) -> pd.DataFrame:
+    """The total CIBERSORT absolute score (sum over subsets), IL-6 high vs low (:func:`tme_compare`)."""
+    total = tme[[c for c in tme.columns if c.startswith("cibersort_")]].sum(axis=1)
+    return tme_compare(tme[["sample_id", "il6_group"]].assign(cibersort_total=total))
+
+
+def load_lab(name: str, path=None, cohort_file=None) -> pd.DataFrame | None:
+    """A laboratory dataset (``"tcell"``, ``"il6_exposure"``, ``"tme"``), read and validated.
+
+    ``path`` names the file; ``None`` means the shipped illustrative file, but only with the
+    shipped cohort (``cohort_file`` None): a researcher's cohort comes without laboratory
+    data unless their files are named. Returns ``None`` when there is no dataset."""
+    from helpers import contract, paths
+
+    if path is None:
+        if cohort_file is not None:
+            return None
+        path = paths.synthetic_lab(STUDY, name)
+        if not path.exists():
+            return None
+    return contract.read_cohort(STUDY, path, dataset=name)
+
+
+def ecog_b7_shares(df: pd.DataFrame) -> pd.DataFrame:
+    """Per cohort: % with ECOG >= 1 (``ecog1_pct``) and % Child-Pugh B7 (``b7_pct``), the
+    difference between the cohorts the paper points out."""
+    out = []
+    for c in COHORTS:
+        sub = cohort_subset(df, c)
+        out.append({"cohort": c, "ecog1_pct": (sub["ecog"] >= 1).mean() * 100,
+                    "b7_pct": (sub["child_pugh_class"].astype(str) == "B7").mean() * 100})
+    return pd.DataFrame(out).set_index("cohort")
+
+
+def il6_median_b7_vs_a(df: pd.DataFrame) -> tuple[float, float]:
+    """Median IL-6 (pg/ml) of Child-Pugh B7 patients and of class A patients."""
+    cp = df["child_pugh_class"].astype(str)
+    b7 = df.loc[cp == "B7", MARKER]
+    return (float(b7.median()) if len(b7) else math.nan, float(df.loc[cp.str.startswith("A"), MARKER].median()))
+
+
+def bclc_p_alternatives(df: pd.DataFrame) -> dict | None:
+    """BCLC stage by IL-6 group (a 2 x 2 table): Pearson (no correction), Yates-corrected
+    chi-square and Fisher's exact p; ``None`` if the table is not 2 x 2."""
+    if "bclc_stage" not in df:
+        return None
+    tab = pd.crosstab(df["il6_high"], df["bclc_stage"].astype(str))
+    if tab.shape != (2, 2):
+        return None
+    tab = tab.to_numpy()
+    return {"Pearson": float(stats.chi2_contingency(tab, correction=False)[1]),
+            "Yates": float(stats.chi2_contingency(tab, correction=True)[1]),
+            "Fisher": float(stats.fisher_exact(tab)[1])}
+
+
+def cut_neighbours(df: pd.DataFrame, ms: maxstat.MaxstatResult, cohort: str, printed_cutoff: float) -> dict:
+    """Around a maxstat estimate in ``cohort``: the next IL-6 value above it (``next``), the
+    midpoint (``mid``), and whether "IL-6 > estimate" and "IL-6 >= printed cut-off" select
+    the same patients (``same_groups``)."""
+    sub = cohort_subset(df, cohort)
+    above = np.sort(sub.loc[sub[MARKER] > ms.cutoff, MARKER].unique())
+    nxt = float(above[0]) if len(above) else math.nan
+    same = bool(((sub[MARKER] > ms.cutoff) == (sub[MARKER] >= printed_cutoff)).all())
+    return {"next": nxt, "mid": (ms.cutoff + nxt) / 2, "same_groups": same}
+
+
+def deaths_needed(key: str) -> int:
+    """Deaths a Wald test needs for the printed HR ``key`` to reach its printed p: the
+    variance of log HR is at most (log HR / z)^2 and about 1/d_high + 1/d_low >= 4/d."""
+    row = published.get(STUDY, key)
+    v, p = float(row["value"]), float(row["p"])
+    var = (math.log(v) / stats.norm.isf(p / 2)) ** 2
+    return int(math.ceil(4 / var))
+
+
+def outcome_phrases(cohort: str, out: dict) -> dict:
+    """The prose phrases of one cohort's Figure 2 (``out`` from :func:`cohort_outcomes`),
+    glue key -> text; without best responses the response keys get a placeholder."""
+    c = cohort
+    text = {}
+    for ep in ("pfs", "os"):
+        r = out["surv"][ep]["row"].iloc[0]
+        text[f"{c}_{ep}_dir"] = prose.compare_word(r["hr"], 1.0, "worse", "better")
+        text[f"{c}_{ep}_logrank"] = results.fmt_p(r["p_logrank"])
+        text[f"{c}_{ep}_medians"] = "; ".join(
+            f"{lab} {results.fmt_number(r[f'median_{g}'], 1)} months" for g, lab in (("high", "IL-6 high"), ("low", "IL-6 low")))
+    if "resp" in out:
+        r = out["resp"].set_index("group")
+        text[f"{c}_orr_dir"] = prose.compare_word(r.loc["IL-6 high", "rate"], r.loc["IL-6 low", "rate"])
+        text[f"{c}_orr_tests"] = (f"chi-square {results.fmt_p(out['resp']['p_chisq'].iloc[0])}, "
+                                  f"Fisher {results.fmt_p(out['resp']['p_fisher'].iloc[0])}")
+    else:
+        for k in (f"{c}_orr_pct_il6_high", f"{c}_orr_pct_il6_low", f"{c}_pd_first_pct_il6_high",
+                  f"{c}_pd_first_pct_il6_low", f"{c}_orr_dir", f"{c}_orr_tests"):
+            text[k] = "not available for this cohort"
+    return text
+
+
+def multivariable_sensitivity(df: pd.DataFrame, cohort: str = "discovery", covariates: list | None = None) -> pd.DataFrame:
+    """IL-6 high vs low in the Fig. 3 models fitted in one ``cohort``: ``endpoint``, ``n``,
+    ``events``, ``hr``, ``lower``, ``upper``, ``p`` (an endpoint whose model cannot be fitted
+    is left out; convergence warnings of these small models are silenced)."""
+    import warnings
+
+    out = []
+    for ep in ("pfs", "os"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                m = multivariable(df, ep, cohort, covariates)
+            r = m.table.set_index("term").loc["il6_high"]
+            out.append({"endpoint": ep, "n": m.n, "events": m.events, "hr": r["hr"], "lower": r["lower"],
+                        "upper": r["upper"], "p": r["p"]})
+        except ValueError:
+            pass
+    return pd.DataFrame(out, columns=["endpoint", "n", "events", "hr", "lower", "upper", "p"])
+
+
+# --------------------------------------------------------------------------- the study interface
+@dataclasses.dataclass(frozen=True)
+class Params(StudyParams):
+    """Every parameter the ``atebev_*`` chapters accept (``None``: the default below)."""
+
+    STUDY: ClassVar[str] = STUDY
+    il6_cutoff: float | str = param(
+        meaning="IL-6 cut-off: high = IL-6 >= the cut-off (the paper's rule); 'maxstat' estimates it on "
+                "cutoff_cohort / cutoff_endpoint, then high = IL-6 > the estimate (maxstat's rule)",
+        unit="pg/ml", kind=float, published=CUTOFF_ID, choices=("maxstat",))
+    cutoff_endpoint: str = param(
+        "pfs", meaning="endpoint the maximally selected log-rank statistic optimises (the paper: PFS)",
+        kind=str, choices=("pfs", "os"))
+    cutoff_cohort: str = param(
+        "discovery", meaning="cohort the maxstat search runs on (our reading of the paper: discovery)",
+        kind=str, choices=COHORTS + ("total",))
+    minprop: float = param(0.1, meaning="maxstat: smallest share of patients in the low group", kind=float)
+    maxprop: float = param(0.9, meaning="maxstat: largest share of patients in the low group", kind=float)
+    seed: int = param(20231, meaning="seeds maxstat's Monte Carlo p-values and the jitter of strip plots",
+                      kind=int)
+    min_cell_count: int = param(0, meaning="table counts below this are shown as '<n' (0: show all)",
+                                kind=int, unit="patients")
+    tcell_file: str = param(meaning="absolute path of the T-cell assay CSV (Fig. 4A-B); None: the shipped "
+                                    "illustrative file, with the shipped cohort only", kind=str)
+    il6_exposure_file: str = param(meaning="absolute path of the IL-6 exposure assay CSV (Fig. 4C-F); None: the "
+                                           "shipped illustrative file, with the shipped cohort only", kind=str)
+    tme_file: str = param(meaning="absolute path of the tumour microenvironment CSV (Fig. 5, S3); None: the shipped "
+                                  "illustrative file, with the shipped cohort only", kind=str)
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("il6_cutoff", "minprop", "maxprop", "min_cell_count"):
+            self._check_range(name, getattr(self, name))
+        if not self.minprop < self.maxprop:
+            raise ParamError(f"parameters minprop = {self.minprop!r}, maxprop = {self.maxprop!r} are not valid "
+                             f"for {STUDY}: expected minprop < maxprop (shares of the low group)")
+
+    @classmethod
+    def check(cls, name: str, value):
+        """As :meth:`StudyParams.check`, and the value's range (a cut-off >= 0, a share
+        strictly between 0 and 1, a count >= 0), so ``python -m helpers run -p`` refuses a
+        bad value before any chapter runs."""
+        value = super().check(name, value)
+        cls._check_range(name, value)
+        return value
+
+    @staticmethod
+    def _check_range(name: str, value) -> None:
+        if value is None or isinstance(value, str):
+            return
+        bad = {"il6_cutoff": ("a number >= 0 (pg/ml) or 'maxstat'", value < 0),
+               "minprop": ("a share strictly between 0 and 1", not 0 < value < 1),
+               "maxprop": ("a share strictly between 0 and 1", not 0 < value < 1),
+               "min_cell_count": ("a whole number >= 0", value < 0)}.get(name)
+        if bad and bad[1]:
+            raise ParamError(f"parameter {name} = {value!r} is not valid for {STUDY}: expected {bad[0]}")
+
+
+PARAMS = Params()
+
+#: Sections of :func:`reproduce`, in reading order, with the chapter that records them:
+#: ``cohort_sizes``, ``table1``, ``table2`` (atebev_cohort); ``figure1`` (atebev_clinical_benefit);
+#: ``cutoff``, ``alternative_cutoff`` (atebev_cutoff); ``cohort_outcomes``, ``figure2``
+#: (atebev_outcomes); ``figure3`` (atebev_multivariable). atebev_tcell_tme records no
+#: published number (its data are illustrative).
+SECTIONS = ("cohort_sizes", "table1", "table2", "figure1", "cutoff", "alternative_cutoff", "cohort_outcomes",
+            "figure2", "figure3")
+TABLE1_PREFIXES = {"Total": "total", "discovery": "discovery", "validation": "validation"}
+TABLE2_PREFIXES = {"IL-6 low": "total_il6_low", "IL-6 high": "total_il6_high", "p": "total_{}_p_il6"}
+
+
+class Cut(dict):
+    """The resolved cut-off (``value``, ``high_if``, ``maxstat``, ``rule``) kept in
+    ``df.attrs["cut"]``. Read-only by convention; shared, not copied, when pandas copies
+    ``attrs`` (which it deep-copies on every operation)."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def _params(params) -> Params:
+    if params is None:
+        return PARAMS
+    if isinstance(params, Params):
+        return params
+    if isinstance(params, dict):
+        return Params(**params)
+    raise TypeError(f"params must be {STUDY} Params, a dict or None, not {type(params).__name__}")
+
+
+def load(cohort_file=None, params=None) -> pd.DataFrame:
+    """What every chapter starts with: read and validate the cohort
+    (:func:`helpers.contract.read_cohort`; ``None`` = the shipped synthetic cohort),
+    :func:`prepare`, resolve the cut-off (:func:`resolve_cutoff` with ``params``, default
+    :data:`PARAMS`) and form the IL-6 groups.
+
+    Returns the analysis DataFrame; ``df.attrs["cut"]`` holds the cut-off as a dict
+    (``value``, ``high_if``, ``maxstat`` = the MaxstatResult or None, ``rule`` = text such as
+    ``"IL-6 ≥ <cut-off> pg/ml"``) and ``df.attrs["params"]`` the :class:`Params` used."""
+    from helpers import contract
+
+    params = _params(params)
+    df = prepare(contract.read_cohort(STUDY, cohort_file))
+    value, high_if, res = resolve_cutoff(df, params.il6_cutoff, cutoff_endpoint=params.cutoff_endpoint,
+                                         cutoff_cohort=params.cutoff_cohort, minprop=params.minprop,
+                                         maxprop=params.maxprop, seed=params.seed)
+    df = il6_groups(df, value, high_if)
+    rule = f"IL-6 {'≥' if high_if == '>=' else '>'} {value:g} pg/ml"
+    df.attrs["cut"] = Cut(value=value, high_if=high_if, maxstat=res, rule=rule)
+    df.attrs["params"] = params
+    return df
+
+
+def _cut_of(df: pd.DataFrame) -> dict:
+    cut = df.attrs.get("cut")
+    if cut is None:
+        raise ValueError(f"{STUDY}: the cohort has no resolved cut-off (df.attrs['cut']); read it with load()")
+    return cut
+
+
+def _pct_text(resp: pd.DataFrame, label: str) -> str:
+    r = resp.set_index("group").loc[label]
+    return f"{int(r['responders'])}/{int(r['n'])} ({r['rate']:.1f}%)"
+
+
+def _p_row(key: str, p: float) -> dict:
+    """A published p-value: estimate = p, glued as ``p = 0.005``."""
+    return {"key": key, "estimate": p, "p": p, "text": results.fmt_p(p)}
+
+
+def _rows_cohort_sizes(df, params):
+    counts = df["cohort"].astype(str).value_counts()
+    return [{"key": "total_n", "estimate": len(df)}] + [
+        {"key": f"{c}_n", "estimate": int(counts.get(c, 0))} for c in COHORTS]
+
+
+def _published_ids() -> set:
+    return set(published.load(STUDY)["id"])
+
+
+def _rows_table1(df, params):
+    ids = _published_ids()
+    t1 = table1(df, min_count=params.min_cell_count)
+    out = [{"key": r.key, "estimate": r.estimate} for r in table_records(t1, TABLE1_PREFIXES).itertuples()
+           if r.key in ids and pd.notna(r.estimate)]
+    if "child_pugh_class" in df:
+        a = df["child_pugh_class"].astype(str).str.startswith("A").mean() * 100
+        out.append({"key": "total_child_pugh_a_pct", "estimate": a})
+    return out
+
+
+def _rows_table2(df, params):
+    ids = _published_ids()
+    t2 = table2(df, min_count=params.min_cell_count)
+    out = []
+    for r in table_records(t2, TABLE2_PREFIXES).itertuples():
+        if r.key in ids and pd.notna(r.estimate):
+            out.append(_p_row(r.key, r.estimate) if r.key.endswith("_p_il6") else {"key": r.key, "estimate": r.estimate})
+    out.append(_p_row("total_age_p_il6", age_t_test(df)))
+    return out
+
+
+def _rows_figure1(df, params):
+    if not has_cb6m(df):
+        return []
+    disc = cohort_subset(df, "discovery")
+    out = [{"key": "discovery_cb6m_n", "estimate": int((disc["cb6m"] == 1).sum())},
+           {"key": "discovery_non_cb6m_n", "estimate": int((disc["cb6m"] == 0).sum())}]
+    il6 = compare_means(df, {MARKER: CYTOKINE_LABELS[MARKER]}, "cb6m").set_index("marker").loc[MARKER]
+    out += [{"key": "discovery_il6_mean_non_cb6m", "estimate": il6["mean_0"], "p": il6["p"], "n": int(il6["n_0"])},
+            {"key": "discovery_il6_mean_cb6m", "estimate": il6["mean_1"], "p": il6["p"], "n": int(il6["n_1"])},
+            _p_row("discovery_il6_t_p_cb6m", il6["p"])]
+    an = response_anova(df)
+    g = an["groups"].set_index("response_group")
+    p_tk = tukey_p(an["tukey"], "CR+PR", "PD")
+    out += [{"key": "discovery_il6_mean_pd_first", "estimate": g.loc["PD", "mean"], "p": p_tk, "n": int(g.loc["PD", "n"])},
+            {"key": "discovery_il6_mean_cr_pr", "estimate": g.loc["CR+PR", "mean"], "p": p_tk,
+             "n": int(g.loc["CR+PR", "n"])},
+            _p_row("discovery_il6_p_pd_vs_cr_pr", p_tk)]
+    return out
+
+
+def _rows_cutoff(df, params):
+    """The printed cut-off is the maxstat estimate on discovery PFS: recorded only when the
+    parameters ask for that search."""
+    if (params.cutoff_cohort, params.cutoff_endpoint) != ("discovery", "pfs") or \
+            not has_cutoff_cohort(df, params.cutoff_cohort):
+        return []
+    ms = _cut_of(df)["maxstat"] or derive_cutoff(df, params.cutoff_cohort, params.cutoff_endpoint,
+                                                 minprop=params.minprop, maxprop=params.maxprop, seed=params.seed,
+                                                 pmethods=())
+    return [{"key": CUTOFF_ID, "estimate": ms.cutoff, "n": ms.n}]
+
+
+def _rows_alternative_cutoff(df, params):
+    alt = published.value(STUDY, ALTERNATIVE_CUTOFF_ID)
+    cmp = cutoff_comparison(df, {"alternative": (alt, ">=")})
+    return [_p_row(f"{r.cohort}_{r.endpoint}_logrank_p_il6_3p2", r.p_logrank) for r in cmp.itertuples()]
+
+
+def _rows_cohort_outcomes(df, params):
+    out = []
+    for c in COHORTS:
+        sub = cohort_subset(df, c)
+        if len(sub) < 2:
+            continue
+        out.append({"key": f"{c}_followup_median", "estimate": followup(df, c), "n": len(sub)})
+        s12 = os_rate(df, c).iloc[0]
+        out.append({"key": f"{c}_os_12m_rate", "estimate": 100 * s12["survival"], "lower": 100 * s12["lower"],
+                    "upper": 100 * s12["upper"], "n": len(sub)})
+        if has_response(df):
+            out.append({"key": f"{c}_orr_pct", "estimate": 100 * sub["objective_response"].mean(),
+                        "n": int(sub["objective_response"].notna().sum())})
+    return out
+
+
+def _rows_figure2(df, params):
+    out = []
+    for c in COHORTS:
+        if not has_groups(df, c):
+            continue
+        res = cohort_outcomes(df, c)
+        for ep in ("pfs", "os"):
+            r = res["surv"][ep]["row"].iloc[0]
+            out.append({"key": f"{c}_{ep}_hr_il6_high", "estimate": r["hr"], "lower": r["lower"], "upper": r["upper"],
+                        "p": r["p"], "n": int(r["n"])})
+        if "resp" in res:
+            for g, label in (("il6_high", "IL-6 high"), ("il6_low", "IL-6 low")):
+                for what, tab in (("orr", res["resp"]), ("pd_first", res["pd"])):
+                    r = tab.set_index("group").loc[label]
+                    out.append({"key": f"{c}_{what}_pct_{g}", "estimate": r["rate"], "n": int(r["n"]),
+                                "text": _pct_text(tab, label)})
+            if c == "validation":
+                out.append(_p_row("validation_orr_p_il6", float(res["resp"]["p_fisher"].iloc[0])))
+    low = df[df["il6_high"] == 0]
+    if has_response(df) and low["pd_first"].notna().any():
+        out.append({"key": "total_pd_first_pct_il6_low", "estimate": 100 * low["pd_first"].mean(),
+                    "n": int(low["pd_first"].notna().sum())})
+    return out
+
+
+def _rows_figure3(df, params):
+    if not has_multivariable(df):
+        return []
+    out = []
+    for ep in ("pfs", "os"):
+        m = multivariable(df, ep, "total", mv_covariates(df))
+        r = m.table.set_index("term").loc["il6_high"]
+        out.append({"key": f"total_{ep}_hr_il6_high_multivariable", "estimate": r["hr"], "lower": r["lower"],
+                    "upper": r["upper"], "p": r["p"], "n": m.n})
+    return out
+
+
+#: The parameters :func:`load` uses to form the IL-6 groups.
+_CUT_FIELDS = ("il6_cutoff", "cutoff_endpoint", "cutoff_cohort", "minprop", "maxprop", "seed")
+_SECTION_ROWS = {"cohort_sizes": _rows_cohort_sizes, "table1": _rows_table1, "table2": _rows_table2,
+                 "figure1": _rows_figure1, "cutoff": _rows_cutoff, "alternative_cutoff": _rows_alternative_cutoff,
+                 "cohort_outcomes": _rows_cohort_outcomes, "figure2": _rows_figure2, "figure3": _rows_figure3}
+
+
+def reproduce(df: pd.DataFrame, params=None, section: str | None = None) -> pd.DataFrame:
+    """The study's numbers under their published ids (:data:`helpers.studies.ROW_COLUMNS`):
+    one ``section`` of :data:`SECTIONS`, or all of them (``None``).
+
+    ``df`` is the cohort as :func:`load` returns it; ``params`` defaults to the parameters
+    ``load`` used (``df.attrs["params"]``), and must agree with them on the cut-off
+    parameters (the IL-6 groups were formed with those). A section the cohort cannot fill (e.g. no best
+    responses for ``figure1``) returns no rows. ``text`` is set where the chapters glue a
+    special form (p-values as ``p = 0.005``, response rates as ``6/10 (60.0%)``);
+    ``computed_by`` is ``helpers.studies.atebev_il6.reproduce[<section>]``."""
+    check_section(STUDY, section, SECTIONS)
+    loaded = df.attrs.get("params")
+    params = _params(params if params is not None else loaded)
+    if loaded is not None:
+        differ = [f for f in _CUT_FIELDS if getattr(params, f) != getattr(loaded, f)]
+        if differ:
+            raise ValueError(f"{STUDY}.reproduce: params differ from those the cohort was loaded with in "
+                             f"{', '.join(differ)}; pass the params given to load() (or None)")
+    frames = []
+    for name in SECTIONS if section is None else (section,):
+        frames.append(study_rows(_SECTION_ROWS[name](df, params),
+                                 computed_by=f"helpers.studies.{STUDY}.reproduce[{name}]"))
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else study_rows([], computed_by="")

@@ -20,9 +20,10 @@ How the cohort is built
    around anchors so that the printed medians and IQRs of the discovery, validation *and*
    pooled cohorts hold under both common quantile definitions (R type 7 and SPSS type 6:
    tied values at the quartile positions), with exactly the printed number of patients
-   >= 18.49 per cohort (:data:`IL6_LAYOUT`). The discovery cohort's largest IL-6-low value
-   is 18.488 (:data:`CUTOFF_DATA_OFFSET`): the value ``maxstat`` returns, which prints as the
-   cut-off, so "low = IL-6 <= 18.488" and the paper's "high = IL-6 >= 18.49" agree. In the discovery cohort the values
+   at or above the printed cut-off per cohort (:data:`IL6_LAYOUT`). The discovery cohort's
+   largest IL-6-low value lies just below the printed cut-off (:data:`CUTOFF_DATA_OFFSET`):
+   the value ``maxstat`` returns, which prints as the cut-off, so maxstat's "low = IL-6 <=
+   estimate" and the paper's "high = IL-6 >= cut-off" agree. In the discovery cohort the values
    are then assigned to patients by a seeded swap search so that the Fig. 1 means by CB6m
    (5.05 vs 11.56) and by response (CR + PR 3.62, PD 14.15) hold at their printed rounding.
 4. **Response**: per cohort and IL-6 group, the counts of CR + PR and of PD at the first
@@ -37,7 +38,7 @@ How the cohort is built
    reproduces the six printed HRs (univariable per cohort, multivariable pooled)
    within half the standard error their printed HR and p imply, with p on the printed side of 0.05 and
    ``maxstat`` on discovery PFS returns the printed cut-off and the alternative cut-off
-   3.2 pg/ml (Discussion) gives no significant survival difference; then the median follow-up is
+   of another study (Discussion) gives no significant survival difference; then the median follow-up is
    matched at its printed rounding by moving single censoring times. The printed 1-year OS
    rates are not matched: with the printed OS HRs and p-values they ask for fewer deaths
    than those p-values need (a finding, see chapter ``atebev_outcomes``).
@@ -52,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import published
+from helpers.studies import atebev_il6 as study
 from helpers.synth import common
 
 STUDY = "atebev_il6"
@@ -78,8 +80,8 @@ FOLLOW_UP = {"discovery": (6.0, 17.0), "validation": (1.5, 12.0)}
 
 #: Order-statistic layout of IL-6 per cohort: (count, kind, value) segments in increasing
 #: order; kind "at" = values equal to a printed anchor, "in" = spread strictly between
-#: the neighbouring anchors. Anchors name published ids. Checked against the printed
-#: quantiles after construction (:func:`_check_il6`).
+#: the neighbouring anchors. Anchors name published ids. The printed quantiles are checked on
+#: the shipped cohort by ``tests/test_study_atebev_il6.py`` (the scorecard of Table 1).
 IL6_LAYOUT = {
     "discovery": [
         (4, "at", 0.0), (5, "in", None), (1, "at", "total_il6_q1"), (10, "in", None),
@@ -190,7 +192,7 @@ def _joint_table(t1, t2, cg):
 # --------------------------------------------------------------------------- IL-6
 #: The discovery cohort's largest IL-6-low value: 0.002 below the printed cut-off, so that it
 #: prints as the cut-off (2 decimals) and maxstat's "low = IL-6 <= cut" and the paper's
-#: "high = IL-6 >= 18.49" define the same groups.
+#: "high = IL-6 >= cut-off" define the same groups.
 CUTOFF_DATA_OFFSET = -0.002
 
 
@@ -224,26 +226,6 @@ def _il6_sorted(pub, cohort, rng):
     return np.array(out)
 
 
-def _type6(x, p):
-    x = np.sort(np.asarray(x, float))
-    n = len(x)
-    h = p * (n + 1)
-    lo = int(math.floor(h))
-    lo = min(max(lo, 1), n)
-    hi = min(lo + 1, n)
-    return x[lo - 1] + (h - math.floor(h)) * (x[hi - 1] - x[lo - 1])
-
-
-def _check_quantiles(values, pub, prefix, what, digits_from=True):
-    """Raise if the median/IQR of ``values`` differ from the printed ones (types 6 and 7)."""
-    for q, p in (("q1", 0.25), ("median", 0.5), ("q3", 0.75)):
-        target = _v(pub, f"{prefix}_{what}_{q}")
-        d = int(pub.loc[f"{prefix}_{what}_{q}", "digits"])
-        for got in (float(np.quantile(values, p)), _type6(values, p)):
-            if abs(round(got, d) - target) > 10 ** -d / 2 + 1e-9:
-                raise ValueError(f"{prefix} {what} {q}: {got} vs printed {target}")
-
-
 # --------------------------------------------------------------------------- survival
 def _trunc_weibull(rng, lam, shape, lo, hi, size=None):
     """Weibull (S = exp(-lam t^shape)) conditioned on lo <= T < hi, by inversion."""
@@ -251,17 +233,6 @@ def _trunc_weibull(rng, lam, shape, lo, hi, size=None):
     u = rng.uniform(size=size)
     s = s_lo - u * (s_lo - s_hi)
     return (-np.log(s) / lam) ** (1 / shape)
-
-
-def _km_at(time, event, t):
-    order = np.argsort(time, kind="stable")
-    time, event = np.asarray(time)[order], np.asarray(event)[order]
-    s = 1.0
-    for u in np.unique(time[(event == 1) & (time <= t)]):
-        n = np.sum(time >= u)
-        d = np.sum((time == u) & (event == 1))
-        s *= 1 - d / n
-    return s
 
 
 def _km_median(time, event):
@@ -524,9 +495,6 @@ EFFECTS = dict(pfs_median=4.0, pfs_shape=1.1, pfs_high=0.2, pfs_high_validation=
                mvi=0.2, ehs=0.1, afp=0.15, cp=0.25, pps_median=50.0, pps_shape=1.0, os_high=0.65,
                os_high_validation=1.4, os_cp=2.2, os_cov=3.0, death_first=0.01, os_validation=0.3)
 
-MV_COVARIATES = ["age_years", "male", "ecog", "child_pugh_b", "afp_ge400", "mvi", "extrahepatic_spread", "il6_high"]
-
-
 def _metrics(df, endpoints=("pfs", "os")):
     """The printed quantities the calibration aims at, on a candidate cohort (``None`` if a
     model does not converge)."""
@@ -541,18 +509,18 @@ def _metrics(df, endpoints=("pfs", "os")):
 
 
 def _metrics_raw(df, endpoints=("pfs", "os")):
-    from helpers import survival
-
+    """The six printed HRs (and p) on a candidate, fitted by the study's own step
+    (:func:`helpers.studies.atebev_il6.multivariable`: the Cox models of the chapters, univariable
+    per cohort and Fig. 3's model on the whole cohort)."""
     d = df.assign(il6_high=(df.il6_group == "il6_high").astype(int),
                   child_pugh_b=(df.child_pugh_class == "B7").astype(int))
     out = {}
     for c in COHORTS:
-        sub = d[d.cohort == c]
         for ep in endpoints:
-            r = survival.cox(sub, f"{ep}_months", f"{ep}_event", ["il6_high"]).table.iloc[0]
+            r = study.multivariable(d, ep, c, ["il6_high"]).table.iloc[0]
             out[f"{c}_{ep}_hr_il6_high"] = (r.hr, r.p)
     for ep in endpoints:
-        r = survival.cox(d, f"{ep}_months", f"{ep}_event", MV_COVARIATES).table.set_index("term").loc["il6_high"]
+        r = study.multivariable(d, ep, "total", list(study.MV_COVARIATES)).table.set_index("term").loc["il6_high"]
         out[f"total_{ep}_hr_il6_high_multivariable"] = (r.hr, r.p)
     return out
 
@@ -584,15 +552,16 @@ def _hr_ok(pub, metrics):
 
 
 def _alternative_ok(pub, df, endpoint):
-    """The Discussion: the alternative cut-off (3.2 pg/ml, ref. 36) 'did not demonstrate
-    significant differences in survival' in either cohort: log-rank p on the printed side."""
+    """The Discussion: the alternative cut-off (another study's, ref. 36) 'did not demonstrate
+    significant differences in survival' in either cohort: log-rank p on the printed side
+    (groups by the study's :func:`~helpers.studies.atebev_il6.il6_groups`, high = IL-6 >= cut)."""
     from helpers import survival
 
-    cut = _v(pub, "alternative_il6_cutoff")
+    groups = study.il6_groups(df, _v(pub, study.ALTERNATIVE_CUTOFF_ID), ">=")
     for c in COHORTS:
         key = f"{c}_{endpoint}_logrank_p_il6_3p2"
-        sub = df[df.cohort == c].assign(_g=lambda d: (d.il6_pg_ml >= cut).astype(int))
-        p = float(survival.logrank(sub, f"{endpoint}_months", f"{endpoint}_event", "_g")["p"].iloc[0])
+        sub = study.cohort_subset(groups, c)
+        p = float(survival.logrank(sub, f"{endpoint}_months", f"{endpoint}_event", "il6_high")["p"].iloc[0])
         if (p < 0.05) != (float(pub.loc[key, "p"]) < 0.05):
             return False
     return True
