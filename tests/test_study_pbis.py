@@ -133,6 +133,8 @@ def test_printed_orr_p_values_are_fisher_from_the_printed_counts():
         printed = pub.loc[f"{coh}_p_orr_pbis", "value"]
         assert round(stats.fisher_exact(table)[1], 3) == pytest.approx(printed)
         assert round(stats.chi2_contingency(table, correction=False)[1], 3) != pytest.approx(printed)
+    # the function the outcomes chapter calls says the same
+    assert study.tests_giving_printed_p(study.printed_orr_tests()) == ["fisher"]
 
 
 # --------------------------------------------------------------------------- nothing fixed in place

@@ -198,6 +198,31 @@ def response_table(df: pd.DataFrame, group: str = "pbis_high") -> pd.DataFrame:
     return out
 
 
+def printed_orr_tests() -> pd.DataFrame:
+    """The paper's three ORR comparisons (derivation, validation, matched) recomputed from its
+    *printed counts* (``data/published/pbis.csv``; no cohort involved): one row per comparison
+    with ``cohort``, ``printed_p`` and the two-sided p of ``fisher`` (exact), ``pearson``
+    (chi-square without continuity correction) and ``yates`` (with it)."""
+    from helpers import published
+
+    pub = published.load(STUDY).set_index("id")["value"]
+    out = []
+    for coh in ("derivation", "validation", "matched"):
+        hi, lo = pub[f"{coh}_count_orr_pbis_high"], pub[f"{coh}_count_orr_pbis_low"]
+        n_hi, n_lo = pub[f"{coh}_count_pbis_high"], pub[f"{coh}_count_pbis_low"]
+        table = np.array([[hi, n_hi - hi], [lo, n_lo - lo]])
+        out.append(dict(cohort=coh, printed_p=pub[f"{coh}_p_orr_pbis"], fisher=stats.fisher_exact(table)[1],
+                        pearson=stats.chi2_contingency(table, correction=False)[1],
+                        yates=stats.chi2_contingency(table, correction=True)[1]))
+    return pd.DataFrame(out)
+
+
+def tests_giving_printed_p(tests: pd.DataFrame) -> list[str]:
+    """The tests of :func:`printed_orr_tests` whose p, rounded to the printed 3 decimals, equals
+    every printed p."""
+    return [t for t in ("fisher", "pearson", "yates") if bool((tests[t].round(3) == tests["printed_p"]).all())]
+
+
 # --------------------------------------------------------------------------- survival
 def outcome_comparison(df: pd.DataFrame, endpoint: str, group: str = "pbis_high") -> pd.DataFrame:
     """One endpoint (``"os"`` or ``"pfs"``) compared between the low (0, reference) and high (1)
