@@ -162,40 +162,38 @@ def crafity(crp_mg_dl, afp_ng_ml):
     return _shape_like(out, _first_series(crp_mg_dl, afp_ng_ml), "crafity")
 
 
-#: PBIS cut-offs from the PBIS paper (each "at or above"): NLR >= 3.5, CRP >= 0.13 mg/dL,
-#: IL-12 >= 11.6 pg/mL, IL-2 >= 3.2 (printed as ng/mL in the paper; the unit is kept
-#: out of the key because the printed unit is doubtful, see the PBIS chapter).
-PBIS_CUTOFFS = {"nlr": 3.5, "crp_mg_dl": 0.13, "il12_pg_ml": 11.6, "il2": 3.2}
-#: PBIS-high is 2 or more points (the paper's sensitivity analysis).
-PBIS_HIGH_MIN_POINTS = 2
+#: The keys of the ``cutoffs`` of :func:`pbis` (one per marker; IL-2's unit is left out of the
+#: key because the paper's printed unit is doubtful, see the PBIS cut-offs chapter).
+PBIS_CUTOFF_KEYS = ("nlr", "crp_mg_dl", "il12_pg_ml", "il2")
 
 
-def pbis(nlr_value, crp_mg_dl, il12_pg_ml, il2, cutoffs: dict | None = None):
-    """PBIS points 0-4: one each for NLR, CRP, IL-12 and IL-2 at or above its cut-off
-    (``cutoffs`` overrides :data:`PBIS_CUTOFFS`, key by key).
+def pbis(nlr_value, crp_mg_dl, il12_pg_ml, il2, cutoffs: dict):
+    """PBIS points 0-4: one each for NLR, CRP, IL-12 and IL-2 at or above its cut-off.
 
-    Returns floats 0-4, NaN if any of the four inputs is missing (a missing marker is not
-    scored as "low").
+    ``cutoffs`` gives every cut-off (keys :data:`PBIS_CUTOFF_KEYS`); the paper's values are
+    the PBIS study's parameters (``helpers.studies.pbis.PARAMS``, read from
+    ``data/published/pbis.csv``), never typed here. Returns floats 0-4, NaN if any of the four
+    inputs is missing (a missing marker is not scored as "low").
     """
-    cut = dict(PBIS_CUTOFFS)
-    if cutoffs:
-        unknown = set(cutoffs) - set(PBIS_CUTOFFS)
-        if unknown:
-            raise ValueError(f"pbis cutoffs: unknown key(s) {sorted(unknown)}; "
-                             f"expected some of {sorted(PBIS_CUTOFFS)}")
-        cut.update(cutoffs)
+    cutoffs = dict(cutoffs or {})
+    unknown = set(cutoffs) - set(PBIS_CUTOFF_KEYS)
+    missing = [k for k in PBIS_CUTOFF_KEYS if k not in cutoffs]
+    if unknown or missing:
+        raise ValueError(f"pbis cutoffs: unknown key(s) {sorted(unknown)}, missing key(s) {missing}; "
+                         f"expected exactly {list(PBIS_CUTOFF_KEYS)}")
     parts = [(nlr_value, "nlr"), (crp_mg_dl, "crp_mg_dl"), (il12_pg_ml, "il12_pg_ml"), (il2, "il2")]
     total = None
     for x, key in parts:
         arr, t = _values(x, key)
         _check(arr < 0, key, "a value >= 0", arr, t)
-        p = _points(arr, cut[key])
+        p = _points(arr, float(cutoffs[key]))
         total = p if total is None else total + p
     return _shape_like(total, _first_series(*(x for x, _ in parts)), "pbis")
 
 
-def pbis_high(points, min_points: int = PBIS_HIGH_MIN_POINTS):
-    """1 where PBIS ``points >= min_points`` (PBIS-high), 0 below, NaN where missing."""
+def pbis_high(points, min_points: int):
+    """1 where PBIS ``points >= min_points`` (PBIS-high; the paper's threshold is the PBIS
+    study's ``pbis_threshold`` parameter), 0 below, NaN where missing."""
     arr, t = _values(points, "points")
     return _shape_like(_points(arr, min_points), t, "pbis_high")
 

@@ -122,8 +122,22 @@ def test_crafity_missing_is_missing_not_zero():
 
 
 # ---------------------------------------------------------------- PBIS
-def test_pbis_cutoffs_are_the_papers():
-    assert scores.PBIS_CUTOFFS == {"nlr": 3.5, "crp_mg_dl": 0.13, "il12_pg_ml": 11.6, "il2": 3.2}
+#: The paper's PBIS cut-offs as printed (Results, 'Development of the peripheral blood
+#: inflammatory score'); the code reads them from data/published/pbis.csv.
+PAPER = {"nlr": 3.5, "crp_mg_dl": 0.13, "il12_pg_ml": 11.6, "il2": 3.2}
+
+
+def test_pbis_cutoffs_are_the_papers_and_required():
+    """scores.pbis types no cut-off: the study's parameters (data/published) are the paper's."""
+    from helpers.studies import pbis as study
+
+    assert {key: study.PARAMS.cutoffs()[col] for col, (_, _, key) in study.PBIS_MARKERS.items()} == PAPER
+    assert study.PARAMS.pbis_threshold == 2
+    assert not hasattr(scores, "PBIS_CUTOFFS")
+    with pytest.raises(TypeError):
+        scores.pbis(4.0, 0.2, 0.0, 0.0)  # no cut-offs given
+    with pytest.raises(ValueError, match="missing key"):
+        scores.pbis(4.0, 0.2, 0.0, 0.0, cutoffs={"nlr": 3.5})
 
 
 @pytest.mark.parametrize("nlr, crp, il12, il2, points", [
@@ -135,26 +149,26 @@ def test_pbis_cutoffs_are_the_papers():
     (1.0, 5.0, 0.0, 0.0, 1.0),                        # CRP only
 ])
 def test_pbis_points_at_boundaries(nlr, crp, il12, il2, points):
-    assert scores.pbis(nlr, crp, il12, il2) == points
+    assert scores.pbis(nlr, crp, il12, il2, cutoffs=PAPER) == points
 
 
 def test_pbis_high_and_overrides_and_missing():
     pts = scores.pbis(np.array([4.0, 4.0, 1.0]), np.array([0.2, 0.1, np.nan]),
-                      np.array([0.0, 0.0, 20.0]), np.array([0.0, 0.0, 5.0]))
+                      np.array([0.0, 0.0, 20.0]), np.array([0.0, 0.0, 5.0]), cutoffs=PAPER)
     # row 0: NLR + CRP = 2; row 1: NLR only = 1; row 2: CRP missing -> NaN
     assert pts[:2].tolist() == [2.0, 1.0] and np.isnan(pts[2])
-    high = scores.pbis_high(pts)
+    high = scores.pbis_high(pts, 2)
     assert high[:2].tolist() == [1.0, 0.0] and np.isnan(high[2])
     # overriding the CRP cut-off to 0.1: row 1 now has NLR + CRP = 2
-    assert scores.pbis(4.0, 0.1, 0.0, 0.0, cutoffs={"crp_mg_dl": 0.1}) == 2.0
+    assert scores.pbis(4.0, 0.1, 0.0, 0.0, cutoffs=dict(PAPER, crp_mg_dl=0.1)) == 2.0
     with pytest.raises(ValueError, match="unknown key"):
-        scores.pbis(4.0, 0.1, 0.0, 0.0, cutoffs={"crp": 0.1})
+        scores.pbis(4.0, 0.1, 0.0, 0.0, cutoffs=dict(PAPER, crp=0.1))
 
 
 def test_pbis_series_in_series_out():
     idx = ["a", "b"]
     out = scores.pbis(pd.Series([4.0, 1.0], index=idx), pd.Series([0.2, 0.0], index=idx),
-                      pd.Series([12.0, 0.0], index=idx), pd.Series([0.0, 0.0], index=idx))
+                      pd.Series([12.0, 0.0], index=idx), pd.Series([0.0, 0.0], index=idx), cutoffs=PAPER)
     assert isinstance(out, pd.Series) and list(out.index) == idx and out.tolist() == [3.0, 0.0]
 
 

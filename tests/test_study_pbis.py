@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import contract, paths, published, scorecard, survival
+from helpers import contract, paths, published, scorecard, studies, survival
 from helpers.studies import pbis as study
 from helpers.synth import common
 from helpers.synth import pbis as synth
@@ -42,8 +42,12 @@ def _maxstat_ready() -> bool:
 
 @pytest.fixture(scope="module")
 def shipped():
-    df, _ = study.prepare(contract.read_cohort("pbis"))
-    return df
+    return study.load()
+
+
+def _as_results(rows: pd.DataFrame) -> pd.DataFrame:
+    """reproduce's rows as a results file's rows (helpers.results.RESULT_COLUMNS)."""
+    return rows.assign(study="pbis", chapter="reproduce")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +55,7 @@ def card(shipped):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = study.reproduce(shipped)
-    return scorecard.compare(res, published.load("pbis"))
+    return scorecard.compare(_as_results(res), published.load("pbis"))
 
 
 # --------------------------------------------------------------------------- the shipped cohort
@@ -129,6 +133,8 @@ def test_printed_orr_p_values_are_fisher_from_the_printed_counts():
         printed = pub.loc[f"{coh}_p_orr_pbis", "value"]
         assert round(stats.fisher_exact(table)[1], 3) == pytest.approx(printed)
         assert round(stats.chi2_contingency(table, correction=False)[1], 3) != pytest.approx(printed)
+    # the function the outcomes chapter calls says the same
+    assert study.tests_giving_printed_p(study.printed_orr_tests()) == ["fisher"]
 
 
 # --------------------------------------------------------------------------- nothing fixed in place
@@ -137,7 +143,7 @@ def test_shuffling_il2_changes_the_results(shipped):
     rng = np.random.default_rng(1)
     raw = contract.read_cohort("pbis")
     raw["il2_pg_ml"] = rng.permutation(raw["il2_pg_ml"].to_numpy())
-    shuffled, _ = study.prepare(raw)
+    shuffled, _ = study.prepare(raw, study.PARAMS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         new = study.reproduce(shuffled).set_index("key")["estimate"]
@@ -152,18 +158,60 @@ def test_shuffling_il2_changes_the_results(shipped):
 
 def test_cutoff_parameters_reach_the_analysis(shipped):
     raw = contract.read_cohort("pbis")
-    other, table = study.prepare(raw, il2_cutoff=10.0, threshold=3)
+    other, table = study.prepare(raw, study.Params(il2_cutoff=10.0, pbis_threshold=3))
     assert table.set_index("marker").loc["il2_pg_ml", "cutoff"] == 10.0
+    assert other.attrs["cutoffs"]["il2_pg_ml"] == 10.0
     assert (other["pbis_high"] != shipped["pbis_high"]).any()
     with pytest.raises(ValueError, match="number or 'minp'"):
-        study.prepare(raw, nlr_cutoff="median")
+        study.Params(nlr_cutoff="median")
+    with pytest.raises(ValueError, match="number or 'minp'"):
+        study.resolve_cutoffs(raw, {"nlr": "median"})
+    derived = study.load(None, study.Params(il2_cutoff="minp"))
+    assert derived.attrs["cutoff_how"]["il2_pg_ml"].startswith("minimum log-rank p")
+    assert derived.attrs["cutoffs"]["nlr"] == shipped.attrs["cutoffs"]["nlr"]
+
+
+# --------------------------------------------------------------------------- one shape (issue 9)
+def test_parameter_defaults_are_the_published_values():
+    """Cut-offs, threshold and caliper are read from data/published, never typed."""
+    described = study.Params.describe().set_index("name")
+    from_published = described[described["source"].str.contains("data/published")]
+    assert set(from_published.index) == {"nlr_cutoff", "crp_cutoff", "il12_cutoff", "il2_cutoff", "pbis_threshold",
+                                         "caliper"}
+    ids = {"nlr_cutoff": "derivation_cutoff_nlr", "crp_cutoff": "derivation_cutoff_crp",
+           "il12_cutoff": "derivation_cutoff_il12", "il2_cutoff": "derivation_cutoff_il2",
+           "pbis_threshold": "derivation_cutoff_pbis", "caliper": "matched_caliper"}
+    for name, pid in ids.items():
+        assert getattr(study.PARAMS, name) == published.value("pbis", pid), name
+    assert isinstance(study.PARAMS.pbis_threshold, int)
+    assert study.PARAMS.cutoffs() == {c: published.value("pbis", f"derivation_cutoff_{short}")
+                                      for c, (short, _, _) in study.PBIS_MARKERS.items()}
+
+
+def test_reproduce_gives_every_key_the_chapters_record(shipped):
+    """On the shipped cohort each section gives every published id it can report (the ids the
+    chapters recorded before reproduce existed), all of them published ids, each section's
+    rows naming it in computed_by; all sections = the sections one by one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        everything = study.reproduce(study.load(None), None)
+        parts = [study.reproduce(shipped, None, s) for s in study.SECTIONS]
+        together = pd.concat(parts, ignore_index=True)
+    ids = set(published.load("pbis")["id"])
+    for section, part in zip(study.SECTIONS, parts):
+        assert list(part["key"]) == list(dict.fromkeys(part["key"])), section
+        assert set(part["key"]) == set(study.section_keys(section)), section
+        assert (part["computed_by"] == f"helpers.studies.pbis.reproduce[{section}]").all()
+    assert set(everything["key"]) <= ids
+    assert len(everything) == sum(len(p) for p in parts) == 91
+    pd.testing.assert_frame_equal(everything, together, check_dtype=False)
+    assert list(everything.columns) == studies.ROW_COLUMNS
 
 
 # --------------------------------------------------------------------------- a different cohort
 @pytest.fixture(scope="module")
 def rerun():
-    df, _ = study.prepare(contract.read_cohort("pbis", RERUN))
-    return df
+    return study.load(RERUN)
 
 
 def test_rerun_cohort_meets_the_contract_with_optional_columns_missing(rerun):

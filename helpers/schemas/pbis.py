@@ -8,8 +8,9 @@ Essentials (required): ids, cohort, OS, PFS, objective response and the four PBI
 column are skipped with a visible note (``section`` names them).
 
 Units follow the paper: CRP in mg/dL, cytokines in pg/mL. The paper prints the IL-2 cut-off
-as "3.2 ng/mL" while every other cytokine is in pg/mL; the book reads pg/mL (a unit typo:
-3200 pg/mL would be far above serum IL-2 measured on a Luminex panel), so ``il2_pg_ml``.
+in ng/mL (``data/published/pbis.csv`` ``derivation_cutoff_il2``) while every other cytokine is
+in pg/mL; the book reads pg/mL (a unit typo: a thousand times the printed value in pg/mL would
+be far above serum IL-2 measured on a Luminex panel), so ``il2_pg_ml``.
 Cytokines below the assay's detection limit may be written ``<LOD`` or ``<x`` (read as 0).
 """
 from __future__ import annotations
@@ -71,11 +72,11 @@ COHORT_COLUMNS = (
            source="Results: responders per PBIS group (11/62, 20/54; 6/39, 8/15; matched 11/57, 24/57)"),
     # the four PBIS markers
     Column("nlr", "float", "Neutrophil-to-lymphocyte ratio", unit="ratio", min=0,
-           source=f"{_SYN}; share >= 3.5 set by the PBIS counts"),
+           source=f"{_SYN}; share at or above the paper's cut-off set by the PBIS counts"),
     Column("crp_mg_dl", "float", "C-reactive protein", unit="mg/dL", min=0,
-           source=f"{_SYN}; share >= 0.13 set by the PBIS counts"),
+           source=f"{_SYN}; share at or above the paper's cut-off set by the PBIS counts"),
     _cytokine("il12_pg_ml", "IL-12", required=True),
-    _cytokine("il2_pg_ml", "IL-2 (the paper prints its cut-off as 3.2 ng/mL; read as pg/mL)", required=True),
+    _cytokine("il2_pg_ml", "IL-2 (the paper prints its cut-off in ng/mL; read as pg/mL)", required=True),
     # other cytokines
     _cytokine("ifng_pg_ml", "interferon-gamma", section="cytokine correlations and trends"),
     _cytokine("il10_pg_ml", "IL-10", section="cytokine correlations and trends"),

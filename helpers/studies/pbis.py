@@ -1,19 +1,24 @@
-"""Analysis steps of the PBIS study (peripheral blood inflammatory score under atezolizumab +
-bevacizumab), shared by the ``pbis_*`` chapters and ``tests/test_study_pbis.py``.
+"""The PBIS study (peripheral blood inflammatory score under atezolizumab + bevacizumab): its
+parameters, its analysis steps and the numbers each ``pbis_*`` chapter reports, in one place.
 
-Every function takes the cohort (as read by :func:`helpers.contract.read_cohort`) and
-returns a tidy DataFrame; nothing here draws or prints.
+The public surface is the one every study has (:mod:`helpers.studies`): :class:`Params` /
+:data:`PARAMS` (every parameter a chapter accepts; the cut-offs, the PBIS threshold and the
+caliper read from ``data/published/pbis.csv``), :data:`SECTIONS`, :func:`load` and
+:func:`reproduce` (tidy rows keyed by published id, one section per chapter). The other
+functions are the analysis steps ``reproduce`` and the chapters call; each takes the cohort
+(as :func:`load` returns it) and returns a tidy DataFrame; nothing here draws or prints.
 
 Conventions
 -----------
-- Groups: a marker is *high* when ``>= cut-off`` (the paper: "NLR>=3.5; CRP>=0.13 mg/dL;
-  IL-12>=11.6 pg/mL; IL-2>=3.2"), one point each; PBIS = 0-4 points; PBIShi =
-  ``points >= threshold`` (2). Reference group everywhere: the low group (PBISlo), so an
-  HR > 1 means PBIShi does worse.
+- Groups: a marker is *high* when ``>= cut-off`` (the paper's "NLR>=..., CRP>=...": the
+  printed values are ``data/published/pbis.csv`` rows ``derivation_cutoff_*``), one point
+  each; PBIS = 0-4 points; PBIShi = ``points >= threshold`` (``derivation_cutoff_pbis``).
+  Reference group everywhere: the low group (PBISlo), so an HR > 1 means PBIShi does worse.
 - Survival: Kaplan-Meier with log CI (R ``survfit``), log-rank (R ``survdiff``), Cox with
   Efron ties and Wald CI/p (R ``coxph``): :mod:`helpers.survival`.
-- Objective response: Pearson's chi-square *without* continuity correction (the paper's
-  "chi-square test"), with Yates' correction and Fisher's exact p beside it.
+- Objective response: the printed p-values are Fisher's exact test (recomputed from the
+  printed counts in the outcomes chapter); Pearson's chi-square without and with Yates'
+  correction are shown beside it.
 - Multivariable models (Table 3 and S3 were images, the adjustment sets are not printed):
   each score is adjusted for the clinical factors the text names as associated with the
   endpoint (:data:`OS_ADJUST`, :data:`PFS_ADJUST`, :data:`ORR_ADJUST`); AFP and PIVKA-II
@@ -21,14 +26,18 @@ Conventions
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from helpers import scores, survival
+from helpers.studies import StudyParams, check_section, param, rows
 
+STUDY = "pbis"
 COHORTS = ("derivation", "validation", "lenvatinib")
 AB_COHORTS = ("derivation", "validation")
 CYTOKINES = ("ifng_pg_ml", "il10_pg_ml", "il12_pg_ml", "il17_pg_ml", "il2_pg_ml", "il6_pg_ml", "tnf_pg_ml")
@@ -37,12 +46,16 @@ CYTOKINE_LABELS = {"ifng_pg_ml": "IFN-γ", "il10_pg_ml": "IL-10", "il12_pg_ml": 
 #: Short names used in the published ids (``total_r_il10_afp``).
 CYTOKINE_IDS = {"ifng_pg_ml": "ifng", "il10_pg_ml": "il10", "il12_pg_ml": "il12", "il17_pg_ml": "il17",
                 "il2_pg_ml": "il2", "il6_pg_ml": "il6", "tnf_pg_ml": "tnf"}
-#: The PBIS markers: column -> (short id, label, key in :data:`helpers.scores.PBIS_CUTOFFS`).
+#: The PBIS markers: column -> (short id, label, key of the ``cutoffs`` of :func:`helpers.scores.pbis`).
 PBIS_MARKERS = {"nlr": ("nlr", "NLR", "nlr"), "crp_mg_dl": ("crp", "CRP (mg/dL)", "crp_mg_dl"),
                 "il12_pg_ml": ("il12", "IL-12 (pg/mL)", "il12_pg_ml"), "il2_pg_ml": ("il2", "IL-2 (pg/mL)", "il2")}
-#: The paper's cut-offs (read from data/published/pbis.csv by the chapters; these are the defaults).
-DEFAULT_CUTOFFS = {"nlr": 3.5, "crp_mg_dl": 0.13, "il12_pg_ml": 11.6, "il2_pg_ml": 3.2}
-DEFAULT_THRESHOLD = 2
+#: The :class:`Params` field that holds each marker's cut-off.
+CUTOFF_PARAMS = {"nlr": "nlr_cutoff", "crp_mg_dl": "crp_cutoff", "il12_pg_ml": "il12_cutoff",
+                 "il2_pg_ml": "il2_cutoff"}
+#: Ablated scores of Table S3: column -> the marker points they count (threshold: the PBIS
+#: threshold, at most the number of markers counted).
+ABLATIONS = {"pbis_without_il2": ("nlr", "crp", "il12"), "pbis_without_il12": ("nlr", "crp", "il2"),
+             "nlr_crp": ("nlr", "crp")}
 #: Baseline characteristics correlated with the cytokines (Fig S1/S2), id -> column.
 CORRELATION_VARIABLES = {"tumor_size": "tumor_size_cm", "child_pugh_score": "child_pugh_score", "afp": "afp_ng_ml",
                          "pivka_ii": "pivka_ii_mau_ml", "ecog": "ecog", "age": "age_years"}
@@ -50,6 +63,8 @@ OS_ADJUST = ["ecog", "child_pugh_score", "log10_afp", "tumor_size_cm"]
 PFS_ADJUST = ["previous_treatment", "viral_etiology", "log10_afp", "log10_pivka_ii", "ecog", "multiple_tumors",
               "tumor_size_cm"]
 ORR_ADJUST = ["ecog", "log10_afp", "tumor_size_cm"]
+#: Adjustment set per outcome of the multivariable models.
+ADJUST = {"os": OS_ADJUST, "pfs": PFS_ADJUST, "orr": ORR_ADJUST}
 #: Covariates of the propensity model (Table S4 was an image: our choice, stated in the chapter).
 PS_COVARIATES = ["age_years", "male", "viral_etiology", "ecog", "child_pugh_score", "tumor_size_cm",
                  "multiple_tumors", "macrovascular_invasion", "extrahepatic_spread", "log10_afp"]
@@ -64,38 +79,81 @@ ENDPOINTS = {"os": ("os_months", "os_event"), "pfs": ("pfs_months", "pfs_event")
 GROUP_LABELS = {0: "PBISlo", 1: "PBIShi"}
 
 
+# --------------------------------------------------------------------------- parameters
+def _cutoff_param(marker: str, unit: str, published: str):
+    return param(meaning=f"{marker} at or above this cut-off scores one PBIS point; 'minp' derives the cut-off "
+                         "by the minimum log-rank p (OS) in this cohort's derivation patients",
+                 unit=unit, kind=(float, str), choices=("minp",), published=published)
+
+
+@dataclasses.dataclass(frozen=True)
+class Params(StudyParams):
+    """Every parameter of the ``pbis_*`` chapters (``None``: the default; :meth:`describe`)."""
+
+    STUDY: ClassVar[str] = "pbis"
+
+    nlr_cutoff: float | str | None = _cutoff_param("NLR", "ratio", "derivation_cutoff_nlr")
+    crp_cutoff: float | str | None = _cutoff_param("CRP", "mg/dL", "derivation_cutoff_crp")
+    il12_cutoff: float | str | None = _cutoff_param("IL-12", "pg/mL", "derivation_cutoff_il12")
+    il2_cutoff: float | str | None = _cutoff_param("IL-2", "pg/mL (the paper prints ng/mL, read as pg/mL)",
+                                                   "derivation_cutoff_il2")
+    pbis_threshold: int | None = param(meaning="PBIShi: at least this many of the four PBIS points", unit="points",
+                                       kind=int, published="derivation_cutoff_pbis")
+    minprop: float | None = param(0.1, meaning="Smallest share of patients on each side of a candidate cut in the "
+                                               "minimum log-rank p search (maxstat's minprop)",
+                                  unit="share of patients", kind=float)
+    caliper: float | None = param(meaning="Propensity-score matching caliper (nearest neighbour, 1:1, without "
+                                          "replacement)", unit="SD of the propensity score", kind=float,
+                                  published="matched_caliper")
+    seed: int | None = param(20240617, meaning="Seed of the permutations of the selection-null simulation "
+                                               "(NumPy PCG64); stated, fixed", kind=int)
+    min_cell_count: int | None = param(0, meaning="Counts below this are shown as '<n' in the baseline tables",
+                                       unit="patients", kind=int)
+
+    def cutoffs(self) -> dict:
+        """The requested cut-off per marker column (a number or ``"minp"``)."""
+        return {col: getattr(self, name) for col, name in CUTOFF_PARAMS.items()}
+
+
+#: The defaults (the published cut-offs, threshold and caliper).
+PARAMS = Params()
+#: The sections of :func:`reproduce`, one per chapter, in reading order.
+SECTIONS = ("cohorts", "cutoffs", "score", "outcomes", "multivariable", "matching")
+
+
 def _log10(x: pd.Series) -> pd.Series:
     return np.log10(pd.to_numeric(x, errors="coerce").clip(lower=0) + 1.0)
 
 
-def add_scores(df: pd.DataFrame, cutoffs: dict | None = None, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
+def add_scores(df: pd.DataFrame, cutoffs: dict, threshold: int) -> pd.DataFrame:
     """A copy of ``df`` with the marker groups and scores.
 
-    Adds ``nlr_high``, ``crp_high``, ``il12_high``, ``il2_high`` (1 = at or above the cut-off),
-    ``pbis_points`` (0-4, :func:`helpers.scores.pbis`), ``pbis_high`` (points >= ``threshold``),
-    ``pbis_group`` (Categorical PBISlo < PBIShi), the ablations ``pbis_without_il2``,
-    ``pbis_without_il12`` (>= ``threshold`` of the 3 remaining points) and ``nlr_crp``
-    (>= ``threshold`` of NLR and CRP, i.e. both), and where the columns exist
-    ``crafity_points``/``crafity_high`` (>= 1 point), ``log10_afp``, ``log10_pivka_ii``
-    (log10(x + 1)).
+    ``cutoffs`` maps each PBIS marker column (:data:`PBIS_MARKERS`) to a number (see
+    :func:`resolve_cutoffs`); ``threshold`` is the PBIShi threshold. Adds ``nlr_high``,
+    ``crp_high``, ``il12_high``, ``il2_high`` (1 = at or above the cut-off), ``pbis_points``
+    (0-4, :func:`helpers.scores.pbis`), ``pbis_high`` (points >= ``threshold``), ``pbis_group``
+    (Categorical PBISlo < PBIShi), the ablations of :data:`ABLATIONS` (>= ``threshold`` of the
+    remaining points, at most all of them: "NLR + CRP only" means both high) and where the
+    columns exist ``crafity_points``/``crafity_high`` (>= 1 point), ``log10_afp``,
+    ``log10_pivka_ii`` (log10(x + 1)).
     """
-    cut = dict(DEFAULT_CUTOFFS)
-    cut.update({k: float(v) for k, v in (cutoffs or {}).items()})
+    missing = [c for c in PBIS_MARKERS if c not in cutoffs]
+    if missing:
+        raise ValueError(f"add_scores: no cut-off for {', '.join(missing)}; expected a number for each of "
+                         f"{', '.join(PBIS_MARKERS)}")
+    cut = {c: float(cutoffs[c]) for c in PBIS_MARKERS}
+    threshold = int(threshold)
     out = df.copy()
     for col, (short, _, _) in PBIS_MARKERS.items():
         x = pd.to_numeric(out[col], errors="coerce")
         out[f"{short}_high"] = np.where(x.isna(), np.nan, (x >= cut[col]).astype(float))
     out["pbis_points"] = scores.pbis(out["nlr"], out["crp_mg_dl"], out["il12_pg_ml"], out["il2_pg_ml"],
-                                     cutoffs={"nlr": cut["nlr"], "crp_mg_dl": cut["crp_mg_dl"],
-                                              "il12_pg_ml": cut["il12_pg_ml"], "il2": cut["il2_pg_ml"]})
+                                     cutoffs={key: cut[col] for col, (_, _, key) in PBIS_MARKERS.items()})
     out["pbis_high"] = scores.pbis_high(out["pbis_points"], threshold)
     out["pbis_group"] = pd.Categorical(out["pbis_high"].map(GROUP_LABELS), categories=["PBISlo", "PBIShi"])
-    wo_il2 = out["nlr_high"] + out["crp_high"] + out["il12_high"]
-    wo_il12 = out["nlr_high"] + out["crp_high"] + out["il2_high"]
-    out["pbis_without_il2"] = np.where(wo_il2.isna(), np.nan, (wo_il2 >= threshold).astype(float))
-    out["pbis_without_il12"] = np.where(wo_il12.isna(), np.nan, (wo_il12 >= threshold).astype(float))
-    nc = out["nlr_high"] + out["crp_high"]
-    out["nlr_crp"] = np.where(nc.isna(), np.nan, (nc >= min(threshold, 2)).astype(float))
+    for name, parts in ABLATIONS.items():
+        total = sum(out[f"{s}_high"] for s in parts)
+        out[name] = np.where(total.isna(), np.nan, (total >= min(threshold, len(parts))).astype(float))
     if "afp_ng_ml" in out:
         out["log10_afp"] = _log10(out["afp_ng_ml"])
         out["crafity_points"] = scores.crafity(out["crp_mg_dl"], out["afp_ng_ml"])
@@ -140,6 +198,31 @@ def response_table(df: pd.DataFrame, group: str = "pbis_high") -> pd.DataFrame:
     return out
 
 
+def printed_orr_tests() -> pd.DataFrame:
+    """The paper's three ORR comparisons (derivation, validation, matched) recomputed from its
+    *printed counts* (``data/published/pbis.csv``; no cohort involved): one row per comparison
+    with ``cohort``, ``printed_p`` and the two-sided p of ``fisher`` (exact), ``pearson``
+    (chi-square without continuity correction) and ``yates`` (with it)."""
+    from helpers import published
+
+    pub = published.load(STUDY).set_index("id")["value"]
+    out = []
+    for coh in ("derivation", "validation", "matched"):
+        hi, lo = pub[f"{coh}_count_orr_pbis_high"], pub[f"{coh}_count_orr_pbis_low"]
+        n_hi, n_lo = pub[f"{coh}_count_pbis_high"], pub[f"{coh}_count_pbis_low"]
+        table = np.array([[hi, n_hi - hi], [lo, n_lo - lo]])
+        out.append(dict(cohort=coh, printed_p=pub[f"{coh}_p_orr_pbis"], fisher=stats.fisher_exact(table)[1],
+                        pearson=stats.chi2_contingency(table, correction=False)[1],
+                        yates=stats.chi2_contingency(table, correction=True)[1]))
+    return pd.DataFrame(out)
+
+
+def tests_giving_printed_p(tests: pd.DataFrame) -> list[str]:
+    """The tests of :func:`printed_orr_tests` whose p, rounded to the printed 3 decimals, equals
+    every printed p."""
+    return [t for t in ("fisher", "pearson", "yates") if bool((tests[t].round(3) == tests["printed_p"]).all())]
+
+
 # --------------------------------------------------------------------------- survival
 def outcome_comparison(df: pd.DataFrame, endpoint: str, group: str = "pbis_high") -> pd.DataFrame:
     """One endpoint (``"os"`` or ``"pfs"``) compared between the low (0, reference) and high (1)
@@ -169,10 +252,12 @@ def km_curves(df: pd.DataFrame, endpoint: str, group: str = "pbis_group") -> pd.
     return survival.km_table(df.dropna(subset=[time, event, group]), time, event, group)
 
 
-def sensitivity_thresholds(df: pd.DataFrame, thresholds=(1, 2, 3, 4)) -> pd.DataFrame:
-    """Table 2: univariable Cox of PBIS >= k vs < k for OS and PFS. Columns ``endpoint``,
+def sensitivity_thresholds(df: pd.DataFrame, thresholds=None) -> pd.DataFrame:
+    """Table 2: univariable Cox of PBIS >= k vs < k for OS and PFS, k in ``thresholds`` (default:
+    every possible threshold, 1 to the number of markers). Columns ``endpoint``,
     ``threshold``, ``n_high``, ``n_low``, ``hr``, ``lower``, ``upper``, ``p`` (Wald), ``best``
     (True at the smallest p per endpoint)."""
+    thresholds = range(1, len(PBIS_MARKERS) + 1) if thresholds is None else thresholds
     rows = []
     for ep, (time, event) in ENDPOINTS.items():
         for k in thresholds:
@@ -242,10 +327,11 @@ def cutoff_search(df: pd.DataFrame, marker: str, endpoint: str = "os", *, minpro
     return summary, curve
 
 
-def resolve_cutoffs(df: pd.DataFrame, requested: dict, endpoint: str = "os") -> pd.DataFrame:
-    """Turn the chapter parameters into numbers: each ``requested[column]`` is a number or
-    ``"minp"`` (derive it by the minimum log-rank p on ``endpoint`` in ``df``). Returns
-    ``marker``, ``cutoff``, ``how``."""
+def resolve_cutoffs(df: pd.DataFrame, requested: dict, endpoint: str = "os", *, minprop: float = 0.1) -> pd.DataFrame:
+    """Turn the cut-off parameters into numbers: each ``requested[column]`` is a number or
+    ``"minp"`` (derive it by the minimum log-rank p on ``endpoint`` in ``df``, candidates
+    leaving at least ``minprop`` of patients on each side). Returns ``marker``, ``cutoff``,
+    ``how``."""
     from helpers import maxstat
 
     rows = []
@@ -260,7 +346,7 @@ def resolve_cutoffs(df: pd.DataFrame, requested: dict, endpoint: str = "os") -> 
                 raise ValueError(f"cut-off for {col!r}: expected a number or 'minp', got {value!r}")
             time, event = ENDPOINTS[endpoint]
             d = df[[time, event, col]].dropna()
-            cut = float(maxstat.min_pvalue_search(d, time, event, col, high_if=">=").cutoff)
+            cut = float(maxstat.min_pvalue_search(d, time, event, col, minprop=minprop, high_if=">=").cutoff)
             rows.append(dict(marker=col, cutoff=cut, how=f"minimum log-rank p ({endpoint.upper()}) in this cohort"))
         else:
             rows.append(dict(marker=col, cutoff=float(value), how="given"))
@@ -371,17 +457,43 @@ def score_comparison(df: pd.DataFrame, scores_=None, adjust: dict | None = None)
     return out
 
 
-def prepare(cohort_df: pd.DataFrame, *, nlr_cutoff=3.5, crp_cutoff=0.13, il12_cutoff=11.6, il2_cutoff=3.2,
-            threshold=DEFAULT_THRESHOLD, endpoint: str = "os") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The chapters' first step: resolve the cut-off parameters (numbers or ``"minp"``, derived
-    in the derivation cohort, or in the whole cohort if it has no derivation rows) and add the
-    scores. Returns ``(scored cohort, cut-off table)``."""
-    is_deriv = cohort_df["cohort"].astype(str) == "derivation"
-    base = cohort_df[is_deriv] if is_deriv.any() else cohort_df
-    table = resolve_cutoffs(base, {"nlr": nlr_cutoff, "crp_mg_dl": crp_cutoff, "il12_pg_ml": il12_cutoff,
-                                   "il2_pg_ml": il2_cutoff}, endpoint)
+# --------------------------------------------------------------------------- load
+def derivation(df: pd.DataFrame) -> pd.DataFrame:
+    """The derivation cohort, or the whole cohort when it has no derivation rows (a re-run on
+    one cohort): where the paper derived its cut-offs and fitted Tables 2, 3, S1 and S3."""
+    is_deriv = df["cohort"].astype(str) == "derivation"
+    return df[is_deriv].copy() if is_deriv.any() else df.copy()
+
+
+def prepare(cohort_df: pd.DataFrame, params: Params | None = None,
+            endpoint: str = "os") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Resolve the cut-off parameters of ``params`` (numbers, or ``"minp"``: derived in the
+    derivation cohort, :func:`derivation`) and add the scores (:func:`add_scores`).
+
+    Returns ``(scored cohort, cut-off table)``; the scored cohort's ``attrs`` hold ``params``,
+    ``cutoffs`` (marker column -> the number used) and ``cutoff_how`` (marker column -> how it
+    was set)."""
+    params = params or PARAMS
+    table = resolve_cutoffs(derivation(cohort_df), params.cutoffs(), endpoint, minprop=params.minprop)
     cut = dict(zip(table["marker"], table["cutoff"]))
-    return add_scores(cohort_df, cut, int(threshold)), table
+    df = add_scores(cohort_df, cut, params.pbis_threshold)
+    df.attrs.update(params=params, cutoffs=cut, cutoff_how=dict(zip(table["marker"], table["how"])))
+    return df, table
+
+
+def load(cohort_file=None, params: Params | None = None) -> pd.DataFrame:
+    """The cohort (``None``: the shipped synthetic one), read and validated against the
+    study's contract (:func:`helpers.contract.read_cohort`) and scored with ``params``
+    (:func:`prepare`; the cut-offs used are in ``df.attrs["cutoffs"]``)."""
+    from helpers import contract
+
+    df, _ = prepare(contract.read_cohort(STUDY, cohort_file), params)
+    return df
+
+
+def cutoffs_text(df: pd.DataFrame) -> str:
+    """The cut-offs a scored cohort used, as prose: ``"NLR ≥ x, CRP (mg/dL) ≥ y, ..."``."""
+    return ", ".join(f"{PBIS_MARKERS[m][1]} ≥ {c:g}" for m, c in df.attrs["cutoffs"].items())
 
 
 def has_cohort(df: pd.DataFrame, name: str, min_rows: int = 4) -> bool:
@@ -390,76 +502,282 @@ def has_cohort(df: pd.DataFrame, name: str, min_rows: int = 4) -> bool:
     return len(part) >= min_rows and part["pbis_high"].nunique() == 2
 
 
-def reproduce(df: pd.DataFrame, *, caliper: float = 0.2) -> pd.DataFrame:
-    """The judged published numbers computed from a scored cohort (:func:`prepare`), as
-    results rows (``key``, ``estimate``, ``lower``, ``upper``, ``p``, ``n``): counts, response
-    rates and tests, hazard and odds ratios, correlations, trends. The chapters record the same
-    quantities with the same functions; the tests use this to check a cohort in one call.
-    Cohorts or columns that are absent are left out."""
+def paper_threshold() -> int:
+    """The printed PBIShi threshold (the published row of :attr:`Params.pbis_threshold`); the
+    Table 2 ids name it (``derivation_os_hr_pbis_ge<k>``)."""
+    return int(Params.default("pbis_threshold"))
+
+
+def printed_correlations() -> list[str]:
+    """The published ids of the Spearman coefficients the paper printed (``total_r_<cytokine>_<variable>``)."""
+    from helpers import published
+
+    return [i for i in published.load(STUDY)["id"] if i.startswith("total_r_")]
+
+
+# --------------------------------------------------------------------------- chapter steps
+def cutoff_searches(deriv: pd.DataFrame, params: Params | None = None) -> tuple[pd.DataFrame, list]:
+    """:func:`cutoff_search` on OS for each PBIS marker with at least 5 distinct values:
+    ``(summaries, curves)``, one summary row and one curve per marker searched."""
+    params = params or PARAMS
+    searches, curves = [], []
+    for marker in PBIS_MARKERS:
+        if deriv[marker].nunique() < 5:
+            continue
+        summary, curve = cutoff_search(deriv, marker, "os", minprop=params.minprop, seed=params.seed)
+        searches.append(summary)
+        curves.append(curve)
+    return (pd.concat(searches, ignore_index=True) if searches else pd.DataFrame()), curves
+
+
+def best_threshold_text(sens: pd.DataFrame) -> str:
+    """The threshold with the smallest p for OS and PFS (:func:`best_threshold`) in words."""
+    best = best_threshold(sens)
+    if np.isfinite(best):
+        return f"PBIS ≥ {best:.0f}"
+    per = sens[sens["best"]].set_index("endpoint")["threshold"]
+    return "different for OS and PFS (" + ", ".join(f"{e.upper()}: ≥ {t:.0f}" for e, t in per.items()) + ")"
+
+
+def cohort_outcomes(df: pd.DataFrame, name: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Figure 1 / 2 of one cohort (``name``; ``None``: all of ``df``, e.g. the matched cohort):
+    ``(patients, response table, {endpoint: outcome comparison})``."""
+    part = df if name is None else cohort(df, name)
+    return part, response_table(part), {ep: outcome_comparison(part, ep) for ep in ENDPOINTS}
+
+
+#: Glue keys of :func:`outcome_texts`, after ``<cohort>_``.
+OUTCOME_TEXT_KEYS = ("orr_direction", "os_summary", "pfs_summary", "os_medians", "pfs_medians", "orr_tests")
+
+
+def median_by_group_text(df: pd.DataFrame, column: str) -> str:
+    """Median of ``column`` in PBIShi and PBISlo as ``"x vs y"`` (one decimal; Table S2 prose)."""
+    m = df.groupby("pbis_group", observed=False)[column].median()
+    return f"{m.get('PBIShi', float('nan')):.1f} vs {m.get('PBISlo', float('nan')):.1f}"
+
+
+def orr_direction(resp: pd.DataFrame) -> str:
+    """``"lower"`` or ``"higher"``: PBIShi's response rate against PBISlo's."""
+    r = resp.set_index("group")["percent"]
+    return "lower" if r.loc[1] < r.loc[0] else "higher"
+
+
+def outcome_texts(name: str, resp: pd.DataFrame, comps: dict) -> dict:
+    """The prose of the outcomes chapter for one cohort (glue key -> text): the response
+    direction and tests, and per endpoint the HR with log-rank p and the medians."""
+    from helpers.results import fmt_number, fmt_p
+
+    out = {f"{name}_orr_direction": orr_direction(resp)}
+    for ep, t in comps.items():
+        r = t.iloc[0]
+        out[f"{name}_{ep}_summary"] = (f"HR {r['hr']:.2f} (95% CI {r['lower']:.2f}–{r['upper']:.2f}), "
+                                       f"Wald {fmt_p(r['p_wald'])}, log-rank {fmt_p(r['p_logrank'])}")
+        med = t.set_index("label")["median"]
+        out[f"{name}_{ep}_medians"] = ("PBIShi " + fmt_number(med.get("PBIShi"), 1) + " vs PBISlo "
+                                       + fmt_number(med.get("PBISlo"), 1) + " months (NA: not reached)")
+    out[f"{name}_orr_tests"] = (f"Fisher {fmt_p(resp['p_fisher'].iloc[0])}; Pearson {fmt_p(resp['p'].iloc[0])}; "
+                                f"Yates {fmt_p(resp['p_yates'].iloc[0])}")
+    return out
+
+
+def matched_cohort(df: pd.DataFrame, params: Params | None = None):
+    """The propensity-score-matched cohort (Figure 2): ``(ab, covariates, matched)`` with
+    ``ab`` the atezolizumab + bevacizumab patients, ``covariates`` the :data:`PS_COVARIATES`
+    complete in ``ab``, ``matched`` :func:`helpers.matching.match_nearest` with
+    ``params.caliper`` (``None`` when there is no covariate or only one PBIS group)."""
     from helpers import matching
 
-    rows = []
-
-    def add(key, estimate, lower=None, upper=None, p=None, n=None):
-        rows.append(dict(key=key, estimate=estimate, lower=lower, upper=upper, p=p, n=n))
-
-    sizes = df.groupby(df["cohort"].astype(str)).size()
-    for name in COHORTS:
-        if name in sizes:
-            add(f"{name}_count_patients", int(sizes[name]))
-    add("total_count_ab_patients", int(sizes.reindex(list(AB_COHORTS)).fillna(0).sum()))
-
-    def outcomes(part, prefix, lenvatinib=False):
-        resp = response_table(part)
-        r = resp.set_index("group")
-        if lenvatinib:
-            add("lenvatinib_p_orr_pbis", resp["p_fisher"].iloc[0])
-        else:
-            for g, k in (("high", 1), ("low", 0)):
-                add(f"{prefix}_count_pbis_{g}", int(r.loc[k, "n"]))
-                add(f"{prefix}_count_orr_pbis_{g}", int(r.loc[k, "responders"]))
-                add(f"{prefix}_percent_orr_pbis_{g}", float(r.loc[k, "percent"]))
-            add(f"{prefix}_p_orr_pbis", resp["p_fisher"].iloc[0])
-        for ep in ("os", "pfs"):
-            t = outcome_comparison(part, ep).iloc[0]
-            if lenvatinib:
-                add(f"lenvatinib_p_{ep}_pbis", t["p_logrank"])
-            else:
-                add(f"{prefix}_{ep}_hr_pbis_high", t["hr"], t["lower"], t["upper"], t["p_wald"])
-
-    for name in COHORTS:
-        if has_cohort(df, name):
-            outcomes(cohort(df, name), name, lenvatinib=(name == "lenvatinib"))
-    if has_cohort(df, "derivation"):
-        deriv = cohort(df, "derivation")
-        sens = sensitivity_thresholds(deriv)
-        for _, r in sens[sens["threshold"] == 2].iterrows():
-            add(f"derivation_{r['endpoint']}_hr_pbis_ge2", r["hr"], r["lower"], r["upper"], r["p"])
-        add("derivation_pbis_best_threshold", best_threshold(sens))
-        for _, r in univariable_markers(deriv).iterrows():
-            add(f"derivation_{r['endpoint']}_p_univariable_{r['id']}", r["p"])
-        needed = set(OS_ADJUST + PFS_ADJUST + ORR_ADJUST)
-        if needed <= set(deriv.columns):
-            for _, r in score_comparison(deriv).iterrows():
-                add(f"derivation_{r['outcome']}_hr_mv_{SCORE_IDS[r['score']]}", r["estimate"], r["lower"], r["upper"], r["p"])
-            o = multivariable(deriv, "orr", "pbis_high", ORR_ADJUST)
-            o = o[o["term"] == "pbis_high"].iloc[0]
-            add("derivation_orr_or_mv_pbis_high", o["estimate"], o["lower"], o["upper"], o["p"])
+    params = params or PARAMS
     ab = ab_patients(df)
-    for _, r in correlations(ab).iterrows():
-        add(f"total_r_{r['cytokine_id']}_{r['variable_id']}", r["r"], p=r["p"], n=r["n"])
-    for _, r in trend_by_pbis(ab).drop_duplicates("cytokine").iterrows():
-        add(f"total_p_trend_{r['cytokine_id']}_pbis", r["p_trend"])
-    covs = [c for c in PS_COVARIATES if c in ab.columns and ab[c].notna().all()]
-    if covs and ab["pbis_high"].nunique() == 2:
-        m = matching.match_nearest(ab, "pbis_high", covs, caliper=caliper)
-        if m["pbis_high"].nunique() == 2:
-            outcomes(m, "matched")
-    out = pd.DataFrame(rows)
-    out.insert(0, "study", "pbis")
-    out.insert(1, "chapter", "reproduce")
-    out["text"] = ""
+    covariates = [c for c in PS_COVARIATES if c in ab.columns and ab[c].notna().all()]
+    if not covariates or ab["pbis_high"].nunique() != 2:
+        return ab, covariates, None
+    return ab, covariates, matching.match_nearest(ab, "pbis_high", covariates, caliper=params.caliper)
+
+
+# --------------------------------------------------------------------------- reproduce
+def _rec(key, estimate, lower=None, upper=None, p=None, n=None, text=""):
+    return dict(key=key, estimate=estimate, lower=lower, upper=upper, p=p, n=n, text=text)
+
+
+def _group_records(prefix: str, resp: pd.DataFrame, comps: dict) -> list[dict]:
+    """Responders and response rate per group, Fisher's p, and the HR per endpoint."""
+    from helpers.results import fmt_p
+
+    r = resp.set_index("group")
+    out = []
+    for g, k in (("high", 1), ("low", 0)):
+        responders, n, pct = int(r.loc[k, "responders"]), int(r.loc[k, "n"]), r.loc[k, "percent"]
+        out.append(_rec(f"{prefix}_count_orr_pbis_{g}", responders, n=n))
+        out.append(_rec(f"{prefix}_percent_orr_pbis_{g}", pct, n=n, text=f"{responders}/{n}, {pct:.1f}%"))
+    p = resp["p_fisher"].iloc[0]
+    out.append(_rec(f"{prefix}_p_orr_pbis", p, text=fmt_p(p)))
+    for ep, t in comps.items():
+        x = t.iloc[0]
+        out.append(_rec(f"{prefix}_{ep}_hr_pbis_high", x["hr"], x["lower"], x["upper"], x["p_wald"], n=int(t["n"].sum())))
     return out
+
+
+def _section_cohorts(df: pd.DataFrame, params: Params) -> list[dict]:
+    """Cohort sizes; the printed Spearman coefficients (Fig S1/S2) in the AB patients."""
+    from helpers.results import fmt_p
+
+    sizes = df.groupby("cohort", observed=False).size()
+    out = [_rec(f"{name}_count_patients", int(sizes.get(name, 0))) for name in COHORTS]
+    out.append(_rec("total_count_ab_patients", int(sizes.reindex(list(AB_COHORTS)).fillna(0).sum())))
+    corr = correlations(ab_patients(df))
+    for key in printed_correlations():
+        cyt, var = key[len("total_r_"):].split("_", 1)
+        row = corr[(corr["cytokine_id"] == cyt) & (corr["variable_id"] == var)] if len(corr) else corr
+        if len(row):
+            r = row.iloc[0]
+            out.append(_rec(key, r["r"], p=r["p"], n=r["n"], text=f"r = {r['r']:.3f} ({fmt_p(r['p'])})"))
+    return out
+
+
+def _section_cutoffs(df: pd.DataFrame, params: Params) -> list[dict]:
+    """Table S1 (univariable Cox p per marker) and the minimum log-rank p cut-offs."""
+    from helpers.results import fmt_p
+
+    deriv = derivation(df)
+    out = [_rec(f"derivation_{r['endpoint']}_p_univariable_{r['id']}", r["p"], text=fmt_p(r["p"]))
+           for _, r in univariable_markers(deriv).iterrows()]
+    search, _ = cutoff_searches(deriv, params)
+    for _, r in search.iterrows():
+        out.append(_rec(f"derivation_cutoff_{PBIS_MARKERS[r['marker']][0]}", r["cutoff_minp"], p=r["p_min"],
+                        text=f"{r['cutoff_minp']:.2f} (uncorrected {fmt_p(r['p_min'])}; "
+                             f"maxstat {fmt_p(r['p_maxstat'])})"))
+    return out
+
+
+def _section_score(df: pd.DataFrame, params: Params) -> list[dict]:
+    """PBIS group sizes, Table 2 (the paper's threshold and the best one), Fig S3 trends."""
+    from helpers.results import fmt_p
+
+    groups = df.groupby(["cohort", "pbis_high"], observed=False).size()
+    out = [_rec(f"{name}_count_pbis_{g}", int(groups.get((name, float(high)), 0)))
+           for name in AB_COHORTS for high, g in ((1, "high"), (0, "low"))]
+    sens = sensitivity_thresholds(derivation(df))
+    k = paper_threshold()
+    at_k = sens[sens["threshold"] == k].set_index("endpoint")
+    for ep in ENDPOINTS:
+        if ep in at_k.index and np.isfinite(at_k.loc[ep, "hr"]):
+            r = at_k.loc[ep]
+            out.append(_rec(f"derivation_{ep}_hr_pbis_ge{k}", r["hr"], r["lower"], r["upper"], r["p"],
+                            n=r["n_high"] + r["n_low"]))
+    best = best_threshold(sens)
+    if np.isfinite(best):
+        out.append(_rec("derivation_pbis_best_threshold", best, text=best_threshold_text(sens)))
+    trend = trend_by_pbis(ab_patients(df))
+    if len(trend):
+        for _, r in trend.drop_duplicates("cytokine").iterrows():
+            out.append(_rec(f"total_p_trend_{r['cytokine_id']}_pbis", r["p_trend"], text=fmt_p(r["p_trend"], digits=4)))
+    return out
+
+
+def _section_outcomes(df: pd.DataFrame, params: Params) -> list[dict]:
+    """Figure 1: response and survival by PBIS group per cohort (lenvatinib: the p-values)."""
+    from helpers.results import fmt_p
+
+    out = []
+    for name in COHORTS:
+        if not has_cohort(df, name):
+            continue
+        _, resp, comps = cohort_outcomes(df, name)
+        if name != "lenvatinib":
+            out += _group_records(name, resp, comps)
+            continue
+        p = resp["p_fisher"].iloc[0]
+        out.append(_rec("lenvatinib_p_orr_pbis", p, text=fmt_p(p)))
+        for ep, t in comps.items():
+            p = t["p_logrank"].iloc[0]
+            out.append(_rec(f"lenvatinib_p_{ep}_pbis", p, text=fmt_p(p)))
+    return out
+
+
+def mv_key(outcome: str, score: str = "pbis_high") -> str:
+    """The published id of a score's adjusted HR (OS, PFS) or OR (ORR), derivation cohort."""
+    return f"derivation_{outcome}_{'or' if outcome == 'orr' else 'hr'}_mv_{SCORE_IDS[score]}"
+
+
+def _section_multivariable(df: pd.DataFrame, params: Params) -> list[dict]:
+    """Table 3 (PBIShi adjusted, OS/PFS/ORR) and Table S3 (each other score adjusted)."""
+    from helpers import contract
+
+    deriv = derivation(df)
+    if contract.missing_columns(deriv, sorted({c for cols in ADJUST.values() for c in cols})):
+        return []
+    out = []
+    for outcome in ("os", "pfs", "orr"):
+        m = multivariable(deriv, outcome, "pbis_high", ADJUST[outcome])
+        r = m[m["term"] == "pbis_high"].iloc[0]
+        out.append(_rec(mv_key(outcome), r["estimate"], r["lower"], r["upper"], r["p"], n=r["n"]))
+    s3 = score_comparison(deriv, adjust=ADJUST)
+    for _, r in s3[s3["score"] != "pbis_high"].iterrows():  # PBIShi itself: above
+        out.append(_rec(mv_key(r["outcome"], r["score"]), r["estimate"], r["lower"], r["upper"], r["p"], n=r["n"]))
+    return out
+
+
+def _section_matching(df: pd.DataFrame, params: Params) -> list[dict]:
+    """Figure 2: the caliper, the matched groups, response and survival in them."""
+    _, _, matched = matched_cohort(df, params)
+    if matched is None:
+        return []
+    out = [_rec("matched_caliper", params.caliper)]
+    if len(matched) and matched["pbis_high"].nunique() == 2:
+        counts = matched.groupby("pbis_high").size()
+        out += [_rec("matched_count_pbis_high", int(counts.get(1.0, 0))),
+                _rec("matched_count_pbis_low", int(counts.get(0.0, 0)))]
+        _, resp, comps = cohort_outcomes(matched)
+        out += _group_records("matched", resp, comps)
+    return out
+
+
+_SECTION_STEPS = {"cohorts": _section_cohorts, "cutoffs": _section_cutoffs, "score": _section_score,
+                  "outcomes": _section_outcomes, "multivariable": _section_multivariable,
+                  "matching": _section_matching}
+
+def section_keys(section: str) -> list[str]:
+    """Every published id ``section`` of :func:`reproduce` can report; a chapter glues a
+    placeholder under those its cohort cannot give."""
+    check_section(STUDY, section, SECTIONS)
+    groups = [f"{k}_pbis_{g}" for g in ("high", "low") for k in ("count_orr", "percent_orr")]
+    groups += ["p_orr_pbis"] + [f"{ep}_hr_pbis_high" for ep in ENDPOINTS]
+    markers = ["nlr", "crp"] + [CYTOKINE_IDS[c] for c in CYTOKINES]
+    keys = {
+        "cohorts": [f"{c}_count_patients" for c in COHORTS] + ["total_count_ab_patients"] + printed_correlations(),
+        "cutoffs": [f"derivation_{ep}_p_univariable_{m}" for ep in ENDPOINTS for m in markers]
+                   + [f"derivation_cutoff_{m[0]}" for m in PBIS_MARKERS.values()],
+        "score": [f"{c}_count_pbis_{g}" for c in AB_COHORTS for g in ("high", "low")]
+                 + [f"derivation_{ep}_hr_pbis_ge{paper_threshold()}" for ep in ENDPOINTS]
+                 + ["derivation_pbis_best_threshold"] + [f"total_p_trend_{CYTOKINE_IDS[c]}_pbis" for c in CYTOKINES],
+        "outcomes": [f"{c}_{k}" for c in AB_COHORTS for k in groups]
+                    + ["lenvatinib_p_orr_pbis"] + [f"lenvatinib_p_{ep}_pbis" for ep in ENDPOINTS],
+        "multivariable": [mv_key(o) for o in ("os", "pfs", "orr")]
+                         + [mv_key(o, s) for s in SCORE_IDS if s != "pbis_high" for o in ENDPOINTS],
+        "matching": ["matched_caliper", "matched_count_pbis_high", "matched_count_pbis_low"]
+                    + [f"matched_{k}" for k in groups],
+    }
+    return keys[section]
+
+
+def reproduce(df: pd.DataFrame, params: Params | None = None, section: str | None = None) -> pd.DataFrame:
+    """The published numbers of one section (``None``: all of :data:`SECTIONS`) computed from
+    a cohort as :func:`load` returns it, as tidy rows (:data:`helpers.studies.ROW_COLUMNS`)
+    keyed by published id; ``text`` holds the chapter's wording where it has one.
+
+    ``params`` (``None``: the ones ``df`` was loaded with, else :data:`PARAMS`) gives the
+    caliper, the seed and ``minprop``; the cut-offs and threshold are those ``df`` was scored
+    with. Cohorts or columns that are absent are left out (:data:`SECTION_KEYS` lists what a
+    section can give: :func:`section_keys`). ``computed_by`` is ``helpers.studies.pbis.reproduce[<section>]``.
+    """
+    check_section(STUDY, section, SECTIONS)
+    params = params or df.attrs.get("params") or PARAMS
+    records = []
+    for name in SECTIONS if section is None else (section,):
+        records += [dict(r, computed_by=f"helpers.studies.pbis.reproduce[{name}]")
+                    for r in _SECTION_STEPS[name](df, params)]
+    return rows(records, computed_by="helpers.studies.pbis.reproduce")
 
 
 def selection_null(df: pd.DataFrame, endpoint: str = "os", n_sim: int = 50, seed: int = 20240617,

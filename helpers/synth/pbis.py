@@ -38,6 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from helpers import paths, published
+from helpers.studies import pbis as study
 from helpers.synth import common
 
 STUDY = "pbis"
@@ -50,7 +51,9 @@ ASSUMED = {
     "age_mean_sd": (64.0, 10.0), "male": 0.82, "viral_etiology": 0.72, "previous_treatment": 0.55,
     "tumor_size_median_cm": 4.5, "afp_median_ng_ml": 60.0, "pivka_median_mau_ml": 300.0,
     # marker distributions (log-normal: median, sdlog)
-    "nlr": (2.6, 0.55), "crp_mg_dl": (0.15, 1.1), "il12_pg_ml": (8.0, 0.8), "il2_pg_ml": (2.0, 0.9),
+    "nlr": (2.6, 0.55), "crp_mg_dl": (0.15, 1.1), "il12_pg_ml": (8.0, 0.8),
+    "il2_pg_ml":
+        (2.0, 0.9),  # own line: an assumed median, not a PBIS point rule
     "ifng_pg_ml": (12.0, 0.9), "il10_pg_ml": (6.0, 0.9), "il17_pg_ml": (4.0, 0.8), "il6_pg_ml": (5.0, 0.9),
     "tnf_pg_ml": (15.0, 0.6),
     # outcomes: (median OS, median PFS) of the reference patient in months, Weibull shapes
@@ -65,9 +68,8 @@ N_OUTCOME_SEEDS = 16
 MULTIPLIERS = (1.0, 1.15, 1.3)
 N_RESPONSE_SEEDS = 20
 
-_CUT_IDS = {"nlr": "derivation_cutoff_nlr", "crp_mg_dl": "derivation_cutoff_crp",
-            "il12_pg_ml": "derivation_cutoff_il12", "il2_pg_ml": "derivation_cutoff_il2"}
-_MARKER_DECIMALS = {"nlr": 2, "crp_mg_dl": 2, "il12_pg_ml": 2, "il2_pg_ml": 2}
+#: Decimals of the generated PBIS marker values.
+_MARKER_DECIMALS = dict.fromkeys(study.PBIS_MARKERS, 2)
 
 
 def _pub() -> dict:
@@ -99,7 +101,7 @@ def _points(rng, n_high: int, n_low: int) -> np.ndarray:
 
 def _baseline(rng, points: np.ndarray) -> pd.DataFrame:
     n = points.size
-    hi = (points >= 2).astype(float)
+    hi = (points >= study.PARAMS.pbis_threshold).astype(float)
     burden = 0.28 * (points - 1.5) + rng.normal(size=n)  # latent tumour burden
     age = np.clip(np.round(rng.normal(*ASSUMED["age_mean_sd"], size=n)), 30, 90)
     size = np.clip(np.round(np.exp(np.log(ASSUMED["tumor_size_median_cm"]) + 0.45 * burden + 0.25 * rng.normal(size=n)), 1), 1.0, 20.0)
@@ -131,7 +133,7 @@ def _z(x) -> np.ndarray:
 
 def _markers(rng, points: np.ndarray, base: pd.DataFrame, cutoffs: dict) -> pd.DataFrame:
     n = points.size
-    cols = list(_CUT_IDS)
+    cols = list(study.PBIS_MARKERS)
     zb, zafp, zecog = _z(base["_burden"]), _z(np.log(base["afp_ng_ml"])), _z(base["ecog"])
     p_high = {c: 1 - stats.norm.cdf((math.log(cutoffs[c]) - math.log(ASSUMED[c][0])) / ASSUMED[c][1]) for c in cols}
     # which markers are high: Gumbel top-k on log odds, IL-12 and NLR tilted towards tumour burden
@@ -141,8 +143,8 @@ def _markers(rng, points: np.ndarray, base: pd.DataFrame, cutoffs: dict) -> pd.D
     keys = logw + rng.gumbel(size=logw.shape)
     rank = (-keys).argsort(axis=1).argsort(axis=1)
     high = rank < points[:, None]
-    latent = {"nlr": 0.3 * zb, "crp_mg_dl": 0.3 * zb, "il12_pg_ml": 0.25 * zb + 0.2 * zafp + 0.2 * zecog,
-              "il2_pg_ml": np.zeros(n)}
+    burden_afp_ecog = 0.25 * zb + 0.2 * zafp + 0.2 * zecog
+    latent = {"nlr": 0.3 * zb, "crp_mg_dl": 0.3 * zb, "il12_pg_ml": burden_afp_ecog, "il2_pg_ml": np.zeros(n)}
     out = {}
     for j, c in enumerate(cols):
         med, sd = ASSUMED[c]
@@ -180,7 +182,7 @@ def _cytokines(rng, points: np.ndarray, base: pd.DataFrame) -> pd.DataFrame:
 
 def _assemble_baseline(seed: int, pub: dict) -> pd.DataFrame:
     rng = common.rng(seed)
-    cutoffs = {c: float(pub[i]) for c, i in _CUT_IDS.items()}
+    cutoffs = study.PARAMS.cutoffs()  # the paper's, read from data/published
     frames = []
     for name in ("derivation", "validation", "lenvatinib"):
         n = int(pub[f"{name}_count_patients"])
@@ -198,23 +200,17 @@ def _assemble_baseline(seed: int, pub: dict) -> pd.DataFrame:
 
 
 def _scored(df: pd.DataFrame) -> pd.DataFrame:
-    from helpers.studies import pbis as study
-
-    return study.add_scores(df)
+    """Scored with the paper's cut-offs, as the chapters score a cohort (:func:`helpers.studies.pbis.prepare`)."""
+    return study.prepare(df, study.PARAMS)[0]
 
 
 def _match(df: pd.DataFrame) -> pd.DataFrame:
-    from helpers import matching
-    from helpers.studies import pbis as study
-
-    ab = study.ab_patients(_scored(df))
-    return matching.match_nearest(ab, "pbis_high", study.PS_COVARIATES, caliper=0.2)
+    """The matched cohort as the matching chapter makes it (:func:`helpers.studies.pbis.matched_cohort`)."""
+    return study.matched_cohort(_scored(df), study.PARAMS)[2]
 
 
 def _baseline_ok(df: pd.DataFrame, pub: dict) -> tuple[float, pd.DataFrame | None]:
     """Violations of the stage-1 targets (0 = all met) and the matched cohort."""
-    from helpers.studies import pbis as study
-
     sc = study.ab_patients(_scored(df))
     bad = 0.0
     cor = study.correlations(sc)
@@ -330,8 +326,6 @@ def _response_plan(df: pd.DataFrame, pub: dict) -> dict:
 
 
 def _loss_derivation(d: pd.DataFrame, pub: dict) -> float:
-    from helpers.studies import pbis as study
-
     bad, dist = 0.0, 0.0
     for ep in ("os", "pfs"):
         row = study.outcome_comparison(d, ep).iloc[0]
@@ -360,8 +354,6 @@ def _loss_derivation(d: pd.DataFrame, pub: dict) -> float:
 
 def _loss_response(d: pd.DataFrame, pub: dict) -> float:
     """Derivation responders: the multivariable OR of response (Table 3)."""
-    from helpers.studies import pbis as study
-
     orr = study.multivariable(d, "orr", "pbis_high", study.ORR_ADJUST)
     orr = orr[orr.term == "pbis_high"].iloc[0]
     bad = 0 if (orr.estimate < 1 and orr.p < 0.05) else 1
@@ -369,8 +361,6 @@ def _loss_response(d: pd.DataFrame, pub: dict) -> float:
 
 
 def _loss_validation(df: pd.DataFrame, pub: dict) -> float:
-    from helpers.studies import pbis as study
-
     bad, dist = 0.0, 0.0
     v = study.cohort(df, "validation")
     m = df[df["_matched"]]
@@ -383,8 +373,6 @@ def _loss_validation(df: pd.DataFrame, pub: dict) -> float:
 
 
 def _loss_lenvatinib(df: pd.DataFrame, pub: dict) -> float:
-    from helpers.studies import pbis as study
-
     lv = study.cohort(df, "lenvatinib")
     bad = 0.0
     for ep in ("os", "pfs"):
