@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from helpers import scores, survival
-from helpers.results import fmt_estimate, fmt_p
+from helpers.results import fmt_estimate, fmt_number, fmt_p
 from helpers.studies import StudyParams, check_section, param, rows
 
 STUDY = "soramic"
@@ -573,17 +573,20 @@ def _digits_of() -> dict:
 
 
 class _Rows:
-    """Collects :func:`reproduce` rows. ``digits``/``unit``/``text`` say how the chapters print
-    a number; the row's ``text`` is kept only where that differs from the default reading of
-    :meth:`helpers.results.Recorder.record_rows` (the paper's printed decimals, no unit)."""
+    """Collects :func:`reproduce` rows. ``digits`` (default: the paper's printed decimals),
+    ``unit`` and ``text`` say how the chapters print a number; the row's ``text`` is kept only
+    where that differs from the default reading of :meth:`helpers.results.Recorder.record_rows`
+    (the paper's printed decimals, no unit)."""
 
     def __init__(self):
         self.records = []
         self._digits = None
 
-    def add(self, key, est, lower=None, upper=None, p=None, n=None, *, digits=2, unit="", text=None):
+    def add(self, key, est, lower=None, upper=None, p=None, n=None, *, digits=None, unit="", text=None):
         if self._digits is None:
             self._digits = _digits_of()
+        if digits is None:  # the paper's printed decimals (2 for a number it did not print)
+            digits = self._digits.get(key, 2)
 
         def v(x):
             return None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)
@@ -619,7 +622,8 @@ def _km_rows(out: _Rows, d: pd.DataFrame, ep: str, hr_text: bool, logrank_n: boo
         out.p_value(f"soramic_{ep}_logrank_p_{m}", lr["p"], n=int(lr["n"]) if logrank_n else None)
         if hr_text:
             h = k["hr"].iloc[0]
-            out.add(f"soramic_{ep}_hr_{m}_high_text", h["hr"], h["lower"], h["upper"], h["p"], n=int(lr["n"]))
+            out.add(f"soramic_{ep}_hr_{m}_high_text", h["hr"], h["lower"], h["upper"], h["p"], n=int(lr["n"]),
+                    digits=2)
 
 
 def _cox_rows(out: _Rows, d: pd.DataFrame, ep: str) -> tuple:
@@ -628,7 +632,7 @@ def _cox_rows(out: _Rows, d: pd.DataFrame, ep: str) -> tuple:
     m1, m2 = multivariable(d, ep, "m1"), multivariable(d, ep, "m2")
     for tab, model in ((uni, "uni"), (m1, "m1"), (m2, "m2")):
         for r in tab.itertuples():
-            out.add(f"soramic_{ep}_hr_{r.term}_{model}", r.hr, r.lower, r.upper, r.p, n=r.n)
+            out.add(f"soramic_{ep}_hr_{r.term}_{model}", r.hr, r.lower, r.upper, r.p, n=r.n, digits=2)
     return uni, m1, m2
 
 
@@ -685,12 +689,12 @@ def _section(d: pd.DataFrame, params: Params, section: str) -> list[dict]:
             _, m1, m2 = _cox_rows(out, d, ep)
             if ep == "os":  # the Results text prints these Model 2 HRs again
                 for r in m2[m2["term"].isin(["cirrhosis", "child_pugh_b"])].itertuples():
-                    out.add(f"soramic_os_hr_{r.term}_m2_text", r.hr, r.lower, r.upper, r.p, n=r.n)
+                    out.add(f"soramic_os_hr_{r.term}_m2_text", r.hr, r.lower, r.upper, r.p, n=r.n, digits=2)
             if "bilirubin_high" in set(m1["term"]):
                 # the Results text's reading: the same estimate, reference reversed
                 b = m1.set_index("term").loc["bilirubin_high"]
                 out.add(f"soramic_{ep}_hr_bilirubin_high_m1_text", 1 / b["hr"], 1 / b["upper"], 1 / b["lower"],
-                        b["p"], n=int(b["n"]))
+                        b["p"], n=int(b["n"]), digits=2)
     elif section == "pfs":
         if params.endpoint != "pfs" and _has(d, ["pfs_months", "pfs_event"]):
             out.add("soramic_pfs_count_available", len(endpoint_data(d, "pfs")), digits=0)
@@ -712,8 +716,8 @@ def _section(d: pd.DataFrame, params: Params, section: str) -> list[dict]:
             if not params.censor_at_progression:  # otherwise section "ld" holds these
                 _km_rows(out, d, "ldcp", hr_text=False, logrank_n=False)
     elif section == "cutoffs":
-        out.add("soramic_cutoff_il6", params.il6_cutoff, digits=2, unit="pg/mL")
-        out.add("soramic_cutoff_il8", params.il8_cutoff, digits=1, unit="pg/mL")
+        out.add("soramic_cutoff_il6", params.il6_cutoff, unit="pg/mL")  # with the paper's decimals
+        out.add("soramic_cutoff_il8", params.il8_cutoff, unit="pg/mL")
     return out.records
 
 
@@ -750,3 +754,62 @@ def significant_terms(tab: pd.DataFrame) -> str:
     s = tab[tab["p"] < 0.05]
     return "; ".join(f"{r.label} (HR {r.hr:.2f}, {r.lower:.2f}-{r.upper:.2f}, {fmt_p(r.p)})"
                      for r in s.itertuples()) or "none"
+
+
+def ld_comparison(df: pd.DataFrame, endpoint: str = "ld") -> tuple[dict, dict]:
+    """Fig. 3 / Fig. S3: :func:`km_compare` by IL-6 and by IL-8 group for the time to liver
+    dysfunction (``"ld"``) or the same censored at progression (``"ldcp"``), and one sentence
+    per marker for the prose. Returns ``({marker: km_compare(...)}, {marker: sentence})``; a
+    marker without both groups in the cohort has no comparison and a "not available" sentence."""
+    from helpers import prose
+
+    out, sentences = {}, {}
+    for m in MARKERS:
+        if df[MARKERS[m]].nunique() < 2:
+            sentences[m] = "not available for this cohort"
+            continue
+        k = out[m] = km_compare(df, endpoint, m)
+        summ = k["summary"].set_index("group")
+        lr, h = k["logrank"].iloc[0], k["hr"].iloc[0]
+        lab = MARKER_LABELS[m]
+        sentences[m] = (f"high {lab}: median {fmt_number(summ.loc[m + '_high', 'median'], 1)} vs "
+                        f"{fmt_number(summ.loc[m + '_low', 'median'], 1)} months (NA = not reached), "
+                        f"HR {h['hr']:.2f} ({h['lower']:.2f}-{h['upper']:.2f}), log-rank {fmt_p(lr['p'])}: "
+                        f"the hazard of liver dysfunction is {'higher' if h['hr'] > 1 else 'lower'} with high {lab}, "
+                        f"{prose.significance_phrase(lr['p'])}")
+    return out, sentences
+
+
+def maxstat_comparison(df: pd.DataFrame, params: Params | None = None) -> tuple[pd.DataFrame, dict]:
+    """Pre-specified vs data-driven cut-off (the ``soramic_cutoff`` chapter), per marker with
+    at least three distinct values and both groups present, on ``params.endpoint``.
+
+    For each marker: the log-rank p at the pre-specified cut-off (``params``' cut-offs), the
+    cut-off maximally selected rank statistics pick (:func:`helpers.maxstat.maxstat_test`,
+    log-rank scores, ``params.minprop``/``maxprop``), the naive log-rank p at that cut-off and
+    the p corrected for the search (Lau94 bound and exact Gauss; neither is random). Returns
+    the table (one row per marker) and ``{marker: (MaxstatResult, pre-specified cut-off)}``
+    for the figure; both empty when the endpoint's columns are missing."""
+    from helpers import maxstat
+
+    params = df.attrs.get("params", PARAMS) if params is None else params
+    t, e, _ = ENDPOINTS[params.endpoint]
+    found, table = {}, []
+    if t not in df or not _has(df, [t, e]):
+        return pd.DataFrame(table), found
+    data = endpoint_data(df, params.endpoint)
+    for m, col, cut in (("il6", "il6_pg_ml", params.il6_cutoff), ("il8", "il8_pg_ml", params.il8_cutoff)):
+        if data[col].nunique() < 3 or data[MARKERS[m]].nunique() < 2:
+            continue
+        pre = data.assign(high=(data[col] > cut).astype(int))
+        p_pre = survival.logrank(pre, t, e, "high")["p"].iloc[0]
+        res = maxstat.maxstat_test(data, t, e, col, minprop=params.minprop, maxprop=params.maxprop,
+                                   pmethods=("Lau94", "exactGauss"))
+        post = data.assign(high=(data[col] > res.cutoff).astype(int))
+        p_naive = survival.logrank(post, t, e, "high")["p"].iloc[0]
+        found[m] = (res, cut)
+        table.append(dict(marker=MARKER_LABELS[m], prespecified_cut=cut, n_high_pre=int(pre["high"].sum()),
+                          logrank_p_pre=p_pre, maxstat_cut=res.cutoff, n_high_maxstat=int(post["high"].sum()),
+                          naive_logrank_p=p_naive, corrected_p_lau94=res.p("Lau94"),
+                          corrected_p_exact_gauss=res.p("exactGauss")))
+    return pd.DataFrame(table), found

@@ -286,7 +286,8 @@ def _covariates(seed: int, pub) -> pd.DataFrame:
     cells = _cell_table(pub)
     n = int(cells.sum())
     cell_of = r.permutation(np.repeat(np.arange(4), cells.ravel()))
-    il6_high, il8_high = (cell_of // 2), (cell_of % 2)
+    row, column = np.divmod(cell_of, 2)  # the patient's row and column of the 2 x 2 table
+    il6_high, il8_high = row, column
     df = pd.DataFrame({"il6_high": il6_high, "il8_high": il8_high})
     # liver function flags (joint)
     lt = _liver_table(pub, cells)
@@ -308,8 +309,11 @@ def _covariates(seed: int, pub) -> pd.DataFrame:
     adv = ((df["pvi"] == 1) | (df["extrahepatic"] == 1) | (df["ecog"] == 1)).to_numpy()
     df["bclc_c"] = _assign(r, cell_of, _binary_levels(pub, "bclc_c", cells), [np.where(adv, 8.0, 1.0)])
     # continuous values
-    df["il6_pg_ml"] = _marker_values(r, il6_high, study.PARAMS.il6_cutoff, 3.5, 16.0, 2)
-    df["il8_pg_ml"] = _marker_values(r, il8_high, study.PARAMS.il8_cutoff, 28.0, 130.0, 1)
+    # assumed log-normal medians of the low and high groups; values stored with 2 and 1 decimals
+    df["il6_pg_ml"] = _marker_values(r, il6_high, study.PARAMS.il6_cutoff,
+                                     median_low=3.5, median_high=16.0, decimals=2)
+    df["il8_pg_ml"] = _marker_values(r, il8_high, study.PARAMS.il8_cutoff,
+                                     median_low=28.0, median_high=130.0, decimals=1)
     df["albumin_g_l"], df["bilirubin_umol_l"] = _liver_values(r, df["albumin_low"].to_numpy(),
                                                               df["bilirubin_high"].to_numpy(),
                                                               df["malbi_2b3"].to_numpy())
