@@ -588,13 +588,14 @@ class _Rows:
         if digits is None:  # the paper's printed decimals (2 for a number it did not print)
             digits = self._digits.get(key, 2)
 
-        def v(x):
-            return None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)
+        def as_chapter(x):  # Recorder.record: a missing limit prints as NA
+            return None if x is None else float(x)
+
+        def as_rows(x):  # Recorder.record_rows: a missing limit is left out
+            return None if x is None or np.isnan(float(x)) else float(x)
         if text is None:
-            text = fmt_estimate(v(est) if est is not None else None, None if lower is None else float(lower),
-                                None if upper is None else float(upper), None if p is None else float(p),
-                                digits=digits, unit=unit)
-        default = fmt_estimate(v(est), v(lower), v(upper), v(p), digits=self._digits.get(key, 2))
+            text = fmt_estimate(*map(as_chapter, (est, lower, upper, p)), digits=digits, unit=unit)
+        default = fmt_estimate(*map(as_rows, (est, lower, upper, p)), digits=self._digits.get(key, 2))
         self.records.append(dict(key=key, estimate=est, lower=lower, upper=upper, p=p,
                                  n=None if n is None else int(n), text="" if text == default else text))
 
