@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import contract, maxstat, paths, published, scorecard, scores, survival
+from helpers import contract, maxstat, paths, published, scorecard, scores, studies, survival
 from helpers.schemas import soramic as schema
 from helpers.studies import soramic as study
 from helpers.synth import common
@@ -55,26 +55,18 @@ def _num(x):
     return float("nan") if x in (None, "NA") else float(x)
 
 
-def _estimates(cohort: pd.DataFrame, flow: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Everything the chapters record, computed with the study module (plus the flow chart
-    counts and the analysis thresholds the chapters record)."""
-    est = study.estimates(cohort)
-    extra = []
-    if flow is not None:
-        fc = study.flow_counts(flow).set_index("step")["n"]
-        for step in ("palliative_arm", "randomised_re_sorafenib", "received_re"):
-            extra.append(dict(key=f"soramic_flow_count_{step}", estimate=fc[step]))
-        extra.append(dict(key="soramic_flow_count_no_re", estimate=fc["randomised_re_sorafenib"] - fc["received_re"]))
-        extra.append(dict(key="soramic_flow_pct_analysed_of_received_re", estimate=100 * fc["analysed"] / fc["received_re"]))
-    extra += [dict(key="soramic_cutoff_il6", estimate=study.IL6_CUTOFF),
-              dict(key="soramic_cutoff_il8", estimate=study.IL8_CUTOFF),
-              dict(key="soramic_cutoff_albumin", estimate=study.ALBUMIN_LOW_BELOW),
-              dict(key="soramic_cutoff_bilirubin", estimate=study.BILIRUBIN_HIGH_FROM),
-              dict(key="soramic_cutoff_afp", estimate=study.AFP_HIGH_FROM),
-              dict(key="soramic_cutoff_age", estimate=study.AGE_FROM)]
+def _estimates(loaded: pd.DataFrame) -> pd.DataFrame:
+    """Everything the chapters record (:func:`helpers.studies.soramic.reproduce`, every section,
+    the flow chart counted from the screening table :func:`~helpers.studies.soramic.load` read),
+    plus the Abstract's count of men (the same number as Table 1's, recorded by no chapter)."""
+    est = study.reproduce(loaded)
     male = est.set_index("key").loc["soramic_male_count_all", "estimate"]
-    extra.append(dict(key="soramic_count_male_abstract", estimate=male))
-    return pd.concat([est, pd.DataFrame(extra)], ignore_index=True)
+    extra = pd.DataFrame([dict(key="soramic_count_male_abstract", estimate=male)])
+    return pd.concat([est, extra], ignore_index=True)
+
+
+def _sections(df: pd.DataFrame, *sections) -> pd.DataFrame:
+    return pd.concat([study.reproduce(df, None, s) for s in sections], ignore_index=True)
 
 
 @pytest.fixture(scope="module")
@@ -83,13 +75,13 @@ def cohort():
 
 
 @pytest.fixture(scope="module")
-def flow():
-    return contract.read_cohort("soramic", dataset="flow")
+def loaded():
+    return study.load(None, None)
 
 
 @pytest.fixture(scope="module")
-def verdicts(cohort, flow):
-    est = _estimates(cohort, flow).set_index("key")
+def verdicts(loaded):
+    est = _estimates(loaded).set_index("key")
     pub = published.load("soramic")
     rows = []
     for _, row in pub.iterrows():
@@ -117,7 +109,7 @@ def test_essential_columns_are_enough(cohort):
     """A cohort with only the required columns meets the contract and can be analysed."""
     essentials = cohort[list(schema.REQUIRED)]
     assert contract.validate(essentials, schema.CONTRACTS["cohort"]).empty
-    est = study.estimates(essentials, parts=("groups", "os")).set_index("key")
+    est = _sections(essentials, "groups", "survival").set_index("key")
     assert "soramic_os_hr_il6_high_m1" in est.index
     assert "soramic_os_hr_male_uni" not in est.index          # optional column absent: left out
 
@@ -132,6 +124,60 @@ def test_a_broken_cohort_is_reported_by_file_column_and_row(tmp_path, cohort):
     assert {"os_event"} <= set(report["column"])
     text = contract.format_report(report, path)
     assert "bad.csv" in text and "os_event" in text and "pfs" in text
+
+
+# ----------------------------------------------------------------------------- the study interface
+def test_reproduce_gives_the_keys_the_chapters_recorded(loaded):
+    """reproduce(load(None)) holds exactly the keys the chapters recorded on the shipped
+    cohort before they called it (tests/fixtures/soramic/chapter_keys.txt), once each, every
+    row with its provenance."""
+    lines = (FIX / "chapter_keys.txt").read_text().splitlines()
+    chapter_keys = {k for k in lines if k and not k.startswith("#")}
+    got = study.reproduce(loaded)
+    assert not got["key"].duplicated().any()
+    assert set(got["key"]) == chapter_keys
+    assert got["computed_by"].str.match(r"helpers\.studies\.soramic\.reproduce\[\w+\]$").all()
+    by_section = pd.concat([study.reproduce(loaded, None, s) for s in study.SECTIONS], ignore_index=True)
+    pd.testing.assert_frame_equal(got, by_section)
+
+
+def test_parameter_defaults_are_the_published_cutoffs():
+    assert study.PARAMS.il6_cutoff == published.value("soramic", "soramic_cutoff_il6")
+    assert study.PARAMS.il8_cutoff == published.value("soramic", "soramic_cutoff_il8")
+    # the preferred printing of the IL-6 cut-off, not the Methods' single other one
+    pub = published.load("soramic").set_index("id")
+    assert pub.loc["soramic_cutoff_il6", "preferred"] == 1
+    assert pub.loc["soramic_cutoff_il6_methods_statistics", "preferred"] == 0
+    rows = study.reproduce(study.load(None), None, "cutoffs").set_index("key")
+    assert rows.loc["soramic_cutoff_il6", "estimate"] == study.PARAMS.il6_cutoff
+
+
+def test_other_parameters_change_the_groups_and_reproduce_follows(loaded):
+    """A cut-off passed as a parameter moves patients between groups; a loaded cohort is
+    re-prepared when reproduce gets other parameters; the progression window 'any' is accepted."""
+    params = study.Params(il6_cutoff=20, progression_window_months="any")
+    assert params.il6_cutoff == 20.0 and params.window is None
+    other = study.load(None, params)
+    n_high = (other["il6_pg_ml"] > 20).sum()
+    got = study.reproduce(other, None, "groups").set_index("key")
+    assert got.loc["soramic_count_il6_high", "estimate"] == n_high
+    again = study.reproduce(loaded, params, "groups").set_index("key")
+    assert again.loc["soramic_count_il6_high", "estimate"] == n_high
+    assert study.reproduce(loaded, None, "groups").set_index("key").loc["soramic_count_il6_high", "estimate"] != n_high
+    with pytest.raises(studies.ParamError, match="progression_window_months"):
+        study.Params(progression_window_months="never")
+    with pytest.raises(studies.ParamError, match="endpoint"):
+        study.Params(endpoint="dfs")
+
+
+def test_reproduce_sections_follow_the_endpoint_parameters(loaded):
+    pfs = study.reproduce(loaded, study.Params(endpoint="pfs"), None)
+    assert "soramic_pfs_hr_il6_high_m1" in set(pfs["key"]) and "soramic_os_hr_il6_high_m1" not in set(pfs["key"])
+    assert pfs["key"].str.startswith("soramic_pfs_median_il6_low").sum() == 1
+    cp = study.reproduce(loaded, study.Params(censor_at_progression=True), "ld")
+    assert "soramic_ldcp_hr_il6_high_m1" in set(cp["key"]) and not cp["key"].str.startswith("soramic_ld_").any()
+    assert study.reproduce(loaded, study.Params(censor_at_progression=True), "ldcp")["key"].tolist() == \
+        ["soramic_ld_count_progression_before_ld"]
 
 
 # ----------------------------------------------------------------------------- published numbers
@@ -168,8 +214,8 @@ def test_shuffling_the_marker_changes_the_results(cohort):
     r = np.random.default_rng(11)
     shuffled = cohort.copy()
     shuffled["il6_pg_ml"] = r.permutation(shuffled["il6_pg_ml"].to_numpy())
-    a = study.estimates(cohort, parts=("table1", "os")).set_index("key")["estimate"]
-    b = study.estimates(shuffled, parts=("table1", "os")).set_index("key")["estimate"]
+    a = _sections(cohort, "table1", "survival").set_index("key")["estimate"]
+    b = _sections(shuffled, "table1", "survival").set_index("key")["estimate"]
     for key in ("soramic_os_hr_il6_high_uni", "soramic_os_hr_il6_high_m1", "soramic_albumin_low_count_il6_high"):
         assert not math.isclose(a[key], b[key]), key
     # the IL-8 side does not depend on IL-6

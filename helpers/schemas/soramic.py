@@ -16,8 +16,9 @@ Two datasets:
 Units follow the paper's tables: albumin in g/L (the abstract's "g/dL" is a misprint),
 total bilirubin in umol/L, cytokines in pg/mL (ELISA; values below the detection limit may
 be written ``<LOD`` or ``<x`` and are read as 0). Groups are derived by the analysis, never
-stored: IL-6 high = ``il6_pg_ml > 6.53``, IL-8 high = ``il8_pg_ml > 60.8`` (strict ``>``, as
-Tables 2 and 3 print), low albumin = ``< 36 g/L``, high bilirubin = ``>= 17 umol/L``.
+stored: IL-6 high = ``il6_pg_ml`` above the paper's cut-off, IL-8 high likewise (strict ``>``,
+as Tables 2 and 3 print; the cut-offs are ``data/published/soramic.csv`` rows
+``soramic_cutoff_il6`` and ``soramic_cutoff_il8``), low albumin = ``< 36 g/L``, high bilirubin = ``>= 17 umol/L``.
 """
 from __future__ import annotations
 
@@ -77,9 +78,9 @@ COHORT_COLUMNS = (
            required=False, nullable=True, section="time to liver dysfunction (Fig. 3, Table 3, Fig. S3)", source=_SYN),
     # markers
     Column("il6_pg_ml", "float", "Baseline serum IL-6 (R&D Quantikine ELISA D6050)", unit="pg/mL", min=0,
-           below_lod=True, source=f"{_SYN}; share above 6.53 = 48/83; log-normal shape assumed"),
+           below_lod=True, source=f"{_SYN}; share above the paper's cut-off = 48/83; log-normal shape assumed"),
     Column("il8_pg_ml", "float", "Baseline serum IL-8 (R&D Quantikine ELISA D8000C)", unit="pg/mL", min=0,
-           below_lod=True, source=f"{_SYN}; share above 60.8 = 38/83; log-normal shape assumed"),
+           below_lod=True, source=f"{_SYN}; share above the paper's cut-off = 38/83; log-normal shape assumed"),
     # covariates of the multivariable models (required)
     Column("cirrhosis", "binary", "1 = liver cirrhosis", source=f"{_SYN}; {_T1}"),
     Column("child_pugh_class", "category", "Child-Pugh class (trial eligibility A to B7)", allowed=("A", "B", "C"),

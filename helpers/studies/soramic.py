@@ -1,14 +1,18 @@
 """SORAMIC IL-6 / IL-8 study: the analysis steps shared by its chapters and tests.
 
-Every function takes a cohort (the ``"cohort"`` contract of :mod:`helpers.schemas.soramic`)
-and returns tidy DataFrames; chapters narrate, record and plot. Nothing here draws.
+The study's public surface (:mod:`helpers.studies`): :data:`STUDY`, :class:`Params`,
+:data:`PARAMS`, :data:`SECTIONS`, :func:`load` and :func:`reproduce`. Every other function
+takes a cohort (the ``"cohort"`` contract of :mod:`helpers.schemas.soramic`) and returns tidy
+DataFrames; chapters narrate, record what :func:`reproduce` returns, and plot. Nothing here draws.
 
 Conventions
 -----------
 - Groups are derived, never read: IL-6 high = ``il6_pg_ml > il6_cutoff`` (strict ``>``, as
-  Tables 2-3 print "IL6 (> 6.53 pg/mL)"; a value exactly at the cut-off is *low*), IL-8 high
-  likewise with ``il8_cutoff``; low albumin = ``albumin_g_l < 36``; high bilirubin =
-  ``bilirubin_umol_l >= 17``; AFP high = ``afp_ng_ml >= 400``; age >= 65.
+  Tables 2-3 print "IL6 (> <cut-off> pg/mL)"; a value exactly at the cut-off is *low*), IL-8
+  high likewise with ``il8_cutoff``; the cut-offs' defaults are the paper's printed ones
+  (``data/published/soramic.csv``, :class:`Params`). Low albumin = ``albumin_g_l < 36``; high
+  bilirubin = ``bilirubin_umol_l >= 17``; AFP high = ``afp_ng_ml >= 400``; age >= 65 (the
+  paper's definitions of its covariates, :data:`ALBUMIN_LOW_BELOW` and the constants beside it).
 - ALBI and mALBI are computed from albumin (g/L) and bilirubin (umol/L) by
   :mod:`helpers.scores`; "mALBI 2b and 3" = ALBI > -2.27 (grade 1 pooled with 2a, as the paper).
 - Reference groups: the low / absent level (HR compares high vs low, yes vs no, B vs A,
@@ -23,24 +27,85 @@ Conventions
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from helpers import scores, survival
+from helpers.results import fmt_estimate, fmt_number, fmt_p
+from helpers.studies import StudyParams, check_section, param, rows
 
-#: The paper's pre-specified cut-offs (defaults of the chapters' parameters).
-IL6_CUTOFF = 6.53
-IL8_CUTOFF = 60.8
+STUDY = "soramic"
+
+#: The paper's definitions of its binary covariates (Table 1, Tables 2-3); no chapter lets a
+#: reader change them, so they are named constants rather than parameters.
 ALBUMIN_LOW_BELOW = 36.0
 BILIRUBIN_HIGH_FROM = 17.0
 AFP_HIGH_FROM = 400.0
 AGE_FROM = 65.0
 MALBI_2B_ABOVE = -2.27
-#: The trial's assessment interval (every 2 months): a progression counts as "at the time of
-#: liver dysfunction" when it was diagnosed at most this long before it (see below).
-PROGRESSION_WINDOW_MONTHS = 2.0
 
+
+@dataclasses.dataclass(frozen=True)
+class Params(StudyParams):
+    """Every parameter a SORAMIC chapter accepts (``None``: the default shown by
+    :meth:`describe`; the marker cut-offs are read from ``data/published/soramic.csv``)."""
+
+    STUDY = "soramic"
+
+    il6_cutoff: float | None = param(
+        meaning="IL-6 cut-off: IL-6 strictly above it is 'high' (the paper's pre-specified cut-off)",
+        unit="pg/mL", published="soramic_cutoff_il6")
+    il8_cutoff: float | None = param(
+        meaning="IL-8 cut-off: IL-8 strictly above it is 'high' (the paper's pre-specified cut-off)",
+        unit="pg/mL", published="soramic_cutoff_il8")
+    min_cell_count: int | None = param(
+        0, meaning="Table 1 counts below this are shown as '<n' (0: every count shown)",
+        unit="patients", kind=int)
+    flow_file: str | None = param(
+        meaning="screening table for the flow chart (Fig. 1); none: the shipped one, used only "
+                "with the shipped cohort", kind=str)
+    endpoint: str | None = param(
+        "os", meaning="endpoint of the survival and cut-off chapters: 'os' (Fig. 2, Table 2), "
+                      "'pfs' or 'ld' (time to liver dysfunction)",
+        kind=str, choices=("os", "pfs", "ld"))
+    censor_at_progression: bool | None = param(
+        False, meaning="True: the main time-to-liver-dysfunction analysis censors at progression "
+                       "(as Fig. S3)", kind=bool)
+    progression_window_months: float | str | None = param(
+        2.0, meaning="a progression diagnosed at most this long before a liver dysfunction counts "
+                     "as 'at the time of' it (the trial's 2-month assessment interval); 'any': "
+                     "every earlier progression (the Methods' wording)",
+        unit="months", kind=float, choices=("any",))
+    minprop: float | None = param(
+        0.1, meaning="maxstat: smallest share of patients allowed in the low group", kind=float)
+    maxprop: float | None = param(
+        0.9, meaning="maxstat: largest share of patients allowed in the low group", kind=float)
+
+    @property
+    def window(self) -> float | None:
+        """The progression window in months (``None``: any earlier progression)."""
+        w = self.progression_window_months
+        return None if w == "any" else w
+
+
+PARAMS = Params()
+
+#: The sections of :func:`reproduce`, in reading order (chapter: what the paper printed).
+SECTIONS = (
+    "flow",        # soramic_cohort: Fig. 1, counted from the screening table
+    "groups",      # soramic_cohort: the covariate thresholds, IL-6 / IL-8 group sizes
+    "table1",      # soramic_cohort: Table 1, n (%) and Fisher p
+    "lesion",      # soramic_cohort: Table 1, target lesion size
+    "survival",    # soramic_survival: the chapter's endpoint (OS: Fig. 2, Table 2, Results text)
+    "pfs",         # soramic_survival: Fig. S2 (PFS by group), unless PFS is the chapter's endpoint
+    "ld",          # soramic_liver_dysfunction: Fig. 3, Table 3
+    "ldcp",        # soramic_liver_dysfunction: Fig. S3, censored at progression
+    "cutoffs",     # soramic_cutoff: the marker cut-offs applied
+)
 
 
 MARKERS = {"il6": "il6_high", "il8": "il8_high"}
@@ -125,9 +190,12 @@ def _flag(cond: pd.Series, source: pd.Series) -> pd.Series:
     return pd.Series(np.where(source.isna().to_numpy(), np.nan, cond.to_numpy(dtype=float)), index=cond.index)
 
 
-def derive(df: pd.DataFrame, il6_cutoff: float = IL6_CUTOFF, il8_cutoff: float = IL8_CUTOFF,
-           progression_window: float | None = PROGRESSION_WINDOW_MONTHS) -> pd.DataFrame:
+def derive(df: pd.DataFrame, il6_cutoff: float | None = None, il8_cutoff: float | None = None,
+           progression_window: float | None | str = "default") -> pd.DataFrame:
     """A copy of the cohort with the analysis variables added (present columns only).
+
+    The cut-offs default to :data:`PARAMS`' (the paper's); ``progression_window`` to
+    :data:`PARAMS`' window (``None``: every earlier progression).
 
     Adds ``il6_high``, ``il8_high`` (strict ``>``), ``albumin_low``, ``bilirubin_high``,
     ``albi_score``, ``albi_grade``, ``malbi_grade``, ``malbi_2b3``, ``child_pugh_b`` (B or C vs
@@ -137,6 +205,9 @@ def derive(df: pd.DataFrame, il6_cutoff: float = IL6_CUTOFF, il8_cutoff: float =
     1 vs 0. With PFS and liver dysfunction present, ``ld_cp_months``/``ld_cp_event`` hold the
     time to liver dysfunction censored at progression (:func:`censor_at_progression`).
     """
+    il6_cutoff = PARAMS.il6_cutoff if il6_cutoff is None else il6_cutoff
+    il8_cutoff = PARAMS.il8_cutoff if il8_cutoff is None else il8_cutoff
+    progression_window = _window(progression_window)
     out = df.copy()
     out["il6_high"] = _flag(out["il6_pg_ml"] > il6_cutoff, out["il6_pg_ml"])
     out["il8_high"] = _flag(out["il8_pg_ml"] > il8_cutoff, out["il8_pg_ml"])
@@ -178,6 +249,13 @@ def derive(df: pd.DataFrame, il6_cutoff: float = IL6_CUTOFF, il8_cutoff: float =
     return out
 
 
+def _window(window) -> float | None:
+    """``"default"``: :data:`PARAMS`' window; ``"any"`` or ``None``: no window."""
+    if isinstance(window, str):
+        return PARAMS.window if window == "default" else None
+    return window
+
+
 def _progression_at_ld(df: pd.DataFrame, window: float | None) -> pd.Series:
     t = df["liver_dysfunction_months"]
     prog = (df["liver_dysfunction_event"] == 1) & (df["pfs_event"] == 1) & (df["pfs_months"] <= t)
@@ -186,7 +264,7 @@ def _progression_at_ld(df: pd.DataFrame, window: float | None) -> pd.Series:
     return prog.fillna(False).astype(bool)
 
 
-def censor_at_progression(df: pd.DataFrame, window: float | None = PROGRESSION_WINDOW_MONTHS
+def censor_at_progression(df: pd.DataFrame, window: float | None | str = "default"
                           ) -> tuple[pd.Series, pd.Series]:
     """Time to liver dysfunction censored at progression (the paper's Fig. S3 analysis).
 
@@ -195,11 +273,12 @@ def censor_at_progression(df: pd.DataFrame, window: float | None = PROGRESSION_W
     four patients at the time of disease progression". The book reads "at the time of" as
     *diagnosed at the same assessment*: a liver dysfunction (event) with a progression
     (``pfs_event == 1``, ``pfs_months <= liver_dysfunction_months``; the patient was alive,
-    so that PFS event is a progression) no more than ``window`` months (the trial's 2-month
-    assessment interval) before it is censored at the progression time. ``window=None``
+    so that PFS event is a progression) no more than ``window`` months (default: the trial's
+    2-month assessment interval, :class:`Params` ``progression_window_months``) before it is censored at the progression time. ``window=None``
     takes every progression before the liver dysfunction (the Methods' wording). Everyone
     else keeps their time and status.
     """
+    window = _window(window)
     t = df["liver_dysfunction_months"].astype(float)
     e = df["liver_dysfunction_event"].astype(float)
     prog_first = _progression_at_ld(df, window)
@@ -208,9 +287,10 @@ def censor_at_progression(df: pd.DataFrame, window: float | None = PROGRESSION_W
     return t2, e2
 
 
-def progression_before_ld(df: pd.DataFrame, window: float | None = PROGRESSION_WINDOW_MONTHS) -> int:
+def progression_before_ld(df: pd.DataFrame, window: float | None | str = "default") -> int:
     """How many liver-dysfunction events had a progression diagnosed at their time (see
-    :func:`censor_at_progression`)."""
+    :func:`censor_at_progression`; ``window`` defaults to :data:`PARAMS`')."""
+    window = _window(window)
     return int(_progression_at_ld(df, window).sum())
 
 
@@ -306,8 +386,7 @@ def table_one_wide(long: pd.DataFrame) -> pd.DataFrame:
     wide = counts.reindex(columns=GROUP_ORDER).join(ps.reindex(columns=["il6_p", "il8_p"]))
     wide = wide.reindex([v for v in TABLE1 if v in wide.index])
     wide.insert(0, "characteristic", [TABLE1[v][0] for v in wide.index])
-    wide[["il6_p", "il8_p"]] = wide[["il6_p", "il8_p"]].map(
-        lambda p: "" if pd.isna(p) else ("> 0.999" if p > 0.999 else ("< 0.001" if p < 0.001 else f"{p:.3f}")))
+    wide[["il6_p", "il8_p"]] = wide[["il6_p", "il8_p"]].map(lambda p: fmt_p(p, prefix=False))
     return wide.reset_index(drop=True)
 
 
@@ -396,7 +475,7 @@ def cox_side_by_side(uni: pd.DataFrame, m1: pd.DataFrame, m2: pd.DataFrame) -> p
         t = tab.set_index("term")
         return pd.DataFrame({
             f"{name} HR (95% CI)": [f"{h:.2f} ({lo:.2f}-{up:.2f})" for h, lo, up in zip(t.hr, t.lower, t.upper)],
-            f"{name} p": [("< 0.001" if p < 0.001 else f"{p:.3f}") for p in t.p]}, index=t.index)
+            f"{name} p": [fmt_p(p, prefix=False) for p in t.p]}, index=t.index)
     out = fmt(uni, "Univariable").join(fmt(m1, "Model 1"), how="left").join(fmt(m2, "Model 2"), how="left")
     out.insert(0, "parameter", [TERMS[x][0] for x in out.index])
     return out.fillna("").reset_index(drop=True)
@@ -442,122 +521,296 @@ def flow_counts(flow: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-# ----------------------------------------------------------------------------- all numbers
-def _km_med(summary: pd.DataFrame, group: str) -> tuple:
-    r = summary.set_index("group").loc[group]
-    return float(r["median"]), float(r["median_lower"]), float(r["median_upper"]), int(r["n"])
+# ----------------------------------------------------------------------------- load / reproduce
+def prepare(df: pd.DataFrame, params: Params | None = None) -> pd.DataFrame:
+    """:func:`derive` with ``params`` (``None``: :data:`PARAMS`); ``df.attrs["params"]`` says
+    which, so :func:`reproduce` does not prepare the same cohort twice."""
+    params = PARAMS if params is None else params
+    out = derive(df, params.il6_cutoff, params.il8_cutoff, params.window)
+    out.attrs["params"] = params
+    return out
 
 
-def estimates(df: pd.DataFrame, parts=("groups", "table1", "os", "pfs", "ld", "ldcp"),
-              il6_cutoff: float = IL6_CUTOFF, il8_cutoff: float = IL8_CUTOFF, derived: bool = False) -> pd.DataFrame:
-    """Every number of the cohort that the paper printed, keyed by the published ``id``:
-    columns ``key``, ``estimate``, ``lower``, ``upper``, ``p``, ``n``. Used by the calibration
-    of the synthetic cohort and by the tests; the chapters record the same ids themselves.
-    ``parts`` limits the work (e.g. ``("os",)``). Parts whose columns are missing are skipped."""
-    d = df if derived else derive(df, il6_cutoff, il8_cutoff)
-    rows = []
+def load(cohort_file=None, params: Params | None = None) -> pd.DataFrame:
+    """Read and validate the cohort (``None``: the shipped synthetic one) and prepare it with
+    ``params`` (:func:`prepare`).
 
-    def add(key, est, lower=None, upper=None, p=None, n=None):
-        rows.append(dict(key=key, estimate=est, lower=lower, upper=upper, p=p, n=n))
-
-    if "groups" in parts:
-        gs = group_sizes(d).set_index("group")
-        add("soramic_flow_count_analysed", len(d))
-        for g in ("il6_high", "il6_low", "il8_high", "il8_low"):
-            add(f"soramic_count_{g}", gs.loc[g, "n"])
-        add("soramic_pct_il6_high", gs.loc["il6_high", "percent"])
-        add("soramic_pct_il8_high", gs.loc["il8_high", "percent"])
-    if "table1" in parts:
-        t1 = table_one(d)
-        for r in t1.itertuples():
-            if r.group.endswith("_p"):
-                add(f"soramic_{r.variable}_p_{r.group[:-2]}", r.p, p=r.p)
-            else:
-                add(f"soramic_{r.variable}_count_{r.group}", r.count, n=r.n)
-                add(f"soramic_{r.variable}_pct_{r.group}", r.percent, n=r.n)
-        if "target_lesion_mm" in d and d["target_lesion_mm"].notna().any():
-            ls = lesion_size_summary(d)
-            for r in ls.itertuples():
-                if r.group.endswith("_p"):
-                    add(f"soramic_target_lesion_mm_p_{r.group[:-2]}", r.p, p=r.p)
-                else:
-                    add(f"soramic_target_lesion_mm_median_{r.group}", r.median, n=r.n)
-                    add(f"soramic_target_lesion_mm_mean_{r.group}", r.mean, n=r.n)
-    for ep in ("os", "pfs", "ld", "ldcp"):
-        if ep not in parts:
-            continue
-        t, e, _ = ENDPOINTS[ep]
-        if t not in d or d[t].isna().all():
-            continue
-        data = endpoint_data(d, ep)
-        if ep == "os":
-            s = km_overall(d, ep).iloc[0]
-            add("soramic_os_events_all", int(s["events"]), n=int(s["n"]))
-            add("soramic_os_pct_events_all", 100 * s["events"] / s["n"], n=int(s["n"]))
-            add("soramic_os_median_all", s["median"], s["median_lower"], s["median_upper"], n=int(s["n"]))
-        if ep == "pfs":
-            add("soramic_pfs_count_available", len(data))
-        if ep == "ld":
-            add("soramic_ld_count_available", len(data))
-            add("soramic_ld_events_all", int(data[e].sum()))
-            add("soramic_ld_pct_events_all", 100 * data[e].sum() / len(data), n=len(data))
-            if "pfs_months" in d:
-                add("soramic_ld_count_progression_before_ld", progression_before_ld(data))
-        for m in MARKERS:
-            k = km_compare(d, ep, m)
-            for g in (f"{m}_low", f"{m}_high"):
-                med, lo, up, n = _km_med(k["summary"], g)
-                add(f"soramic_{ep}_median_{g}", med, lo, up, n=n)
-            lr = k["logrank"].iloc[0]
-            add(f"soramic_{ep}_logrank_p_{m}", lr["p"], p=lr["p"], n=int(lr["n"]))
-            if ep == "os":
-                h = k["hr"].iloc[0]
-                add(f"soramic_os_hr_{m}_high_text", h["hr"], h["lower"], h["upper"], h["p"], n=len(data))
-        if ep in ("os", "ld"):
-            uni = univariable(d, ep)
-            for r in uni.itertuples():
-                add(f"soramic_{ep}_hr_{r.term}_uni", r.hr, r.lower, r.upper, r.p, r.n)
-            for model in ("m1", "m2"):
-                mv = multivariable(d, ep, model)
-                for r in mv.itertuples():
-                    add(f"soramic_{ep}_hr_{r.term}_{model}", r.hr, r.lower, r.upper, r.p, r.n)
-                    if ep == "os" and model == "m2" and r.term in ("cirrhosis", "child_pugh_b"):
-                        add(f"soramic_os_hr_{r.term}_m2_text", r.hr, r.lower, r.upper, r.p, r.n)
-                    if ep == "os" and model == "m1" and r.term == "bilirubin_high":
-                        # the Results text's reading: the same estimate, reference reversed
-                        add("soramic_os_hr_bilirubin_high_m1_text", 1 / r.hr, 1 / r.upper, 1 / r.lower, r.p, r.n)
-    return pd.DataFrame(rows, columns=["key", "estimate", "lower", "upper", "p", "n"])
-
-
-def verdict(published_row, estimate, p=None) -> bool | None:
-    """Does ``estimate`` (and ``p``) meet a published row's tolerance? ``None`` for ``info``.
-
-    ``exact``: equal; ``rounding``: equal at the printed digits; ``ci``: inside the printed CI
-    and p on the same side of 0.05 as printed; ``direction``: for a p-value, on the same side
-    of 0.05; for an effect, on the same side of 1 and p on the same side of 0.05.
-    A light stand-in for :mod:`helpers.scorecard`, used by the calibration of the synthetic
-    cohort so that generation does not depend on the book's reporting code.
+    ``df.attrs``: ``"params"`` (the :class:`Params` used) and ``"flow_counts"``, the boxes of
+    Fig. 1 (:func:`flow_counts`, as records; :func:`flow_table` gives the DataFrame) counted
+    from the screening table ``params.flow_file``, or from the shipped one when the cohort is
+    the shipped one; ``None`` when there is no screening table for this cohort.
     """
-    tol = published_row["tolerance"]
-    v = published_row["value"]
-    if tol == "info" or estimate is None or (isinstance(estimate, float) and np.isnan(estimate)):
-        return None if tol == "info" else False
-    if tol == "exact":
-        return bool(abs(estimate - v) < 1e-9)
-    if tol == "rounding":
-        d = int(published_row["digits"]) if pd.notna(published_row["digits"]) else 0
-        return bool(abs(round(estimate + 1e-12, d) - v) < 10 ** (-d) / 2)
+    from helpers import contract
 
-    def side(pp, bound, printed):
-        if pp is None or pd.isna(pp) or pd.isna(printed):
-            return True
-        printed_sig = printed < 0.05 or (bound == "<" and printed <= 0.05)
-        return (pp < 0.05) == printed_sig
-    if tol == "ci":
-        lo, up = published_row["lower"], published_row["upper"]
-        return bool(lo <= estimate <= up and side(p, published_row["p_bound"], published_row["p"]))
-    if tol == "direction":
-        if published_row["quantity"] == "p":
-            return side(estimate, published_row["p_bound"], v)
-        return bool((estimate > 1) == (v > 1) and side(p, published_row["p_bound"], published_row["p"]))
-    return None
+    params = PARAMS if params is None else params
+    cohort = contract.read_cohort(STUDY, cohort_file)
+    flow = None
+    if params.flow_file is not None or cohort_file is None:
+        flow = contract.read_cohort(STUDY, params.flow_file, dataset="flow")
+    out = prepare(cohort, params)
+    out.attrs["flow_counts"] = None if flow is None else [
+        {k: (None if pd.isna(v) else (int(v) if k in ("n", "excluded") else v)) for k, v in r.items()}
+        for r in flow_counts(flow).to_dict("records")]
+    return out
+
+
+def flow_table(df: pd.DataFrame) -> pd.DataFrame | None:
+    """The Fig. 1 counts :func:`load` found for this cohort (:func:`flow_counts`), or ``None``."""
+    records = df.attrs.get("flow_counts")
+    if not records:
+        return None
+    out = pd.DataFrame(records)
+    out["excluded"] = out["excluded"].astype("Int64")
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _digits_of() -> dict:
+    from helpers import published
+
+    table = published.load(STUDY)
+    return {k: int(d) for k, d in zip(table["id"], table["digits"]) if not pd.isna(d)}
+
+
+class _Rows:
+    """Collects :func:`reproduce` rows. ``digits`` (default: the paper's printed decimals),
+    ``unit`` and ``text`` say how the chapters print a number; the row's ``text`` is kept only
+    where that differs from the default reading of :meth:`helpers.results.Recorder.record_rows`
+    (the paper's printed decimals, no unit)."""
+
+    def __init__(self):
+        self.records = []
+        self._digits = None
+
+    def add(self, key, est, lower=None, upper=None, p=None, n=None, *, digits=None, unit="", text=None):
+        if self._digits is None:
+            self._digits = _digits_of()
+        if digits is None:  # the paper's printed decimals (2 for a number it did not print)
+            digits = self._digits.get(key, 2)
+
+        def as_chapter(x):  # Recorder.record: a missing limit prints as NA
+            return None if x is None else float(x)
+
+        def as_rows(x):  # Recorder.record_rows: a missing limit is left out
+            return None if x is None or np.isnan(float(x)) else float(x)
+        if text is None:
+            text = fmt_estimate(*map(as_chapter, (est, lower, upper, p)), digits=digits, unit=unit)
+        default = fmt_estimate(*map(as_rows, (est, lower, upper, p)), digits=self._digits.get(key, 2))
+        self.records.append(dict(key=key, estimate=est, lower=lower, upper=upper, p=p,
+                                 n=None if n is None else int(n), text="" if text == default else text))
+
+    def p_value(self, key, p, n=None):
+        """A p-value row as the chapters print it: ``p = 0.021``."""
+        self.add(key, p, p=p, n=n, text=fmt_p(p))
+
+
+def _has(d: pd.DataFrame, columns) -> bool:
+    return all(c in d.columns and d[c].notna().any() for c in columns)
+
+
+def _km_rows(out: _Rows, d: pd.DataFrame, ep: str, hr_text: bool, logrank_n: bool) -> None:
+    """Per marker with both groups present: KM medians, log-rank p (and the Cox HR text)."""
+    for m in MARKERS:
+        if d[MARKERS[m]].nunique() != 2:
+            continue
+        k = km_compare(d, ep, m)
+        summ = k["summary"].set_index("group")
+        for g in (f"{m}_low", f"{m}_high"):
+            r = summ.loc[g]
+            out.add(f"soramic_{ep}_median_{g}", r["median"], r["median_lower"], r["median_upper"],
+                    n=int(r["n"]), digits=1)
+        lr = k["logrank"].iloc[0]
+        out.p_value(f"soramic_{ep}_logrank_p_{m}", lr["p"], n=int(lr["n"]) if logrank_n else None)
+        if hr_text:
+            h = k["hr"].iloc[0]
+            out.add(f"soramic_{ep}_hr_{m}_high_text", h["hr"], h["lower"], h["upper"], h["p"], n=int(lr["n"]),
+                    digits=2)
+
+
+def _cox_rows(out: _Rows, d: pd.DataFrame, ep: str) -> tuple:
+    """Univariable Cox per term and the paper's Models 1 and 2 (Tables 2-3)."""
+    uni = univariable(d, ep)
+    m1, m2 = multivariable(d, ep, "m1"), multivariable(d, ep, "m2")
+    for tab, model in ((uni, "uni"), (m1, "m1"), (m2, "m2")):
+        for r in tab.itertuples():
+            out.add(f"soramic_{ep}_hr_{r.term}_{model}", r.hr, r.lower, r.upper, r.p, n=r.n, digits=2)
+    return uni, m1, m2
+
+
+def _section(d: pd.DataFrame, params: Params, section: str) -> list[dict]:
+    out = _Rows()
+    if section == "flow":
+        fc = flow_table(d)
+        if fc is not None:
+            n = fc.set_index("step")["n"]
+            for step in n.index:
+                key = "soramic_flow_count_analysed" if step == "analysed" else f"soramic_flow_count_{step}"
+                out.add(key, int(n[step]), digits=0)
+            out.add("soramic_flow_count_no_re", int(n["randomised_re_sorafenib"] - n["received_re"]), digits=0)
+            out.add("soramic_flow_pct_analysed_of_received_re", 100 * n["analysed"] / n["received_re"], digits=1)
+    elif section == "groups":
+        for key, value, unit in (("albumin", ALBUMIN_LOW_BELOW, "g/L"), ("bilirubin", BILIRUBIN_HIGH_FROM, "umol/L"),
+                                 ("afp", AFP_HIGH_FROM, "ng/mL"), ("age", AGE_FROM, "years")):
+            out.add(f"soramic_cutoff_{key}", value, digits=0, unit=unit)  # the thresholds the analysis applies
+        gs = group_sizes(d).set_index("group")
+        for g in ("il6_high", "il6_low", "il8_high", "il8_low"):
+            out.add(f"soramic_count_{g}", int(gs.loc[g, "n"]), digits=0)
+        out.add("soramic_pct_il6_high", gs.loc["il6_high", "percent"], digits=1)
+        out.add("soramic_pct_il8_high", gs.loc["il8_high", "percent"], digits=1)
+    elif section == "table1":
+        for r in table_one(d).itertuples():
+            if r.group.endswith("_p"):
+                out.p_value(f"soramic_{r.variable}_p_{r.group[:-2]}", r.p)
+            else:
+                out.add(f"soramic_{r.variable}_count_{r.group}", r.count, n=r.n, digits=0)
+                if r.count > 0 or not r.variable.endswith("missing"):
+                    out.add(f"soramic_{r.variable}_pct_{r.group}", r.percent, n=r.n, digits=1)
+    elif section == "lesion":
+        if _has(d, ["target_lesion_mm"]):
+            for r in lesion_size_summary(d).itertuples():
+                if r.group.endswith("_p"):
+                    out.p_value(f"soramic_target_lesion_mm_p_{r.group[:-2]}", r.p)
+                else:
+                    out.add(f"soramic_target_lesion_mm_median_{r.group}", r.median, n=r.n, digits=1)
+                    out.add(f"soramic_target_lesion_mm_mean_{r.group}", r.mean, n=r.n, digits=1)
+    elif section == "survival":
+        ep = params.endpoint
+        t, e, _ = ENDPOINTS[ep]
+        if _has(d, [t, e]):
+            s = km_overall(d, ep).iloc[0]
+            n, ev = int(s["n"]), int(s["events"])
+            if ep == "os":
+                out.add("soramic_os_events_all", ev, n=n, digits=0)
+                out.add("soramic_os_pct_events_all", 100 * ev / n, n=n, digits=1)
+            else:
+                out.add(f"soramic_{ep}_count_available", n, digits=0)
+            out.add(f"soramic_{ep}_median_all", s["median"], s["median_lower"], s["median_upper"], n=n,
+                    digits=1, unit="months")
+            _km_rows(out, d, ep, hr_text=True, logrank_n=True)
+            _, m1, m2 = _cox_rows(out, d, ep)
+            if ep == "os":  # the Results text prints these Model 2 HRs again
+                for r in m2[m2["term"].isin(["cirrhosis", "child_pugh_b"])].itertuples():
+                    out.add(f"soramic_os_hr_{r.term}_m2_text", r.hr, r.lower, r.upper, r.p, n=r.n, digits=2)
+            if "bilirubin_high" in set(m1["term"]):
+                # the Results text's reading: the same estimate, reference reversed
+                b = m1.set_index("term").loc["bilirubin_high"]
+                out.add(f"soramic_{ep}_hr_bilirubin_high_m1_text", 1 / b["hr"], 1 / b["upper"], 1 / b["lower"],
+                        b["p"], n=int(b["n"]), digits=2)
+    elif section == "pfs":
+        if params.endpoint != "pfs" and _has(d, ["pfs_months", "pfs_event"]):
+            out.add("soramic_pfs_count_available", len(endpoint_data(d, "pfs")), digits=0)
+            _km_rows(out, d, "pfs", hr_text=False, logrank_n=False)
+    elif section == "ld":
+        ep = "ldcp" if params.censor_at_progression else "ld"
+        t, e, _ = ENDPOINTS[ep]
+        if t in d and _has(d, [t, e]):
+            data = endpoint_data(d, ep)
+            ev = int(data[e].sum())
+            out.add(f"soramic_{ep}_count_available", len(data), digits=0)
+            out.add(f"soramic_{ep}_events_all", ev, n=len(data), digits=0)
+            out.add(f"soramic_{ep}_pct_events_all", 100 * ev / len(data), n=len(data), digits=1)
+            _km_rows(out, d, ep, hr_text=False, logrank_n=False)
+            _cox_rows(out, d, ep)
+    elif section == "ldcp":
+        if "ld_cp_months" in d and _has(d, ["ld_cp_months", "ld_cp_event"]):
+            out.add("soramic_ld_count_progression_before_ld", progression_before_ld(d, params.window), digits=0)
+            if not params.censor_at_progression:  # otherwise section "ld" holds these
+                _km_rows(out, d, "ldcp", hr_text=False, logrank_n=False)
+    elif section == "cutoffs":
+        out.add("soramic_cutoff_il6", params.il6_cutoff, unit="pg/mL")  # with the paper's decimals
+        out.add("soramic_cutoff_il8", params.il8_cutoff, unit="pg/mL")
+    return out.records
+
+
+def reproduce(df: pd.DataFrame, params: Params | None = None, section: str | None = None) -> pd.DataFrame:
+    """Every number of the cohort that the chapters record, keyed by the published ``id``:
+    :data:`helpers.studies.ROW_COLUMNS` rows, ``computed_by`` =
+    ``helpers.studies.soramic.reproduce[<section>]``.
+
+    ``df`` is a cohort from :func:`load` (prepared with its ``attrs["params"]``) or a raw
+    cohort table (prepared here with ``params``; ``None``: the ones ``df`` was loaded with, or
+    :data:`PARAMS`). ``section`` is one of :data:`SECTIONS` (``None``: all, in that order).
+    A section whose columns the cohort lacks (or, for ``flow``, without a screening table)
+    gives no rows; ``text`` is set only where a chapter prints a number otherwise than the
+    paper's decimals (a unit, a p-value, a not-reached CI limit).
+    """
+    check_section(STUDY, section, SECTIONS)
+    loaded = df.attrs.get("params")
+    params = (loaded or PARAMS) if params is None else params
+    d = df if loaded == params and loaded is not None else derive(
+        df, params.il6_cutoff, params.il8_cutoff, params.window)
+    records = []
+    for name in (SECTIONS if section is None else (section,)):
+        by = f"helpers.studies.{STUDY}.reproduce[{name}]"
+        records += [dict(r, computed_by=by) for r in _section(d, params, name)]
+    out = rows(records, computed_by=f"helpers.studies.{STUDY}.reproduce")
+    numbers = ["estimate", "lower", "upper", "p", "n"]
+    out[numbers] = out[numbers].astype(float)  # NaN, not None, where a row has no such number
+    return out
+
+
+def significant_terms(tab: pd.DataFrame) -> str:
+    """The Cox terms of ``tab`` (:func:`univariable` / :func:`multivariable`) with p < 0.05, as
+    prose: ``"IL-6 high (> cut-off) (HR 2.10, 1.20-3.40, p = 0.010); ..."`` or ``"none"``."""
+    s = tab[tab["p"] < 0.05]
+    return "; ".join(f"{r.label} (HR {r.hr:.2f}, {r.lower:.2f}-{r.upper:.2f}, {fmt_p(r.p)})"
+                     for r in s.itertuples()) or "none"
+
+
+def ld_comparison(df: pd.DataFrame, endpoint: str = "ld") -> tuple[dict, dict]:
+    """Fig. 3 / Fig. S3: :func:`km_compare` by IL-6 and by IL-8 group for the time to liver
+    dysfunction (``"ld"``) or the same censored at progression (``"ldcp"``), and one sentence
+    per marker for the prose. Returns ``({marker: km_compare(...)}, {marker: sentence})``; a
+    marker without both groups in the cohort has no comparison and a "not available" sentence."""
+    from helpers import prose
+
+    out, sentences = {}, {}
+    for m in MARKERS:
+        if df[MARKERS[m]].nunique() < 2:
+            sentences[m] = "not available for this cohort"
+            continue
+        k = out[m] = km_compare(df, endpoint, m)
+        summ = k["summary"].set_index("group")
+        lr, h = k["logrank"].iloc[0], k["hr"].iloc[0]
+        lab = MARKER_LABELS[m]
+        sentences[m] = (f"high {lab}: median {fmt_number(summ.loc[m + '_high', 'median'], 1)} vs "
+                        f"{fmt_number(summ.loc[m + '_low', 'median'], 1)} months (NA = not reached), "
+                        f"HR {h['hr']:.2f} ({h['lower']:.2f}-{h['upper']:.2f}), log-rank {fmt_p(lr['p'])}: "
+                        f"the hazard of liver dysfunction is {'higher' if h['hr'] > 1 else 'lower'} with high {lab}, "
+                        f"{prose.significance_phrase(lr['p'])}")
+    return out, sentences
+
+
+def maxstat_comparison(df: pd.DataFrame, params: Params | None = None) -> tuple[pd.DataFrame, dict]:
+    """Pre-specified vs data-driven cut-off (the ``soramic_cutoff`` chapter), per marker with
+    at least three distinct values and both groups present, on ``params.endpoint``.
+
+    For each marker: the log-rank p at the pre-specified cut-off (``params``' cut-offs), the
+    cut-off maximally selected rank statistics pick (:func:`helpers.maxstat.maxstat_test`,
+    log-rank scores, ``params.minprop``/``maxprop``), the naive log-rank p at that cut-off and
+    the p corrected for the search (Lau94 bound and exact Gauss; neither is random). Returns
+    the table (one row per marker) and ``{marker: (MaxstatResult, pre-specified cut-off)}``
+    for the figure; both empty when the endpoint's columns are missing."""
+    from helpers import maxstat
+
+    params = df.attrs.get("params", PARAMS) if params is None else params
+    t, e, _ = ENDPOINTS[params.endpoint]
+    found, table = {}, []
+    if t not in df or not _has(df, [t, e]):
+        return pd.DataFrame(table), found
+    data = endpoint_data(df, params.endpoint)
+    for m, col, cut in (("il6", "il6_pg_ml", params.il6_cutoff), ("il8", "il8_pg_ml", params.il8_cutoff)):
+        if data[col].nunique() < 3 or data[MARKERS[m]].nunique() < 2:
+            continue
+        pre = data.assign(high=(data[col] > cut).astype(int))
+        p_pre = survival.logrank(pre, t, e, "high")["p"].iloc[0]
+        res = maxstat.maxstat_test(data, t, e, col, minprop=params.minprop, maxprop=params.maxprop,
+                                   pmethods=("Lau94", "exactGauss"))
+        post = data.assign(high=(data[col] > res.cutoff).astype(int))
+        p_naive = survival.logrank(post, t, e, "high")["p"].iloc[0]
+        found[m] = (res, cut)
+        table.append(dict(marker=MARKER_LABELS[m], prespecified_cut=cut, n_high_pre=int(pre["high"].sum()),
+                          logrank_p_pre=p_pre, maxstat_cut=res.cutoff, n_high_maxstat=int(post["high"].sum()),
+                          naive_logrank_p=p_naive, corrected_p_lau94=res.p("Lau94"),
+                          corrected_p_exact_gauss=res.p("exactGauss")))
+    return pd.DataFrame(table), found

@@ -32,10 +32,11 @@ Steps (seed :data:`SEED`; every draw comes from :func:`helpers.synth.common.rng`
    Kaplan-Meier medians on the printed ones. PFS <= OS and liver dysfunction <= OS hold;
    exactly four liver dysfunctions come at or after a progression.
 5. **Calibration.** Steps 4's draws are repeated for :data:`CALIBRATION_DRAWS` sub-seeds per
-   endpoint (a deterministic search); the draw whose analysis (:mod:`helpers.studies.soramic`)
-   meets the most printed numbers (HR inside the printed CI with p on the printed side of
-   0.05, medians at the printed rounding, log-rank p on the printed side) is kept; ties go
-   to the first.
+   endpoint (a deterministic search); the draw whose analysis
+   (:func:`helpers.studies.soramic.reproduce`) meets the most printed numbers by the
+   scorecard's own rule (:func:`helpers.scorecard.judge`: HR inside the printed CI with p on
+   the printed side of 0.05, medians at the printed rounding, log-rank p on the printed
+   side, ...) is kept; ties go to the first.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from helpers import published, scores
+from helpers import published, scorecard, scores
 from helpers.studies import soramic as study
 from helpers.synth.common import (censor_for_events, integerize, ipf, rng as make_rng,
                                   weibull_ph_times)
@@ -285,7 +286,8 @@ def _covariates(seed: int, pub) -> pd.DataFrame:
     cells = _cell_table(pub)
     n = int(cells.sum())
     cell_of = r.permutation(np.repeat(np.arange(4), cells.ravel()))
-    il6_high, il8_high = (cell_of // 2), (cell_of % 2)
+    row, column = np.divmod(cell_of, 2)  # the patient's row and column of the 2 x 2 table
+    il6_high, il8_high = row, column
     df = pd.DataFrame({"il6_high": il6_high, "il8_high": il8_high})
     # liver function flags (joint)
     lt = _liver_table(pub, cells)
@@ -307,8 +309,11 @@ def _covariates(seed: int, pub) -> pd.DataFrame:
     adv = ((df["pvi"] == 1) | (df["extrahepatic"] == 1) | (df["ecog"] == 1)).to_numpy()
     df["bclc_c"] = _assign(r, cell_of, _binary_levels(pub, "bclc_c", cells), [np.where(adv, 8.0, 1.0)])
     # continuous values
-    df["il6_pg_ml"] = _marker_values(r, il6_high, study.IL6_CUTOFF, 3.5, 16.0, 2)
-    df["il8_pg_ml"] = _marker_values(r, il8_high, study.IL8_CUTOFF, 28.0, 130.0, 1)
+    # assumed log-normal medians of the low and high groups; values stored with 2 and 1 decimals
+    df["il6_pg_ml"] = _marker_values(r, il6_high, study.PARAMS.il6_cutoff,
+                                     median_low=3.5, median_high=16.0, decimals=2)
+    df["il8_pg_ml"] = _marker_values(r, il8_high, study.PARAMS.il8_cutoff,
+                                     median_low=28.0, median_high=130.0, decimals=1)
     df["albumin_g_l"], df["bilirubin_umol_l"] = _liver_values(r, df["albumin_low"].to_numpy(),
                                                               df["bilirubin_high"].to_numpy(),
                                                               df["malbi_2b3"].to_numpy())
@@ -443,15 +448,16 @@ def _censor_individual(r, t, follow, n_events):
     return np.where(ev == 1, t, cens), ev
 
 
-def _score(pub, df, parts) -> int:
-    est = study.estimates(df, parts=parts).set_index("key")
+#: The scorecard's verdicts that count as a reproduction (:data:`helpers.scorecard.REQUIRED`).
+REPRODUCED = tuple(scorecard.REQUIRED.values())
+
+
+def _score(pub, df, sections) -> int:
+    """How many published numbers the analysis of ``df`` (:func:`helpers.studies.soramic.reproduce`,
+    the given sections) reproduces by the scorecard's own rule (:func:`helpers.scorecard.judge`)."""
+    est = pd.concat([study.reproduce(df, None, s) for s in sections], ignore_index=True).set_index("key")
     rows = pub[pub.index.isin(est.index) & (pub["tolerance"] != "info")]
-    ok = 0
-    for key, row in rows.iterrows():
-        e = est.loc[key]
-        v = study.verdict(row, e["estimate"], e["p"])
-        ok += bool(v)
-    return ok
+    return sum(scorecard.judge(row, est.loc[key])[0] in REPRODUCED for key, row in rows.iterrows())
 
 
 def _median0_for_group(lp, mask, shape, target) -> float:
@@ -521,9 +527,9 @@ def _pfs(r, df, pub):
 
 def _progressions_before_ld(df, target, r):
     """Make exactly ``target`` liver-dysfunction events have a progression diagnosed at their
-    time (within :data:`helpers.studies.soramic.PROGRESSION_WINDOW_MONTHS` before), by moving
+    time (within the default progression window, :class:`helpers.studies.soramic.Params`, before), by moving
     the progression of the fewest patients: out of the window to an earlier visit, or into it."""
-    w = study.PROGRESSION_WINDOW_MONTHS
+    w = study.PARAMS.window
     d = df.copy()
     ld_t = d["liver_dysfunction_months"]
     at = study._progression_at_ld(d, w)
@@ -580,7 +586,7 @@ def _outcomes(seed, cov, pub):
         d["os_months"], d["os_event"] = res
         return _fit_medians(d, "os_months", "os_event", _median_targets(pub, "os", groups))
 
-    d = search("os", draw_os, ("os",))
+    d = search("os", draw_os, ("survival",))
 
     def draw_ld(r, k):
         x = d.copy()
