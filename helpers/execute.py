@@ -95,7 +95,7 @@ def execute_book(jobs: int = 2, root=None, cache_path=None) -> int:
     root = paths.ROOT if root is None else Path(root)
     notebooks = toc_notebooks(root)
     waves = [[p for p in notebooks if not _is_aggregate(p)], [p for p in notebooks if _is_aggregate(p)]]
-    failures, executed, start = [], 0, time.perf_counter()
+    failures, executed, names, start = [], 0, [], time.perf_counter()
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for number, wave in enumerate(waves):
             todo = [p for p in wave if not _is_cached(cache, p)]
@@ -108,6 +108,7 @@ def execute_book(jobs: int = 2, root=None, cache_path=None) -> int:
                     failures.append(f"{name}: {error}")
                     continue
                 executed += 1
+                names.append(Path(path_str).stem)
                 cache.cache_notebook_bundle(
                     CacheBundleIn(nb, path_str, data={"execution_seconds": seconds}),
                     check_validity=False, overwrite=True)
@@ -118,6 +119,8 @@ def execute_book(jobs: int = 2, root=None, cache_path=None) -> int:
     took = time.perf_counter() - start
     print(f"executed {executed} notebook(s) with {jobs} job(s) in {took:.0f} s; "
           f"{len(notebooks) - executed - len(failures)} already cached")
+    if names:
+        print("executed: " + ", ".join(sorted(names)))
     if failures:
         print("These notebooks failed (the book build would stop on them):")
         print("\n".join(f"  {f}" for f in failures))
