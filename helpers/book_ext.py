@@ -225,16 +225,6 @@ def notebook_inputs(nb: dict) -> list[Path]:
     return files + helpers_closure(sources, studies)
 
 
-def chapter_inputs(study: str) -> list[Path]:
-    """The data files of ``study`` (all studies for ``"all"``, with the results files) and
-    every ``helpers`` source: the inputs of a page whose imports are unknown."""
-    studies = paths.STUDIES if study == "all" else (study,)
-    files = [f for s in studies for f in paths.study_inputs(s)]
-    if study == "all":
-        files += sorted(paths.RESULTS.glob("*.csv"))
-    return files + _helpers_sources()
-
-
 def fingerprint(files: list[Path]) -> str:
     """SHA-256 over the relative names and contents of ``files``."""
     h = hashlib.sha256()
