@@ -1,4 +1,5 @@
 # Two commands: `make book` and `make test`. Both set up .venv from requirements.txt first.
+# `make check`: the unit tests only (no notebook executes; under a minute), for a fast loop.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 PYTHON ?= python3.11
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
-.PHONY: book test setup synthetic bench clean clean-cache
+.PHONY: book test check setup synthetic bench clean clean-cache
 
 setup: $(STAMP)
 
@@ -30,8 +31,13 @@ book: $(STAMP)
 	$(BIN)/python -m helpers check-offline _build/html; \
 	echo "Book built in $$(( $$(date +%s) - start )) s: $(CURDIR)/_build/html/index.html"
 
+# Two pytest-xdist workers; --dist loadgroup keeps each shared execution (the executed book,
+# one re-run per study; tests/conftest.py) on one worker, so every chapter executes once.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q -n 2 --dist loadgroup
+
+check: $(STAMP)
+	$(BIN)/python -m pytest tests -q -n 2 -m "not notebook"
 
 # Regenerate data/synthetic/ from data/published/ (byte-identical for the same seeds).
 synthetic: $(STAMP)

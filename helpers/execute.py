@@ -6,7 +6,12 @@ exactly the notebook text myst-nb will see (the input fingerprint of
 :mod:`helpers.book_ext` included), so Sphinx then finds every notebook cached. Notebooks
 already cached are skipped, so a no-change rebuild executes nothing. Aggregate pages
 (``hcc_book.study == "all"``: the scorecard) run last, after the chapters whose results
-they collect.
+they collect; before they run, every chapter's results file is rewritten from its cached
+notebook (:func:`helpers.book_ext.restore_results`), so the scorecard collects exactly the
+numbers of the executions the book shows, even where the file on disk came from another run.
+
+:func:`execute_notebooks` is the same parallel execution without the cache, into a folder
+of one's choosing (the tests execute every chapter once this way).
 
 Run as ``python -m helpers execute [--jobs N]`` (the Makefile's ``book`` target does).
 """
@@ -23,17 +28,18 @@ CACHE = paths.BUILD / ".jupyter_cache"
 TIMEOUT = 300
 
 
-def toc_notebooks() -> list[Path]:
-    """The ``.ipynb`` files of ``_toc.yml``, in its order."""
+def toc_notebooks(root=None) -> list[Path]:
+    """The ``.ipynb`` files of ``<root>/_toc.yml`` (default: the repository's), in its order."""
     import yaml
 
-    toc = yaml.safe_load((paths.ROOT / "_toc.yml").read_text())
+    root = paths.ROOT if root is None else Path(root)
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
     files = [toc["root"]] + [c["file"] for p in toc.get("parts", []) for c in p.get("chapters", [])]
-    return [paths.ROOT / f"{f}.ipynb" for f in files if (paths.ROOT / f"{f}.ipynb").exists()]
+    return [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").exists()]
 
 
 def _is_aggregate(path: Path) -> bool:
-    return json.loads(path.read_text())["metadata"].get("hcc_book", {}).get("study") == "all"
+    return book_ext.is_aggregate(json.loads(path.read_text()))
 
 
 def _as_myst_nb_sees_it(path: Path):
@@ -43,12 +49,21 @@ def _as_myst_nb_sees_it(path: Path):
     return nbformat.reads(text, as_version=4)
 
 
-def _execute(path_str: str):
-    """Worker: execute one notebook as myst-nb would; return (path, notebook, seconds, error)."""
+def _set_environ(env: dict) -> None:
+    """Worker initializer: environment for the kernels this worker starts."""
+    import os
+
+    os.environ.update(env)
+
+
+def _execute(path_str: str, fingerprint: bool = True):
+    """Worker: execute one notebook as myst-nb would (with the fingerprint cell, or as
+    committed); return (path, notebook, seconds, error)."""
+    import nbformat
     from jupyter_cache.executors.utils import single_nb_execution
 
     path = Path(path_str)
-    nb = _as_myst_nb_sees_it(path)
+    nb = _as_myst_nb_sees_it(path) if fingerprint else nbformat.read(str(path), as_version=4)
     result = single_nb_execution(nb, cwd=str(path.parent), timeout=TIMEOUT,
                                  allow_errors=False, meta_override=True)
     error = None
@@ -66,40 +81,76 @@ def _is_cached(cache, path: Path) -> bool:
         return False
 
 
-def execute_book(jobs: int = 2) -> int:
-    """Execute every uncached notebook of the book into the cache; return the exit status."""
+def execute_book(jobs: int = 2, root=None, cache_path=None) -> int:
+    """Execute every uncached notebook of the book into the cache; return the exit status.
+
+    ``root`` (the folder holding ``_toc.yml``) and ``cache_path`` default to the repository's
+    and :data:`CACHE` (tests pass a small temporary book)."""
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
     from tqdm import tqdm
 
-    cache = get_cache(str(CACHE))
-    notebooks = toc_notebooks()
+    cache_path = CACHE if cache_path is None else Path(cache_path)
+    cache = get_cache(str(cache_path))
+    root = paths.ROOT if root is None else Path(root)
+    notebooks = toc_notebooks(root)
     waves = [[p for p in notebooks if not _is_aggregate(p)], [p for p in notebooks if _is_aggregate(p)]]
-    failures, executed, start = [], 0, time.perf_counter()
+    failures, executed, names, start = [], 0, [], time.perf_counter()
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for wave in waves:
+        for number, wave in enumerate(waves):
             todo = [p for p in wave if not _is_cached(cache, p)]
-            if not todo:
-                continue
             futures = [pool.submit(_execute, str(p)) for p in todo]
             for fut in tqdm(as_completed(futures), total=len(futures), desc="executing notebooks",
-                            unit="nb", disable=None):
+                            unit="nb", disable=None if futures else True):
                 path_str, nb, seconds, error = fut.result()
-                name = Path(path_str).relative_to(paths.ROOT)
+                name = Path(path_str).relative_to(root)
                 if error:
                     failures.append(f"{name}: {error}")
                     continue
                 executed += 1
+                names.append(Path(path_str).stem)
                 cache.cache_notebook_bundle(
                     CacheBundleIn(nb, path_str, data={"execution_seconds": seconds}),
                     check_validity=False, overwrite=True)
             if failures:
                 break  # aggregate pages would only repeat the failure
+            if number == 0:  # results of the executions the cache holds, not older files
+                book_ext.restore_results(wave, cache_path)
     took = time.perf_counter() - start
     print(f"executed {executed} notebook(s) with {jobs} job(s) in {took:.0f} s; "
           f"{len(notebooks) - executed - len(failures)} already cached")
+    if names:
+        print("executed: " + ", ".join(sorted(names)))
     if failures:
         print("These notebooks failed (the book build would stop on them):")
         print("\n".join(f"  {f}" for f in failures))
         return 1
     return 0
+
+
+def execute_notebooks(notebooks, out_dir, results_dir, jobs: int = 2,
+                      env: dict | None = None) -> dict[str, str | None]:
+    """Execute ``notebooks`` as committed (no cache), ``jobs`` at a time, aggregate pages last;
+    write each executed notebook to ``out_dir/<name>`` (also a failed one, with its error) and
+    the results files to ``results_dir`` (the kernels' ``HCC_BOOK_RESULTS``). ``env``: more
+    environment variables for the kernels. Returns ``{notebook name: error line or None}``."""
+    import nbformat
+
+    out_dir, results_dir = Path(out_dir), Path(results_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    kernel_env = {"HCC_BOOK_RESULTS": str(results_dir),
+                  "MPLBACKEND": "module://matplotlib_inline.backend_inline", **(env or {})}
+    notebooks = [Path(p) for p in notebooks]
+    waves = [[p for p in notebooks if not _is_aggregate(p)], [p for p in notebooks if _is_aggregate(p)]]
+    outcome: dict[str, str | None] = {}
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_set_environ,
+                             initargs=(kernel_env,)) as pool:
+        for wave in waves:
+            futures = [pool.submit(_execute, str(p), False) for p in wave]
+            for fut in as_completed(futures):
+                path_str, nb, seconds, error = fut.result()
+                name = Path(path_str).name
+                nbformat.write(nb, str(out_dir / name))
+                outcome[name] = error
+    return outcome

@@ -13,12 +13,25 @@ the paper printed (and any other number its prose uses). ``record``
 The results file is rewritten from scratch each time the chapter runs, so it always holds
 exactly the numbers of the last execution.
 
+Results travel with the executed notebook
+-----------------------------------------
+Inside a notebook kernel every change to the results file is also emitted as a hidden output
+(:func:`_emit`: a ``myst_nb.glue``-style output with ``display=False`` and the mime type
+:data:`RESULTS_MIME`; myst-nb strips such outputs before rendering, so no page shows them).
+:func:`write_results_from_notebook` replays those events onto ``<results_dir>/<chapter>.csv``
+with the same writes the recorder made, so the file is byte-identical to the one the
+execution wrote. The book build uses it for every chapter it takes from the execution cache
+(:mod:`helpers.execute`, :mod:`helpers.book_ext`): the results a page is built with always
+come from the same execution as its outputs, never from a stale file of an earlier run.
+
 :meth:`Recorder.record_published` is ``record`` with the paper's printed decimals (from
 ``data/published/``); :meth:`Recorder.text` and :meth:`Recorder.fill` glue prose only (a computed
 phrase, or a placeholder for the keys of a section the cohort cannot fill).
 """
 from __future__ import annotations
 
+import itertools
+import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -29,6 +42,12 @@ import pandas as pd
 from . import paths, published
 
 RESULT_COLUMNS = ["study", "chapter", "key", "estimate", "lower", "upper", "p", "n", "text", "computed_by"]
+#: Mime type of the hidden outputs that carry a chapter's results events (see module docstring).
+RESULTS_MIME = "text/x.hcc-book-results"
+#: myst-nb's prefix for outputs glued with ``display=False`` (stripped before rendering).
+GLUE_PREFIX = "application/papermill.record/"
+_EVENT_NUMBER = itertools.count()
+_RECORDER_NUMBER = itertools.count()
 
 
 def fmt_p(p: float | None, digits: int = 3, *, prefix: bool = True) -> str:
@@ -90,6 +109,81 @@ def _glue(name: str, text: str) -> None:
     glue(name, text, display=False)
 
 
+def _start_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(columns=RESULT_COLUMNS).to_csv(path, index=False)
+
+
+def _add_row(path: Path, rows: list[dict], row: dict) -> list[dict]:
+    """Write ``row`` to the results file ``path`` that holds ``rows``; return the new rows.
+    A re-recorded key rewrites the file once; otherwise one line is appended."""
+    if any(r["key"] == row["key"] for r in rows):
+        rows = [r for r in rows if r["key"] != row["key"]] + [row]
+        pd.DataFrame(rows, columns=RESULT_COLUMNS).to_csv(path, index=False)
+    else:
+        rows = rows + [row]
+        pd.DataFrame([row], columns=RESULT_COLUMNS).to_csv(path, mode="a", header=False, index=False)
+    return rows
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _emit(event: dict) -> None:
+    """Add one results event to the notebook's outputs as a hidden glue-style output.
+
+    Only inside a notebook kernel (a test or script calling the recorder has no notebook).
+    The name is unique within the kernel, so no two glue keys of a page clash.
+    """
+    if not _in_kernel():
+        return
+    from IPython.display import display
+
+    name = f"hcc_book_results_{next(_EVENT_NUMBER)}"
+    display({GLUE_PREFIX + RESULTS_MIME: json.dumps(event, allow_nan=True)}, raw=True,
+            metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})
+
+
+def results_events(nb) -> list[dict]:
+    """The results events (:func:`_emit`) of an executed notebook, in execution order."""
+    events = []
+    for cell in nb["cells"]:
+        if cell.get("cell_type") != "code":
+            continue
+        for out in cell.get("outputs", []):
+            text = out.get("data", {}).get(GLUE_PREFIX + RESULTS_MIME)
+            if text is not None:
+                events.append(json.loads("".join(text) if isinstance(text, list) else text))
+    return events
+
+
+def write_results_from_notebook(nb, results_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Write ``<results_dir>/<chapter>.csv`` for every chapter whose recorder ran in the
+    executed notebook ``nb`` (an ``nbformat`` node or its dict), exactly as the execution wrote
+    it: the last recorder of each chapter is replayed, its writes done the same way. Returns
+    the files written (none for a notebook that recorded nothing)."""
+    last: dict[str, int] = {}
+    for event in results_events(nb):
+        if event["op"] == "start":
+            last[event["chapter"]] = event["recorder"]
+    written = []
+    for chapter, recorder in last.items():
+        path = paths.results_file(chapter, results_dir)
+        _start_file(path)
+        rows: list[dict] = []
+        for event in results_events(nb):
+            if event["op"] == "row" and event["recorder"] == recorder:
+                rows = _add_row(path, rows, event["row"])
+        written.append(path)
+    return written
+
+
 @dataclass
 class Recorder:
     """Records a chapter's reported numbers (see the module docstring).
@@ -115,8 +209,9 @@ class Recorder:
     def __post_init__(self) -> None:
         paths.check_study(self.study) if self.study != "all" else None
         self.path = paths.results_file(self.chapter, self.results_dir)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame(columns=RESULT_COLUMNS).to_csv(self.path, index=False)
+        _start_file(self.path)
+        self._number = next(_RECORDER_NUMBER)
+        _emit({"op": "start", "recorder": self._number, "chapter": self.chapter})
 
     def record(
         self,
@@ -150,13 +245,8 @@ class Recorder:
             lower=lower, upper=upper, p=p, n=None if n is None else int(n), text=text,
             computed_by=computed_by or f"chapters/{self.chapter}.ipynb",
         )
-        if any(r["key"] == key for r in self.rows):  # re-recorded: rewrite the file once
-            self.rows = [r for r in self.rows if r["key"] != key] + [row]
-            pd.DataFrame(self.rows, columns=RESULT_COLUMNS).to_csv(self.path, index=False)
-        else:  # the usual case: append one line, not the whole table again
-            self.rows.append(row)
-            pd.DataFrame([row], columns=RESULT_COLUMNS).to_csv(
-                self.path, mode="a", header=False, index=False)
+        self.rows = _add_row(self.path, self.rows, row)
+        _emit({"op": "row", "recorder": self._number, "chapter": self.chapter, "row": row})
         if self.glue:
             _glue(key, text)
             _glue(f"{key}_est", fmt_number(estimate, digits) + (f" {unit}" if unit else ""))

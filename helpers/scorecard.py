@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import pandas as pd
 
@@ -73,7 +74,7 @@ RATIO_QUANTITIES = ("hr", "or", "rr")
 #: Columns of :func:`compare`.
 CARD_COLUMNS = ["id", "study", "source", "cohort", "group", "quantity", "tolerance",
                 "published", "reproduced", "published_value", "reproduced_value", "verdict",
-                "note", "published_note", "chapter"]
+                "note", "published_note", "chapter", "computed_by"]
 _ALPHA = 0.05
 _EPS = 1e-9
 
@@ -230,6 +231,17 @@ def _check_results(results: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def provenance(result: pd.Series) -> str:
+    """Where a recorded number was computed: its ``computed_by`` (e.g.
+    ``helpers.studies.pbis.reproduce[outcomes]``), or the chapter notebook for a results row
+    written before ``computed_by`` existed."""
+    text = result.get("computed_by")
+    if isinstance(text, str) and text.strip():
+        return text
+    chapter = result.get("chapter")
+    return f"chapters/{chapter}.ipynb" if isinstance(chapter, str) and chapter else ""
+
+
 def compare(results: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
     """One row per published number, with the reproduced number beside it and a verdict.
 
@@ -248,7 +260,9 @@ def compare(results: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Columns :data:`CARD_COLUMNS`, in the order of ``published``. ``verdict`` is one of
         :data:`VERDICTS` (rules in the module docstring); ``note`` is the scorecard's reason,
-        ``published_note`` the transcriber's note.
+        ``published_note`` the transcriber's note; ``chapter`` and ``computed_by`` say which
+        chapter recorded the number and which function (and section) computed it
+        (:func:`provenance`), so a reader goes from any number to its code in one hop.
     """
     results = _check_results(results)
     by_key: dict[tuple[str, str], list[pd.Series]] = {}
@@ -275,6 +289,7 @@ def compare(results: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
             reproduced_value=float("nan") if res is None else _num(res["estimate"]),
             verdict=verdict, note=note, published_note=pub.get("note", "") or "",
             chapter="" if res is None else str(res.get("chapter") or ""),
+            computed_by="" if res is None else provenance(res),
         ))
     return pd.DataFrame(rows, columns=CARD_COLUMNS)
 
@@ -324,6 +339,10 @@ def summary_line(card: pd.DataFrame) -> str:
     return f"scorecard: {len(card)} published numbers: {counts(card)} ({per_study})"
 
 
+#: Columns of :func:`side_by_side`.
+SIDE_BY_SIDE_COLUMNS = ["id", "quantity", "published", "reproduced", "verdict", "note", "computed_by"]
+
+
 def side_by_side(recorder_table, study: str, published: pd.DataFrame | None = None, *,
                  include_unpublished: bool = False) -> pd.DataFrame:
     """The published numbers beside the ones a chapter recorded, for that chapter's page.
@@ -340,8 +359,9 @@ def side_by_side(recorder_table, study: str, published: pd.DataFrame | None = No
     Returns
     -------
     pandas.DataFrame
-        Columns ``id``, ``quantity``, ``published``, ``reproduced``, ``verdict``, ``note``,
-        one row per recorded key, in recording order.
+        Columns :data:`SIDE_BY_SIDE_COLUMNS` (``id``, ``quantity``, ``published``,
+        ``reproduced``, ``verdict``, ``note``, ``computed_by``), one row per recorded key, in
+        recording order.
     """
     table = recorder_table.table() if hasattr(recorder_table, "table") else recorder_table
     table = table.copy()
@@ -356,28 +376,33 @@ def side_by_side(recorder_table, study: str, published: pd.DataFrame | None = No
         if key in card.index:
             c = card.loc[key]
             rows.append(dict(id=key, quantity=c["quantity"], published=c["published"],
-                             reproduced=c["reproduced"], verdict=c["verdict"], note=c["note"]))
+                             reproduced=c["reproduced"], verdict=c["verdict"], note=c["note"],
+                             computed_by=c["computed_by"]))
         elif include_unpublished:
             rows.append(dict(id=key, quantity="", published="", reproduced=rec.get("text", ""),
-                             verdict="", note="not a published number"))
-    return pd.DataFrame(rows, columns=["id", "quantity", "published", "reproduced", "verdict",
-                                       "note"])
+                             verdict="", note="not a published number",
+                             computed_by=provenance(rec)))
+    return pd.DataFrame(rows, columns=SIDE_BY_SIDE_COLUMNS)
 
 
 #: Columns shown for a study's full comparison and its misses (:func:`study_table`).
-DISPLAY_COLUMNS = ["id", "quantity", "published", "reproduced", "tolerance", "verdict", "note"]
+DISPLAY_COLUMNS = ["id", "quantity", "published", "reproduced", "tolerance", "verdict", "note",
+                   "computed_by"]
 
 
-def study_table(card: pd.DataFrame, study: str, verdicts=None) -> pd.DataFrame:
+def study_table(card: pd.DataFrame, study: str | None, verdicts=None) -> pd.DataFrame:
     """One study's rows of a card for display, optionally only some verdicts (e.g.
-    ``["miss"]``): :data:`DISPLAY_COLUMNS`, plus ``source`` and ``published_note`` when
-    only misses are asked for (the reader wants to know where and why)."""
-    rows = card[card["study"] == study]
+    ``["miss"]``): :data:`DISPLAY_COLUMNS`; when only some verdicts are asked for, ``source``
+    and ``published_note`` instead of ``quantity`` and ``verdict`` (the reader wants to know
+    where and why). ``study=None``: every study, with a ``study`` column first."""
+    rows = card if study is None else card[card["study"] == study]
     columns = list(DISPLAY_COLUMNS)
     if verdicts is not None:
         rows = rows[rows["verdict"].isin(list(verdicts))]
         columns = ["id", "source", "published", "reproduced", "tolerance", "note",
-                   "published_note"]
+                   "published_note", "computed_by"]
+    if study is None:
+        columns = ["study"] + columns
     return rows[columns].reset_index(drop=True)
 
 
@@ -387,3 +412,27 @@ def verdict_counts(card: pd.DataFrame, study: str | None = None) -> dict[str, in
     rows = card if study is None else card[card["study"] == study]
     counts = rows["verdict"].value_counts()
     return {v: int(counts.get(v, 0)) for v in VERDICTS}
+
+
+def reproduced_count(card: pd.DataFrame, study: str | None = None) -> int:
+    """How many published numbers reached the level their tolerance demands (a verdict from
+    ``exact`` to ``same direction``), over the whole card or one study."""
+    counts = verdict_counts(card, study)
+    return sum(counts[v] for v in VERDICTS[: VERDICTS.index("miss")])
+
+
+def study_titles() -> dict[str, str]:
+    """``{study: title}``: the caption of the study's part in ``_toc.yml`` (where the book
+    names it), or the study's short name."""
+    import yaml
+
+    from . import paths
+
+    toc = yaml.safe_load((paths.ROOT / "_toc.yml").read_text())
+    titles = {}
+    for part in toc.get("parts", []):
+        names = [Path(c.get("file", "")).name for c in part.get("chapters", [])]
+        for study, prefix in paths.CHAPTER_PREFIX.items():
+            if names and all(n.startswith(prefix) for n in names):
+                titles[study] = part.get("caption", study)
+    return {s: titles.get(s, s) for s in paths.STUDIES}

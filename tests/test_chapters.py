@@ -1,45 +1,49 @@
-"""Execute every chapter notebook, as the book build does, on the shipped data.
+"""Every chapter notebook executes, as the book build does, on the shipped data.
 
-Each chapter runs with papermill in its own folder's working directory, with its results
-file written to a temporary folder (never into the repository). A cell error fails the test
-with the chapter's name and the failing cell's error.
+The chapters are executed once per test run by the session fixture ``executed_book``
+(``tests/conftest.py``): in the chapters' working directory, two at a time, the scorecard
+last on the chapters' results, which go to a temporary folder (never into the repository).
+A cell error fails the chapter's test with its name and the error's last line.
 """
-import json
-
 import pytest
 
-from helpers import paths
+from helpers import paths, results
 
 NOTEBOOKS = sorted(paths.CHAPTERS.glob("*.ipynb"))
-# The scorecard collects the other chapters' results: run it last, on their results folder.
-NOTEBOOKS.sort(key=lambda p: json.loads(p.read_text())["metadata"].get("hcc_book", {})
-               .get("study") == "all")
 
 
-def _has_parameter(nb_path, name):
-    nb = json.loads(nb_path.read_text())
-    return any("parameters" in c.get("metadata", {}).get("tags", []) and name in "".join(c["source"])
-               for c in nb["cells"])
-
-
-@pytest.fixture(scope="module")
-def results_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("results")
-
-
+@pytest.mark.notebook
 @pytest.mark.chapters
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_chapter_executes(nb_path, results_dir, tmp_path, monkeypatch):
-    import papermill as pm
+def test_chapter_executes(nb_path, executed_book):
+    assert nb_path.name in executed_book.errors, f"{nb_path.name} was not executed"
+    error = executed_book.errors[nb_path.name]
+    if error:
+        pytest.fail(f"{nb_path.name}: {error}", pytrace=False)
 
-    # As in a book build: figures drawn inline by the kernel.
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
-    params = {"results_dir": str(results_dir)} if _has_parameter(nb_path, "results_dir") else {}
-    try:
-        pm.execute_notebook(str(nb_path), str(tmp_path / nb_path.name), parameters=params,
-                            cwd=str(paths.CHAPTERS), kernel_name="python3", progress_bar=False,
-                            log_output=False)
-    except pm.PapermillExecutionError as exc:
-        pytest.fail(f"{nb_path.name}: cell {exc.exec_count} raised {exc.ename}: {exc.evalue}",
-                    pytrace=False)
+@pytest.mark.notebook
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_results_file_equals_the_results_the_notebook_carries(nb_path, executed_book, tmp_path):
+    """The results a chapter wrote while executing can be rebuilt, byte for byte, from its
+    executed notebook (what the book build does for a chapter taken from the cache)."""
+    nb = executed_book.notebook(nb_path.name)
+    written = results.write_results_from_notebook(nb, tmp_path)
+    if (executed_book.results / f"{nb_path.stem}.csv").exists():
+        assert tmp_path / f"{nb_path.stem}.csv" in written, "the notebook carries no results"
+    for written in written:
+        assert written.read_bytes() == (executed_book.results / written.name).read_bytes(), written.name
+
+
+@pytest.mark.notebook
+def test_the_hidden_results_outputs_are_never_shown(executed_book):
+    """The results outputs are glue outputs with ``display=False``: myst-nb strips them before
+    rendering (no output box); only they carry the results mime type."""
+    for name in executed_book.errors:
+        nb = executed_book.notebook(name)
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                keys = list(out.get("data", {}))
+                if any(results.RESULTS_MIME in k for k in keys):
+                    assert keys == [results.GLUE_PREFIX + results.RESULTS_MIME], (name, keys)
+                    assert out["metadata"]["scrapbook"]["mime_prefix"] == results.GLUE_PREFIX

@@ -148,3 +148,52 @@ def test_results_file_holds_exactly_the_recorded_rows_after_appends_and_rerecord
     assert on_disk.set_index("key").loc["k2", "estimate"] == 20.0
     assert on_disk.set_index("key").loc["k2", "n"] == 7
     assert len(on_disk) == len(rec.table())
+
+
+@pytest.fixture
+def emitted(monkeypatch):
+    """The recorder's hidden outputs, as a kernel would put them into the notebook."""
+    import IPython.display
+
+    outputs = []
+    monkeypatch.setattr(results, "_in_kernel", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", lambda data, raw, metadata: outputs.append(
+        {"output_type": "display_data", "data": data, "metadata": metadata}))
+    return outputs
+
+
+def test_results_travel_with_the_notebook_byte_for_byte(tmp_path, emitted):
+    """The hidden outputs replay to exactly the file the execution wrote (appends, a
+    re-recorded key, NaN, inf, None, a second recorder of the same chapter that wins)."""
+    import nbformat
+
+    first = Recorder("soramic", "replay", results_dir=tmp_path / "run", glue=False)
+    first.record("gone", 1.0)
+    rec = Recorder("soramic", "replay", results_dir=tmp_path / "run", glue=False)
+    for i in range(4):
+        rec.record(f"k{i}", i / 3, p=0.5, n=i)
+    rec.record("k1", float("nan"), None, float("inf"), n=None, text="odd, \"quoted\"\nline")
+    rec.record("k4", 4.0, computed_by="helpers.studies.soramic.reproduce[survival]")
+    other = Recorder("soramic", "other_chapter", results_dir=tmp_path / "run", glue=False)
+    assert all(o["metadata"]["scrapbook"]["mime_prefix"] == results.GLUE_PREFIX for o in emitted)
+    names = [o["metadata"]["scrapbook"]["name"] for o in emitted]
+    assert len(set(names)) == len(names)  # no glue key is glued twice on a page
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("...")
+    cell.outputs = [nbformat.from_dict(o) for o in emitted]
+    nb.cells = [cell]
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)  # as stored in the cache
+    written = results.write_results_from_notebook(nb, tmp_path / "restored")
+    assert sorted(p.name for p in written) == ["other_chapter.csv", "replay.csv"]
+    for name in ("replay.csv", "other_chapter.csv"):
+        assert (tmp_path / "restored" / name).read_bytes() == (tmp_path / "run" / name).read_bytes()
+    assert pd.read_csv(tmp_path / "restored" / "replay.csv")["key"].tolist() == ["k0", "k2", "k3", "k1", "k4"]
+    assert other.table().empty
+
+
+def test_no_hidden_output_outside_a_kernel(tmp_path, monkeypatch):
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: pytest.fail("displayed"))
+    Recorder("soramic", "quiet", results_dir=tmp_path, glue=False).record("k", 1.0)

@@ -1,5 +1,7 @@
 """The re-run command: refusals (nothing written), a toy end-to-end run, and a real run per
-study whose schema, synthetic cohort and chapters exist. Executes notebooks (papermill)."""
+study whose schema, re-run cohort and chapters exist. The toy and real runs execute notebooks
+(papermill; marked ``notebook``); the real runs are the session fixtures ``rerun_<study>``
+(``tests/conftest.py``), shared with the study's own tests, so each executes once."""
 from __future__ import annotations
 
 import hashlib
@@ -139,6 +141,7 @@ def test_cohort_inside_data_private_is_accepted(toy, tmp_path, monkeypatch):
 
 
 # --------------------------------------------------------------------------- toy runs
+@pytest.mark.notebook
 def test_toy_run_end_to_end(toy, tmp_path, capsys):
     out = tmp_path / "out"
     before = _sha(toy)
@@ -170,6 +173,7 @@ def test_toy_run_end_to_end(toy, tmp_path, capsys):
     assert _sha(toy) == before
 
 
+@pytest.mark.notebook
 def test_failing_chapter_names_chapter_notebook_and_error(toy, tmp_path, capsys):
     out = tmp_path / "out"
     rc = cli(["run", "pbis", "--cohort", str(toy), "--out", str(out), "-p", "threshold", "9"])
@@ -199,18 +203,24 @@ def _ready(study: str) -> str | None:
     return None
 
 
+@pytest.mark.notebook
 @pytest.mark.chapters
-@pytest.mark.parametrize("study", paths.STUDIES)
-def test_real_run_on_a_copy_of_the_synthetic_cohort(study, tmp_path):
+@pytest.mark.parametrize("study", [pytest.param(s, marks=pytest.mark.xdist_group(f"rerun-{s}"))
+                                   for s in paths.STUDIES])
+def test_real_run_on_the_rerun_cohort(study, request):
+    """``python -m helpers run`` end to end on a real study (the shared run of its re-run
+    cohort): the cohort untouched, every chapter executed and exported, the comparison written."""
     reason = _ready(study)
     if reason:
         pytest.skip(reason)
-    cohort = tmp_path / "cohort.csv"
-    shutil.copy(paths.synthetic_cohort(study), cohort)
-    before = _sha(cohort)
-    out = run.run_study(study, cohort, tmp_path / "out", progress=False)
-    assert _sha(cohort) == before
+    shared = request.getfixturevalue(f"rerun_{study}")
+    assert shared.returncode == 0, shared.output
+    assert shared.cohort_sha_after == shared.cohort_sha_before
+    out = shared.out
     for chapter in paths.study_chapters(study):
         assert (out / chapter.name).exists()
         assert (out / "html" / f"{chapter.stem}.html").exists()
     assert (out / "comparison.csv").exists()
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["cohort_sha256"] == shared.cohort_sha_before and meta["study"] == study
+    assert check_offline(out / "html") == []

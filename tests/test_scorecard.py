@@ -4,7 +4,7 @@ import math
 import pandas as pd
 import pytest
 
-from helpers import published, scorecard
+from helpers import paths, published, scorecard
 from helpers.results import RESULT_COLUMNS, Recorder
 
 NAN = math.nan
@@ -254,6 +254,50 @@ def test_side_by_side_lists_only_what_the_chapter_recorded(tmp_path):
     assert out.iloc[0]["reproduced"] == "2.50 (95% CI 1.30–4.10), p = 0.006"
     out = scorecard.side_by_side(rec.table(), "atebev_il6", pub, include_unpublished=True)
     assert out["id"].tolist() == ["hr", "prose_only"]
+    assert out["computed_by"].tolist() == ["chapters/atebev_test.ipynb"] * 2
+
+
+def test_every_compared_number_says_what_computed_it(tmp_path):
+    """``computed_by`` from the results row, on the card, the study tables and side_by_side;
+    a results file from before ``computed_by`` falls back to the chapter notebook."""
+    pub = pd.DataFrame([pub_row("n", "count", 84, digits=0, tolerance="exact"),
+                        pub_row("hr", value=2.93, lower=1.5, upper=5.71, p=0.003),
+                        pub_row("unrecorded", value=1.0)])
+    rec = Recorder("atebev_il6", "atebev_test", results_dir=tmp_path, glue=False)
+    rec.record("n", 80, computed_by="helpers.studies.atebev_il6.reproduce[cohort]")
+    rec.record("hr", 2.5, 1.3, 4.1, p=0.006)
+    card = scorecard.compare(rec.table(), pub).set_index("id")
+    assert card.loc["n", "computed_by"] == "helpers.studies.atebev_il6.reproduce[cohort]"
+    assert card.loc["hr", "computed_by"] == "chapters/atebev_test.ipynb"
+    assert card.loc["unrecorded", "computed_by"] == ""
+    old = rec.table().drop(columns="computed_by")
+    assert scorecard.compare(old, pub).set_index("id").loc["n", "computed_by"] == "chapters/atebev_test.ipynb"
+    card = card.reset_index()
+    assert "computed_by" in scorecard.study_table(card, "atebev_il6").columns
+    misses = scorecard.study_table(card, None, verdicts=["miss"])
+    assert misses.columns[0] == "study" and misses["computed_by"].tolist() == [
+        "helpers.studies.atebev_il6.reproduce[cohort]"]
+    side = scorecard.side_by_side(rec, "atebev_il6", pub).set_index("id")
+    assert side.loc["n", "computed_by"] == "helpers.studies.atebev_il6.reproduce[cohort]"
+
+
+def test_study_titles_are_the_parts_of_the_toc():
+    titles = scorecard.study_titles()
+    assert list(titles) == list(paths.STUDIES)
+    assert titles["pbis"].startswith("Study 2")
+
+
+@pytest.mark.notebook
+def test_every_recorded_scorecard_row_has_computed_by(executed_book):
+    """On the executed book: every published number a chapter recorded names its code."""
+    card = scorecard.scorecard(executed_book.results)
+    recorded = card[card["chapter"] != ""]
+    assert len(recorded) > 100
+    assert (recorded["computed_by"].str.len() > 0).all()
+    nb = executed_book.notebook("summary_scorecard.ipynb")
+    html = " ".join(o.get("data", {}).get("text/html", "") for c in nb.cells
+                    if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "computed_by" in html  # the scorecard page shows it
 
 
 def test_scorecard_reads_results_and_published_folders(tmp_path):
@@ -276,6 +320,7 @@ def test_command_line_prints_the_summary_line(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("scorecard: ")
 
 
+@pytest.mark.notebook
 @pytest.mark.chapters
 @pytest.mark.parametrize("with_results", [True, False], ids=["fake-results", "no-results"])
 def test_summary_scorecard_notebook_runs(tmp_path, with_results):

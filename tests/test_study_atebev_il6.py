@@ -302,15 +302,14 @@ def test_rerun_cohort_with_a_broken_row_is_refused(tmp_path):
     assert "pfs_months" in contract.format_report(report, path)
 
 
-def test_run_command_on_the_rerun_cohort(tmp_path):
+def test_run_command_on_the_rerun_cohort(rerun_atebev_il6):
     """``python -m helpers run atebev_il6`` executes all six chapters on a cohort without the
-    optional columns (sections skipped with a note) and writes the comparison."""
-    path = tmp_path / "rerun.csv"
-    rerun_cohort().to_csv(path, index=False)
-    out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "helpers", "run", STUDY, "--cohort", str(path), "--out", str(out)],
-                          capture_output=True, text=True, cwd=paths.ROOT)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    optional columns (sections skipped with a note) and writes the comparison. The run is the
+    session fixture ``rerun_atebev_il6`` (tests/conftest.py) on ``rerun_cohort.csv``, which
+    ``test_rerun_fixture_is_the_generated_cohort`` checks is ``rerun_cohort()``."""
+    run = rerun_atebev_il6
+    assert run.returncode == 0, run.output
+    out = run.out
     for chapter in paths.study_chapters(STUDY):
         assert (out / chapter.name).exists(), chapter.name
         assert_glue_complete(out / chapter.name)

@@ -299,13 +299,12 @@ def test_jonckheere_terpstra_textbook():
 
 
 @pytest.mark.skipif(not _maxstat_ready(), reason="helpers.maxstat not implemented yet (the cut-offs chapter needs it)")
-def test_run_command_on_the_rerun_cohort(tmp_path):
-    out = tmp_path / "run"
-    before = RERUN.read_bytes()
-    proc = subprocess.run([sys.executable, "-m", "helpers", "run", "pbis", "--cohort", str(RERUN), "--out", str(out)],
-                          capture_output=True, text=True, cwd=paths.ROOT)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert RERUN.read_bytes() == before
+def test_run_command_on_the_rerun_cohort(rerun_pbis):
+    run = rerun_pbis  # the session fixture (tests/conftest.py): helpers run pbis on RERUN
+    assert run.cohort.resolve() == RERUN.resolve()
+    assert run.returncode == 0, run.output
+    assert run.cohort_sha_after == run.cohort_sha_before
+    out = run.out
     for chapter in paths.study_chapters("pbis"):
         assert (out / chapter.name).exists()
     comparison = pd.read_csv(out / "comparison.csv")

@@ -339,15 +339,15 @@ def test_maxstat_matches_r_maxstat_test(rerun):
 
 # ----------------------------------------------------------------------------- the run command
 @pytest.mark.chapters
-def test_run_command_on_the_rerun_cohort(tmp_path):
+def test_run_command_on_the_rerun_cohort(rerun_soramic):
     """``python -m helpers run soramic`` executes every chapter on a cohort without PFS and
-    other optional columns (their sections are skipped with a note), never writing the cohort."""
-    before = RERUN.read_bytes()
-    out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-m", "helpers", "run", "soramic", "--cohort", str(RERUN), "--out", str(out)],
-                          cwd=paths.ROOT, capture_output=True, text=True, timeout=1200)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert RERUN.read_bytes() == before
+    other optional columns (their sections are skipped with a note), never writing the cohort.
+    The run is the session fixture ``rerun_soramic`` (tests/conftest.py) on RERUN."""
+    run = rerun_soramic
+    assert run.cohort.resolve() == RERUN.resolve()
+    assert run.returncode == 0, run.output
+    assert run.cohort_sha_after == run.cohort_sha_before
+    out = run.out
     for chapter in ("soramic_cohort", "soramic_survival", "soramic_liver_dysfunction", "soramic_cutoff"):
         assert (out / f"{chapter}.ipynb").exists(), chapter
         assert (out / "results" / f"{chapter}.csv").exists(), chapter
