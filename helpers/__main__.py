@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import re
 import sys
 from pathlib import Path
@@ -139,13 +140,36 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_cmd_check_offline)
 
     args = parser.parse_args(argv)
+    previous = _terminate_as_interrupt()
     try:
         return args.func(args)
-    except (UserError, FileNotFoundError, ValueError) as exc:
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: one line, no traceback
         if os.environ.get("HCC_BOOK_DEBUG"):
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}" if str(exc) else "error: interrupted", file=sys.stderr)
+        return 130
+    except (UserError, FileNotFoundError, ValueError, OSError) as exc:
+        if os.environ.get("HCC_BOOK_DEBUG"):
+            raise
+        text = str(exc) if not isinstance(exc, OSError) or isinstance(exc, FileNotFoundError) else \
+            f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}"
+        print(f"error: {text}", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate_as_interrupt():
+    """Treat SIGTERM like Ctrl-C, so a terminated command cleans up as an interrupted one does.
+    Returns the previous handler (``None`` outside the main thread)."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from a test runner thread)
+        return None
 
 
 if __name__ == "__main__":

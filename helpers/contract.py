@@ -452,7 +452,14 @@ def read_csv_text(path):
     if not data.strip():
         return None, _file_problem(path, "a CSV file with a header and one row per patient",
                                    "empty file")
-    if b"\x00" in data[:4096]:
+    head = data[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+            b"\x00" in head and (head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4)):
+        return None, _file_problem(
+            path, "a CSV text file in UTF-8 (or Latin-1)",
+            "UTF-16 text (Excel's 'Unicode Text' export): save it again as 'CSV UTF-8 (Comma "
+            "delimited)', or convert it, e.g. iconv -f UTF-16 -t UTF-8")
+    if b"\x00" in head:
         return None, _file_problem(path, "a CSV text file", "binary content (not a CSV: an Excel or other file?)")
     encoding = "utf-8-sig"  # UTF-8, with or without a byte-order mark (Excel writes one)
     try:
@@ -460,6 +467,10 @@ def read_csv_text(path):
     except UnicodeDecodeError:
         encoding = "latin-1"  # an older Excel export; every byte decodes
         text = data.decode(encoding)
+    if "\r" in text and "\n" not in text:
+        # Line ends written as a lone carriage return (classic Mac OS, some old Excel exports):
+        # the same lines, read with ordinary line ends.
+        text = text.replace("\r", "\n")
     header_line = text.splitlines()[0] if text.splitlines() else ""
     header = next(csv.reader([header_line]), [])
     if len(header) <= 1:
@@ -480,7 +491,16 @@ def read_csv_text(path):
                     ragged.append((previous + 1, len(record)))
             previous = reader.line_num
     except csv.Error as exc:
-        return None, _file_problem(path, "a well-formed CSV file", f"not a readable CSV: {exc}")
+        line = reader.line_num
+        if "field larger than field limit" in str(exc):
+            report = _file_problem(
+                path, f"cells of at most {csv.field_size_limit():,} characters",
+                f"a cell of more than {csv.field_size_limit():,} characters on line {line} (a "
+                "whole text or file pasted into one cell, or a double quote that is never "
+                "closed): fix or empty that cell")
+            report.loc[0, "rows"] = f"line {line}"
+            return None, report
+        return None, _file_problem(path, "a well-formed CSV file", f"not a readable CSV on line {line}: {exc}")
     if text.count('"') % 2 == 1:
         where = f" (the record starting on line {starts[-1]})" if starts else ""
         return None, _file_problem(path, "a well-formed CSV file",
@@ -536,8 +556,19 @@ def validate_file(study: str, path, dataset: str = "cohort") -> pd.DataFrame:
     return validate(df, contract, path, lines=lines)
 
 
+def printable(value) -> str:
+    """``value`` as text safe for a terminal: control characters (ANSI escape sequences, bells,
+    carriage returns) from a user's file are shown escaped (``\\x1b``), never sent raw."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
+
+
 def format_report(report: pd.DataFrame, path) -> str:
-    """A readable text table of a report (``"<path>: meets the contract"`` if empty)."""
+    """A readable text table of a report (``"<path>: meets the contract"`` if empty); user
+    text is passed through :func:`printable`."""
+    path = printable(path)
     if report is None or report.empty:
         return f"{path}: meets the contract"
     n = len(report)
@@ -551,7 +582,7 @@ def format_report(report: pd.DataFrame, path) -> str:
     head = "  ".join(h.ljust(widths[h]) for h in show)
     out += [head.rstrip(), "  ".join("-" * widths[h] for h in show)]
     for _, r in report.iterrows():
-        cells = [textwrap.wrap(str(r[h]) if not _isna(r[h]) else "", widths[h]) or [""] for h in show]
+        cells = [textwrap.wrap(printable(r[h]) if not _isna(r[h]) else "", widths[h]) or [""] for h in show]
         for k in range(max(len(c) for c in cells)):
             out.append("  ".join((c[k] if k < len(c) else "").ljust(widths[h])
                                  for c, h in zip(cells, show)).rstrip())

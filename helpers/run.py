@@ -78,6 +78,10 @@ def check_out(out, cohort: Path, force: bool) -> Path:
                        "choose a folder outside the repository's data/")
     if _inside(paths.ROOT.resolve(), out) or out == Path(out.anchor):
         raise RunError(f"--out {out} would contain the repository: choose a new, separate folder")
+    runs = (paths.ROOT / "runs").resolve()
+    if _inside(out, paths.ROOT.resolve()) and not _inside(out, runs):
+        raise RunError(f"--out {out} is inside the repository's tracked files: write runs outside the "
+                       f"repository, or under {runs} (git-ignored)")
     if _inside(cohort, out):
         raise RunError(f"--out {out} contains the cohort file {cohort}: choose another folder")
     if out.exists():
@@ -112,9 +116,9 @@ def check_parameters(study: str, parameters: dict | None, chapters: list[Path]) 
             )
         from .studies import ParamError, module
 
-        spec = module(study).Params
+        spec = getattr(module(study), "Params", None)
         for name, value in parsed.items():
-            if name in spec.names():
+            if spec is not None and name in spec.names():
                 try:
                     parsed[name] = spec.check(name, value)
                 except ParamError as exc:
@@ -222,6 +226,106 @@ def _last_line(exc: BaseException) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """The run was interrupted (Ctrl-C, SIGTERM); nothing was written at --out. The message
+    says so; the command line exits with status 130."""
+
+
+def _replace(staging: Path, final: Path) -> None:
+    """Put ``staging`` at ``final``: a rename (atomic on one file system); an earlier run's
+    folder at ``final`` (``--force``) is moved aside first and removed after."""
+    old = None
+    if final.exists():
+        old = final.parent / f".{final.name}.old-{os.getpid()}"
+        final.rename(old)
+    staging.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _keep_failed(staging: Path, failed: Path, reason: str) -> Path | None:
+    """Rename a failed run's staging folder to ``<out>.failed`` (replacing an older one), with
+    the reason in ``FAILED.txt``; ``None`` if there was nothing to keep."""
+    try:
+        if not staging.exists():
+            return None
+        if not any(staging.iterdir()):
+            staging.rmdir()
+            return None
+        (staging / "FAILED.txt").write_text(
+            f"This run did not finish: {reason}\nNothing in this folder is a complete result.\n")
+        if failed.exists():
+            shutil.rmtree(failed)
+        staging.rename(failed)
+        return failed
+    except OSError:
+        return None
+
+
+def quiet_kernel_manager():
+    """A kernel manager whose kernel's own stderr (its log: an interrupted cell's traceback,
+    start-up warnings) does not reach the user's terminal. Cell errors still arrive through
+    the Jupyter protocol and end the run with one line."""
+    import subprocess
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw.setdefault("stderr", subprocess.DEVNULL)
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return QuietKernelManager
+
+
+def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: dict, digest: str,
+              progress: bool, html: bool) -> tuple[str, dict]:
+    """Execute the chapters into ``out`` (the staging folder); returns (summary, timings)."""
+    results_dir = out / "results"
+    results_dir.mkdir()
+    params = {"cohort_file": str(cohort), "results_dir": str(results_dir), **user}
+
+    import papermill
+    from tqdm.auto import tqdm
+
+    env_before = {k: os.environ.get(k) for k in ("HCC_BOOK_RESULTS", "MPLBACKEND")}
+    os.environ["HCC_BOOK_RESULTS"] = str(results_dir)
+    # The kernel must draw inline: with MPLBACKEND=Agg (as a headless shell often sets it)
+    # ipykernel keeps Agg and executed notebooks would hold no figures at all.
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    timings = {}
+    try:
+        bar = tqdm(chapters, desc=f"{study}", unit="chapter", disable=not progress, file=sys.stderr)
+        for nb in bar:
+            bar.set_postfix_str(nb.stem)
+            target = out / nb.name
+            t0 = time.perf_counter()
+            try:
+                papermill.execute_notebook(
+                    str(nb), str(target), parameters=params, kernel_name="python3",
+                    cwd=str(paths.CHAPTERS), progress_bar=False, log_output=False,
+                    kernel_manager_class=quiet_kernel_manager(),
+                )
+            except Exception as exc:  # papermill raises PapermillExecutionError and others
+                raise RunError(f"chapter {nb.stem} failed: {_last_line(exc)}") from None
+            timings[nb.stem] = round(time.perf_counter() - t0, 2)
+            if html:
+                export_html(target, out / "html")
+    finally:
+        for k, v in env_before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if _sha256(cohort) != digest:  # pragma: no cover - nothing here writes to it
+            raise RunError(f"the cohort file {cohort} changed during the run")
+
+    summary = _write_comparison(study, results_dir, out)
+    if html:
+        write_index(out, study, cohort, chapters, summary)
+    return summary, timings
+
+
 def run_study(study: str, cohort, out, force: bool = False, parameters: dict | None = None,
               progress: bool = True, html: bool = True) -> Path:
     """Validate ``cohort``, run ``study``'s chapters on it and write everything to ``out``.
@@ -274,64 +378,47 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
     user = check_parameters(study, parameters, chapters)
     digest = _sha256(cohort)
 
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    (out / MARKER).write_text("made by python -m helpers run; --force may replace this folder\n")
-    results_dir = out / "results"
-    results_dir.mkdir()
-    params = {"cohort_file": str(cohort), "results_dir": str(results_dir), **user}
-
-    import papermill
-    from tqdm.auto import tqdm
-
-    env_before = {k: os.environ.get(k) for k in ("HCC_BOOK_RESULTS", "MPLBACKEND")}
-    os.environ["HCC_BOOK_RESULTS"] = str(results_dir)
-    # The kernel must draw inline: with MPLBACKEND=Agg (as a headless shell often sets it)
-    # ipykernel keeps Agg and executed notebooks would hold no figures at all.
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    timings = {}
+    # Everything is written into a hidden staging folder beside --out and renamed into place
+    # only when every step succeeded: an interrupted or failed run never leaves a folder at
+    # --out that looks finished (a failure keeps its partial output as <out>.failed, with
+    # the error in FAILED.txt; a SIGKILL leaves only the hidden staging folder).
+    final = out
+    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
+    failed = out.parent / f"{out.name}.failed"
     try:
-        bar = tqdm(chapters, desc=f"{study}", unit="chapter", disable=not progress, file=sys.stderr)
-        for nb in bar:
-            bar.set_postfix_str(nb.stem)
-            target = out / nb.name
-            t0 = time.perf_counter()
-            try:
-                papermill.execute_notebook(
-                    str(nb), str(target), parameters=params, kernel_name="python3",
-                    cwd=str(paths.CHAPTERS), progress_bar=False, log_output=False,
-                )
-            except Exception as exc:  # papermill raises PapermillExecutionError and others
-                raise RunError(
-                    f"chapter {nb.stem} failed: {_last_line(exc)}\n"
-                    f"  partial executed notebook: {target}\n"
-                    f"  (the chapters before it finished; their outputs are in {out})"
-                ) from None
-            timings[nb.stem] = round(time.perf_counter() - t0, 2)
-            if html:
-                export_html(target, out / "html")
-    finally:
-        for k, v in env_before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        if _sha256(cohort) != digest:  # pragma: no cover - nothing here writes to it
-            raise RunError(f"the cohort file {cohort} changed during the run")
-
-    summary = _write_comparison(study, results_dir, out)
-    if html:
-        write_index(out, study, cohort, chapters, summary)
-    meta = {
-        "study": study, "cohort": str(cohort), "cohort_sha256": digest,
-        "parameters": user, "chapters": [c.stem for c in chapters], "seconds": timings,
-        "python": sys.version.split()[0],
-    }
-    (out / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir()
+    except OSError as exc:
+        raise RunError(f"cannot write the output folder {final}: {exc.strerror or exc}") from None
+    try:
+        summary, timings = _run_into(staging, study, cohort, chapters, user, digest, progress, html)
+        meta = {
+            "study": study, "cohort": str(cohort), "cohort_sha256": digest,
+            "parameters": user, "chapters": [c.stem for c in chapters], "seconds": timings,
+            "python": sys.version.split()[0],
+        }
+        (staging / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+        (staging / MARKER).write_text("made by python -m helpers run; --force may replace this folder\n")
+        _replace(staging, final)
+    except BaseException as exc:
+        reason = ("interrupted" if isinstance(exc, KeyboardInterrupt)
+                  else str(exc).splitlines()[0] if isinstance(exc, RunError) else _last_line(exc))
+        kept = _keep_failed(staging, failed, reason)
+        where = f"; partial output kept in {kept}" if kept else ""
+        if isinstance(exc, RunError):
+            raise RunError(f"{exc}\n  nothing was written at {final}{where}") from None
+        if isinstance(exc, KeyboardInterrupt):
+            raise RunInterrupted(f"run interrupted: nothing was written at {final}{where}") from None
+        if isinstance(exc, OSError):
+            raise RunError(f"run failed writing its output: {exc.strerror or exc}; nothing was "
+                           f"written at {final}{where}") from None
+        raise
+    out = final
     print(f"{study}: ran {len(chapters)} chapters on {cohort.name}; output in {out}")
     if summary:
-        print(summary)
+        print(summary + f"\ncomparison: {out / 'comparison.csv'}")
     return out
 
 
@@ -364,4 +451,4 @@ def _write_comparison(study: str, results_dir: Path, out: Path) -> str:
         return f"(no comparison: helpers.scorecard unavailable: {exc})"
     card = scorecard.scorecard(results_dir=results_dir, study=study)
     card.to_csv(out / "comparison.csv", index=False, lineterminator="\n")
-    return scorecard.summary_line(card) + f"\ncomparison: {out / 'comparison.csv'}"
+    return scorecard.summary_line(card)

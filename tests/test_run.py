@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -180,9 +181,92 @@ def test_failing_chapter_names_chapter_notebook_and_error(toy, tmp_path, capsys)
     err = capsys.readouterr().err
     assert rc == 1
     assert "chapter toy_chapter failed: AssertionError: threshold too large" in err
-    assert f"partial executed notebook: {out.resolve() / 'toy_chapter.ipynb'}" in err
+    failed = out.resolve().parent / "out.failed"
+    assert f"nothing was written at {out.resolve()}; partial output kept in {failed}" in err
     assert "Traceback" not in err
-    assert (out / "toy_chapter.ipynb").exists()
+    assert not out.exists()  # a failed run never leaves a folder that looks finished
+    assert (failed / "toy_chapter.ipynb").exists() and not (failed / run.MARKER).exists()
+    assert "did not finish" in (failed / "FAILED.txt").read_text()
+    assert not list(out.resolve().parent.glob(".out.partial-*"))
+
+
+def test_failed_rerun_with_force_keeps_the_earlier_run(toy, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli(["run", "pbis", "--cohort", str(toy), "--out", str(out)]) == 0
+    before = (out / "run.json").read_text()
+    assert cli(["run", "pbis", "--cohort", str(toy), "--out", str(out), "--force", "-p", "threshold", "9"]) == 1
+    assert (out / "run.json").read_text() == before and (out / run.MARKER).exists()
+
+
+def test_refuses_out_inside_the_repository(toy, capsys):
+    rc = cli(["run", "pbis", "--cohort", str(toy), "--out", str(paths.CHAPTERS / "my_run")])
+    assert rc == 1 and "inside the repository's tracked files" in capsys.readouterr().err
+    assert not (paths.CHAPTERS / "my_run").exists()
+    assert run.check_out(paths.ROOT / "runs" / "x", toy.resolve(), force=False) == (paths.ROOT / "runs" / "x").resolve()
+
+
+def test_unwritable_parent_is_one_line(toy, tmp_path, capsys):
+    parent = tmp_path / "locked"
+    parent.mkdir()
+    parent.chmod(0o500)
+    try:
+        if os.access(parent, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root): chmod does not bind")
+        rc = cli(["run", "pbis", "--cohort", str(toy), "--out", str(parent / "out")])
+        err = capsys.readouterr().err
+        assert rc == 1 and "Permission denied" in err and "Traceback" not in err
+    finally:
+        parent.chmod(0o700)
+
+
+_DRIVER = """
+import sys, time
+from pathlib import Path
+from helpers import contract as ct, paths
+from helpers.__main__ import main
+sys.path.insert(0, {tests!r})
+from test_contract import TOY
+chapter = Path({chapter!r})
+paths.study_chapters = lambda study: [chapter]
+ct.contract_for = lambda study, dataset="cohort": TOY
+sys.exit(main(["run", "pbis", "--cohort", {cohort!r}, "--out", {out!r}]))
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGKILL"])
+def test_killed_run_never_looks_finished(toy, tmp_path, sig):
+    """A run killed while a chapter executes: nothing at --out (SIGINT/SIGTERM: one line,
+    exit 130, partial output in out.failed; SIGKILL: only a hidden staging folder)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "slow_nb").mkdir()
+    slow = _toy_notebook(tmp_path / "slow_nb", name="toy_chapter")
+    nb = nbformat.read(str(slow), as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell("import time\nopen(results_dir + '/../started', 'w').close()\ntime.sleep(60)"))
+    nbformat.write(nb, str(slow))
+    out = tmp_path / "out"
+    script = _DRIVER.format(tests=str(paths.TESTS), chapter=str(slow), cohort=str(toy), out=str(out))
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.time() + 120
+    while not list(tmp_path.glob(".out.partial-*/started")) and time.time() < deadline:
+        time.sleep(0.2)
+    assert list(tmp_path.glob(".out.partial-*/started")), "the chapter never started"
+    if sig == "SIGINT":
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+    else:
+        proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=120)
+    assert not out.exists()
+    if sig == "SIGKILL":  # only the hidden staging folder is left (the kernel exits with its parent)
+        assert list(tmp_path.glob(".out.partial-*")) and not (tmp_path / "out.failed").exists()
+    if sig != "SIGKILL":
+        assert proc.returncode == 130, err
+        assert "interrupted: nothing was written at" in err and "Traceback" not in err
+        assert not (tmp_path / "out.failed" / run.MARKER).exists()
 
 
 # --------------------------------------------------------------------------- real studies
