@@ -83,6 +83,7 @@ TOKENS: dict[str, str] = {
     "cd4": "CD4", "pivka": "PIVKA", "ii": "II", "re": "RE", "lod": "LOD", "auc": "AUC",
     "cr": "CR", "pr": "PR", "sd_": "SD", "pd": "PD", "ne": "NE", "ps": "PS", "psm": "PSM",
     "pct": "%", "pg": "pg", "n": "n", "p": "p", "vs": "vs", "log10": "log10", "log2": "log2",
+    "child": "Child", "pugh": "Pugh", "sha256": "SHA-256", "cb6m": "CB6m", "ipf": "IPF",
 }
 
 #: Units written as two name tokens (``pg_ml``) and how they print.
@@ -145,7 +146,9 @@ def _words(name: str) -> str:
     if len(parts) > 1 and parts[-1] in _SINGLE_UNITS and parts[-1] != "pct":
         return f"{_words('_'.join(parts[:-1]))} ({_SINGLE_UNITS[parts[-1]]})"
     words = [TOKENS.get(w, w) for w in parts if w]
-    text = " ".join(words).replace(" %", " (%)")
+    if len(words) > 1 and len(words[-1]) == 1 and words[-1].isalpha():
+        words[-1] = words[-1].upper()                 # a level: child_pugh_b -> B
+    text = " ".join(words).replace(" %", " (%)").replace("Child Pugh", "Child-Pugh")
     if text and text[0].islower() and not text.startswith(("log", "n ", "p ", "mALBI")) and text not in ("n", "p"):
         text = text[0].upper() + text[1:]
     return text
@@ -168,7 +171,10 @@ def label(name, labels: Mapping | None = None) -> str:
     if name in LABELS:
         return LABELS[name]
     if not is_code_name(name) and not name.isidentifier():
-        return name                                   # already prose ("IL-6 group", "n (%)")
+        first = name.split(" ")[0]                   # already prose ("IL-6 group", "n (%)")
+        if len(first) > 1 and first.isalpha() and first.islower() and first not in TOKENS:
+            return name[0].upper() + name[1:]          # "printed margin" -> "Printed margin"
+        return name
     found = contract_labels().get(name)
     if found:
         return found
