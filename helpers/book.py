@@ -27,7 +27,8 @@ tests). What it does, so chapters do not have to:
             is not an estimate (scores: ``0 1 2``, not ``0.0 1.0``)
   number    other numbers                                           ``digits`` decimals
             (``digits`` may be a dict per column)
-  text      everything else                                         as is, HTML-escaped
+  text      everything else                                         as is, HTML-escaped; a
+                                                                    newline is a line break
   ========  =====================================================  ==========================
 
 * **Padding and alignment** come from ``_static/hcc.css`` (numbers right-aligned with
@@ -189,11 +190,11 @@ def infer_kind(name, values: pd.Series) -> str:
     return "number"
 
 
-def _fmt_cell(value, kind: str, digits: int) -> str:
+def _fmt_cell(value, kind: str, digits: int, na_rep: str = "") -> str:
     from .results import fmt_p
 
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
+        return na_rep if kind in ("count", "number") else ""
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if kind == "p":
@@ -292,12 +293,17 @@ def _header_rows(columns, labels) -> list[str]:
     return rows
 
 
+def _cell_html(text: str) -> str:
+    """Escaped cell text; a newline in a text cell becomes a line break."""
+    return html.escape(text).replace("\n", "<br>")
+
+
 def _estimate_px(headers: list[str], cells: list[list[str]]) -> int:
     """A rough width of the table in CSS pixels (7.5 px per character at 15 px text)."""
     width = 0
     for j, head in enumerate(headers):
         longest_word = max((len(w) for w in head.split()), default=1)
-        body = max((len(row[j]) for row in cells), default=0)
+        body = max((len(line) for row in cells for line in row[j].split("\n")), default=0)
         width += 7.5 * max(longest_word, min(body, 36)) + 18
     return int(width)
 
@@ -306,7 +312,7 @@ def table(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 
           labels: Mapping | None = None, kinds: Mapping | None = None,
           groups: Mapping | None = None, test: str | None = None,
           note: str | Iterable[str] | None = None, index: bool = False,
-          compact: bool | None = None, csv_name: str | None = None) -> Table:
+          compact: bool | None = None, csv_name: str | None = None, na_rep: str = "") -> Table:
     """The HTML of a table as the book shows it (see the module docstring).
 
     Parameters
@@ -335,6 +341,8 @@ def table(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 
         line, ``False`` shows it open. Ignored for other tables.
     csv_name
         File name offered by the CSV download link of a compact table.
+    na_rep
+        Text for a missing number (default empty; e.g. ``"NR"`` for a median not reached).
     """
     if not isinstance(df, pd.DataFrame):
         if isinstance(df, pd.Series):
@@ -356,7 +364,7 @@ def table(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 
         kind = kinds.get(col, kinds.get(_leaf(col), None)) or infer_kind(col, values)
         d = digits.get(col, digits.get(_leaf(col), 2)) if isinstance(digits, Mapping) else digits
         col_kinds.append(kind)
-        texts.append([_fmt_cell(v, kind, d) for v in values])
+        texts.append([_fmt_cell(v, kind, d, na_rep) for v in values])
     cells = [list(row) for row in zip(*texts)] if texts else []
     headers = [_label(_leaf(c), labels) for c in frame.columns]
     classes = []
@@ -364,13 +372,16 @@ def table(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 
         cls = "hcc-num" if kind in ("p", "count", "number") else "hcc-txt"
         if kind == "p":
             cls += " hcc-p"
-        if kind == "text" and max((len(r[j]) for r in cells), default=0) > 40:
+        longest = max((len(line) for r in cells for line in r[j].split("\n")), default=0)
+        if kind == "text" and longest > 40:
             cls += " hcc-long"
+        elif kind == "text" and longest <= 16:
+            cls += " hcc-short"
         classes.append(cls)
     head = re.sub("\x00(\\d+)\x00", lambda m: classes[int(m.group(1))],
                   "\n".join(_header_rows(frame.columns, labels)))
     body = "\n".join(
-        "<tr>" + "".join(f'<td class="{classes[j]}">{html.escape(cell)}</td>'
+        "<tr>" + "".join(f'<td class="{classes[j]}">{_cell_html(cell)}</td>'
                          for j, cell in enumerate(row)) + "</tr>"
         for row in cells)
     wide = _estimate_px(headers, cells) > COLUMN_PX
@@ -399,7 +410,8 @@ def show(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 2
     """Display a table the book's way (:func:`table`; options as there). Returns None.
 
     Existing calls ``show(df, caption=..., digits=...)`` keep working; new keywords:
-    ``labels``, ``kinds``, ``groups``, ``test``, ``note``, ``index``, ``compact``, ``csv_name``.
+    ``labels``, ``kinds``, ``groups``, ``test``, ``note``, ``index``, ``compact``, ``csv_name``,
+    ``na_rep``.
     """
     from IPython.display import HTML, display
 

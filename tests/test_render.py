@@ -91,6 +91,11 @@ def test_html_is_escaped():
     assert "a&amp;b" in html and "<caption>x &lt; y</caption>" in html
 
 
+def test_newlines_in_text_cells_are_line_breaks():
+    html = book.table(pd.DataFrame({"column": ["os_months\nfloat, months"]})).html
+    assert "os_months<br>float, months" in html
+
+
 def test_test_footnote_and_notes():
     html = book.table(table_one(), test="Kruskal-Wallis test", note="SMD: standardized mean difference").html
     assert '<p class="hcc-table-note">p: Kruskal-Wallis test.</p>' in html
@@ -99,7 +104,7 @@ def test_test_footnote_and_notes():
 
 def test_alignment_classes():
     html = book.table(table_one()).html
-    assert '<td class="hcc-num hcc-p">' in html and '<td class="hcc-txt">Age (years)</td>' in html
+    assert '<td class="hcc-num hcc-p">' in html and '<td class="hcc-txt hcc-short">Age (years)</td>' in html
 
 
 def test_every_table_scrolls_and_wide_ones_say_so():
@@ -108,6 +113,11 @@ def test_every_table_scrolls_and_wide_ones_say_so():
     wide = pd.DataFrame({f"column_{i}": [123456.789] for i in range(19)})
     html = book.table(wide).html
     assert "hcc-wide" in html and "scroll sideways" in html
+
+
+def test_missing_numbers_and_short_text():
+    html = book.table(pd.DataFrame({"group": ["IL-6 high"], "median_upper": [np.nan]}), na_rep="NR").html
+    assert cells(html) == ["IL-6 high", "NR"] and 'class="hcc-txt hcc-short"' in html
 
 
 def test_kind_override_and_bad_kind():
