@@ -261,15 +261,17 @@ def _header_rows(columns, labels) -> list[str]:
     tuples = [tuple("" if (x is None or (isinstance(x, float) and math.isnan(x))) else x
                     for x in t) for t in columns]
     depth = len(tuples[0])
-    # a column whose upper levels are all empty spans the whole header (rowspan)
-    lone = [all(str(t[i]) == "" for i in range(depth - 1)) for t in tuples]
+    # a column with one non-empty level (("", "p") or ("cohort", "") from reset_index)
+    # spans the whole header (rowspan) with that level's label
+    lone = [sum(str(x) != "" for x in t) <= 1 for t in tuples]
+    lone_text = [next((x for x in t if str(x) != ""), "") for t in tuples]
     rows = []
     for level in range(depth):
         cells, j = [], 0
         while j < len(tuples):
             if lone[j]:
                 if level == 0:
-                    text = _label(tuples[j][-1], labels)
+                    text = _label(lone_text[j], labels)
                     cells.append(f'<th class="\x00{j}\x00" scope="col" rowspan="{depth}">'
                                  f"{html.escape(text)}</th>")
                 j += 1
@@ -366,7 +368,8 @@ def table(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 
         col_kinds.append(kind)
         texts.append([_fmt_cell(v, kind, d, na_rep) for v in values])
     cells = [list(row) for row in zip(*texts)] if texts else []
-    headers = [_label(_leaf(c), labels) for c in frame.columns]
+    headers = [_label(next((x for x in reversed(c) if str(x) != ""), "") if isinstance(c, tuple)
+                      else c, labels) for c in frame.columns]
     classes = []
     for j, kind in enumerate(col_kinds):
         cls = "hcc-num" if kind in ("p", "count", "number") else "hcc-txt"

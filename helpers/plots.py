@@ -297,7 +297,7 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
         risk table in its own row when ``risk_times`` is given.
     summary
         :func:`helpers.survival.km_summary`: each legend entry gets ``n`` and the median
-        (95% CI); ``NA`` where a median or limit is not reached.
+        (95% CI); ``NR`` (not reached, as in the glossary) where a median or limit is missing.
     hr
         A Cox table row (``hr``, ``lower``, ``upper``, optional ``p``): a
         :class:`~helpers.survival.CoxResult` or a DataFrame (the first row is used), a
@@ -362,8 +362,9 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
         name = name_of[group]
         if summ is not None and group in summ.index:
             s = summ.loc[group]
-            name += (f" (n = {int(s['n'])}): {_fmt(s['median'], 1)} "
-                     f"({_fmt(s['median_lower'], 1)}–{_fmt(s['median_upper'], 1)})")
+            nr = lambda x: "NR" if _fmt(x, 1) == "NA" else _fmt(x, 1)  # not reached
+            name += (f" (n = {int(s['n'])}): {nr(s['median'])} "
+                     f"({nr(s['median_lower'])}–{nr(s['median_upper'])})")
             medians.append((group, s["median"]))
         ax.step(g["time"], g["survival"], where="post", color=color[group], label=name)
         if ci and {"lower", "upper"} <= set(g.columns):

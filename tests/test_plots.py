@@ -113,7 +113,7 @@ def test_km_plot_curves_ticks_legend_annotation_and_risk_table(km_lung):
     assert len(marks[0].get_xdata()) == n_censored_times
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     # HR and p sit in the legend box, above the axes, where no curve can pass
-    assert legend == ["Female (n = 90): 426.0 (348.0–550.0)", "Men (n = 138): 270.0 (212.0–NA)",
+    assert legend == ["Female (n = 90): 426.0 (348.0–550.0)", "Men (n = 138): 270.0 (212.0–NR)",
                       "HR 1.70 (95% CI 1.22–2.37), p = 0.002", "Log-rank p = 0.001"]
     assert ax.get_legend().get_title().get_text() == "Median, days (95% CI)"
     ax.figure.canvas.draw()

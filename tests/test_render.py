@@ -80,6 +80,10 @@ def test_grouped_headers_from_groups_and_multiindex():
         [("IL-6 low", "n"), ("IL-6 low", "median"), ("", "p")]))
     html = book.table(mi).html
     assert 'colspan="2">IL-6 low</th>' in html and 'rowspan="2">p</th>' in html
+    reset = pd.DataFrame([[1, 2]], index=pd.Index(["Discovery"], name="cohort"),
+                         columns=pd.MultiIndex.from_tuples([("Fitted", "A5"), ("Fitted", "A6")])).reset_index()
+    html = book.table(reset).html
+    assert 'rowspan="2">Cohort</th>' in html and headers(html) == ["Cohort", "Fitted", "A5", "A6"]
     with pytest.raises(ValueError, match="column 'x' of 'G' is not in the table"):
         book.table(df, groups={"G": ["x"]})
 
