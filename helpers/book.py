@@ -444,9 +444,10 @@ def _slug(text: str) -> str:
 
 def _comparison(df: pd.DataFrame, caption=None, labels=None, csv_name=None, note=None) -> Table:
     key = "id" if "id" in df.columns else "key"
-    shown = [c for c in (key, "quantity", "published", "reproduced", "tolerance", "verdict",
-                         "note") if c in df.columns]
-    frame = df[shown]
+    # the key goes under the quantity in one cell (small, breakable): the table stays narrow
+    shown = [c for c in ("quantity", "published", "reproduced", "tolerance", "verdict", "note")
+             if c in df.columns]
+    frame = df[[key] + shown]
     verdicts = frame["verdict"].fillna("").astype(str)
     headers = [_label(c, labels) for c in shown]
     head = "<tr>" + "".join(
@@ -461,8 +462,10 @@ def _comparison(df: pd.DataFrame, caption=None, labels=None, csv_name=None, note
                 v = _slug(text) if text else "none"
                 tds.append(f'<td class="hcc-txt"><span class="hcc-verdict hcc-v-{v}">'
                            f"{html.escape(text)}</span></td>")
-            elif c == key:
-                tds.append(f'<td class="hcc-txt hcc-key"><code>{html.escape(text)}</code></td>')
+            elif c == "quantity":
+                ident = "" if pd.isna(r[key]) else str(r[key])
+                tds.append(f'<td class="hcc-txt hcc-quantity">{html.escape(_label(text, labels))}'
+                           f'<br><code class="hcc-key">{html.escape(ident)}</code></td>')
             else:
                 cls = "hcc-txt hcc-long" if c == "note" else "hcc-txt"
                 tds.append(f'<td class="{cls}">{html.escape(text)}</td>')

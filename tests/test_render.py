@@ -149,7 +149,8 @@ def test_comparison_tables_are_compact_with_summary_details_and_csv():
     assert html.count('class="hcc-row-miss"') == 3
     assert book.verdict_summary(comparison()["verdict"]) == (
         "30 published numbers: 20 exact, 5 within tolerance, 2 inside published CI, 3 miss")
-    assert "Key" in headers(html) and "This cohort" in headers(html)
+    assert headers(html) == ["Quantity", "Published", "This cohort", "Verdict", "Note"]
+    assert 'HR<br><code class="hcc-key">discovery_os_hr_0</code>' in html
 
 
 def test_comparison_can_be_shown_open():
