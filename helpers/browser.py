@@ -22,6 +22,9 @@ check                     a finding when
                           ``{ref}``/``{numref}``/``{cite}`` roles
 ``stray-output``          an output box whose only content is a quoted Python string
 ``snake-header``          a table header is a code name (``median_low_lower``)
+``figure-alt``            a figure has no alt text, or only a file name or the generic
+                          fallback of ``helpers/page_ext.py`` (give it a caption or
+                          ``mystnb: image: alt:``)
 ========================  =================================================================
 
 A screenshot of every page at every width is saved as
@@ -154,6 +157,7 @@ _RAW = [(re.compile(r"\{glue(:\w+)?\}?`?"), "{glue:"), (re.compile(r":::\s*\{"),
         (re.compile(r"\{(ref|numref|cite|eq|doc|term)\}`"), "{role}`")]
 _QUOTED = re.compile(r"""^(['"]).*\1$""", flags=re.S)
 _SNAKE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
+_FILE_ALT = re.compile(r"^[\w./-]+\.(png|svg|jpe?g|gif)$|^[0-9a-f]{32,}", re.IGNORECASE)
 
 
 def _context(text: str, m: re.Match, width: int = 40) -> str:
@@ -176,6 +180,12 @@ def check_page(info: dict, page: str, width: int, html_dir: Path, console: list[
                                f"table {t['index'] + 1}: {', '.join(dict.fromkeys(snakes))}"))
     page_dir = (Path(html_dir) / page).parent
     for im in info["images"]:
+        alt = (im.get("alt") or "").strip()
+        if (im["src"] or "").split("/")[-1].startswith(("logo",)):
+            continue
+        if not alt or _FILE_ALT.search(alt) or alt == "Figure from the code cell above":
+            out.append(Finding(page, width, "figure-alt",
+                               f"{Path(im['src'] or '').name[:16]}…: alt text {alt[:40]!r}"))
         src = (im["src"] or "").split("?")[0]
         if not src or src.startswith(("data:", "http")) or im["width"] <= 0:
             continue

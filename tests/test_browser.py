@@ -38,8 +38,9 @@ def test_checks_find_each_defect(tmp_path):
         tables=[dict(index=0, width=1200, scrollWidth=1200, inScroller=False, caption="T",
                      headers=["median_low_lower", "IL-6 low", "p"]),
                 dict(index=1, width=1200, scrollWidth=1200, inScroller=True, caption="", headers=["n"])],
-        images=[dict(src="wide.svg", width=600, naturalWidth=960, alt="x"),
-                dict(src="wide.png", width=700, naturalWidth=1000, alt="y")],
+        images=[dict(src="wide.svg", width=600, naturalWidth=960, alt="Survival by group"),
+                dict(src="wide.png", width=700, naturalWidth=1000,
+                     alt="0e8760cc9470c11b663ff377a716e7527153ffe3f765750e752252d8f13e0f9c.png")],
         text="HR 2.1, p 0.000 and 10.000 and 0.0001 {glue:text}`x` :::{note} (ch-x)=\n",
         outputs=[dict(cls="output text_plain", text="'IL-6 ≥ 18.49 pg/ml'"),
                  dict(cls="output text_plain", text="0.5"), dict(cls="output text_html", text="'a'")],
@@ -52,6 +53,7 @@ def test_checks_find_each_defect(tmp_path):
     assert checks.count("p-zero") == 1                  # not 10.000 nor 0.0001
     assert checks.count("raw-markup") == 3
     assert checks.count("stray-output") == 1
+    assert checks.count("figure-alt") == 1              # the hash, not "Survival by group"
     narrow = browser.check_page(info, "chapters/x", 420, tmp_path, [])
     assert "figure-scale-narrow" in [f.check for f in narrow]
     assert browser.failures(narrow, strict=True) and not [
@@ -105,8 +107,8 @@ def test_browser_finds_defects_on_a_real_page(tmp_path):
     plt.close(fig)
     found = browser.check_book(html, widths=(1400,), screenshots=tmp_path / "shots")
     checks = sorted({f.check for f in found})
-    assert checks == ["console", "figure-scale", "p-zero", "raw-markup", "snake-header",
-                      "stray-output", "table-width"], found
+    assert checks == ["console", "figure-alt", "figure-scale", "p-zero", "raw-markup",
+                      "snake-header", "stray-output", "table-width"], found
     assert (tmp_path / "shots" / "1400" / "page.png").stat().st_size > 1000
 
 
@@ -122,3 +124,33 @@ def test_built_book_in_a_real_browser():
     failed = browser.failures(found, strict=strict)
     assert not failed, "\n".join(map(str, failed[:40]))
     assert len(list((BUILT.parent / "screenshots" / "1400").glob("*.png"))) == len(browser.pages(BUILT))
+
+
+def test_page_ext_keeps_one_copy_of_each_inline_script_and_sets_alt_text():
+    from docutils import nodes
+    from sphinx.builders.html._assets import _JavaScript
+
+    from helpers import page_ext
+
+    body = "const THEBE_JS_URL = 'x'"
+    context = {"script_files": [_JavaScript("", body=body), _JavaScript("a.js"),
+                                _JavaScript(None, body=body)]}
+    page_ext._dedupe_scripts(None, "p", "t", context, None)
+    assert [str(js.filename) for js in context["script_files"]] == ["", "a.js"]
+
+    class App:
+        class config:
+            hcc_synthetic_captions = True
+
+        class env:
+            metadata = {"chapters/x": {"hcc_book": {"study": "pbis"}}}
+
+    figure = nodes.figure("", nodes.image(uri="_images/ab12.png", alt="ab12.png"),
+                          nodes.caption("", "Overall survival by PBIS group."))
+    doctree = nodes.document(None, None)
+    doctree += figure
+    doctree += nodes.image(uri="_images/cd34.svg")
+    page_ext._figures(App, doctree, "chapters/x")
+    images = list(doctree.findall(nodes.image))
+    assert images[0]["alt"] == "Overall survival by PBIS group. Synthetic data."
+    assert images[1]["alt"] == "Figure from the code cell above"
