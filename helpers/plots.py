@@ -9,8 +9,9 @@ figure is designed for it:
 * **Sizes** (:func:`figure`): ``width="column"`` is :data:`COLUMN_IN` = 7.5 in, shown at
   its natural size (96 px per inch for SVG; at least 75 px/in is what the browser check
   demands); ``width="half"`` is 3.6 in. At most two panels side by side
-  (``panels=2``); more panels go in rows (``rows=``). One Kaplan-Meier plot per figure
-  when it has a risk table.
+  (``panels=2``); more panels go in rows (``rows=``). Kaplan-Meier plots with risk
+  tables: one per figure (:func:`km_plot`) or two side by side (:func:`km_panels`), each
+  with its own risk table in a gridspec row (never an inset that can collide).
 * **Text** at 10 pt or more at that size (:data:`STYLE`).
 * **Output**: call :func:`setup` once per chapter (after the imports). It makes the inline
   backend emit SVG (sharp at any zoom; myst-nb writes it as an ``.svg`` image), with fixed
@@ -280,7 +281,7 @@ def _one_row(x, what: str, columns) -> dict:
 def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None,
             xlabel="Months", ylabel="Survival probability", title=None, colors=None,
             labels=None, order=None, ci=False, annotate_loc="legend", xmax=None,
-            median_lines=False):
+            median_lines=False, risk_ax=None, legend_wrap=None):
     """Kaplan-Meier curves, as survminer's ``ggsurvplot`` draws them.
 
     The legend sits in a box above the curves, where no curve can pass: one entry per group
@@ -322,6 +323,11 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
     xmax
         Right end of the time axis (curves beyond it are cut off, as survminer's ``xlim``);
         default: the last time or the last ``risk_times``, whichever is later.
+    risk_ax
+        Axes for the number-at-risk table when ``ax`` is given (default: an inset under
+        ``ax``); :func:`km_panels` passes a gridspec row, so nothing overlaps.
+    legend_wrap
+        Break legend entries after this many characters (narrow panels).
 
     Returns
     -------
@@ -336,6 +342,7 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
     if summary is not None:
         _require(summary, ["group", "n", "median", "median_lower", "median_upper"], "km_summary")
         summ = summary.assign(group=summary["group"].astype(object).where(summary["group"].notna(), "all")).set_index("group")
+    given_risk_ax = risk_ax
     risk_ax = None
     n_risk_rows = len(groups)
     if ax is None:
@@ -350,6 +357,8 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
         else:
             _, ax = plt.subplots(figsize=(COLUMN_IN, curves_h + 0.35 * (len(groups) + 2)),
                                  layout="constrained")
+    elif risk_times is not None and given_risk_ax is not None:
+        risk_ax = given_risk_ax
     elif risk_times is not None:
         height = 0.07 * n_risk_rows + 0.05
         risk_ax = ax.inset_axes([0, -0.2 - height, 1, height], sharex=ax)
@@ -409,11 +418,15 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
     blank = mpl.lines.Line2D([], [], linestyle="none", marker="none")
     handles += [blank] * len(notes)
     texts += notes
+    if legend_wrap:
+        texts = [wrap_label(t, legend_wrap) for t in texts]
     if handles:
         head = title
         if summ is not None:
             sub = f"Median, {xlabel.lower()} (95% CI)"
             head = f"{title}: {sub}" if title else sub
+        if legend_wrap and head:
+            head = wrap_label(head, legend_wrap + 4)
         leg = ax.legend(handles, texts, loc="lower left", bbox_to_anchor=(0, 1.01),
                         borderaxespad=0, title=head, alignment="left", handlelength=1.6,
                         frameon=True, edgecolor=LIGHT_GREY, fancybox=False)
@@ -424,6 +437,55 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
     if risk_ax is not None:
         _risk_table(risk_ax, number_at_risk(km, risk_times), groups, color, name_of)
     return ax
+
+
+def km_panels(panels: dict, risk_times=None, *, ncols: int | None = None, height=None,
+              **common):
+    """Kaplan-Meier plots side by side (at most two per row), each with its own risk table.
+
+    Parameters
+    ----------
+    panels
+        ``{title: {"km": ..., "summary": ..., "hr": ..., "logrank": ...}}`` (the keyword
+        arguments of :func:`km_plot` per panel), in reading order.
+    risk_times
+        Times of the risk tables (and x ticks), shared by all panels.
+    ncols
+        Panels per row: 1 or 2 (default: 2 if there are two or more panels).
+    common
+        Further :func:`km_plot` arguments shared by all panels (``labels``, ``order``,
+        ``xlabel``, ``median_lines``, ...).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not panels:
+        raise ValueError("km_panels: no panels")
+    ncols = ncols or (2 if len(panels) > 1 else 1)
+    if ncols not in (1, 2):
+        raise ValueError("km_panels: at most two panels side by side fit the text column")
+    nrows = -(-len(panels) // ncols)
+    n_groups = max(len(dict.fromkeys(_km_frame(p["km"])["group"])) for p in panels.values())
+    curves_h, risk_h = 3.0, (0.3 * n_groups + 0.45 if risk_times is not None else 0.0)
+    legend_h = 0.22 * (2 * n_groups + 3) if ncols == 2 else 0.3 * (n_groups + 3)
+    row_h = legend_h + curves_h + risk_h
+    with plt.rc_context(STYLE):
+        fig = plt.figure(figsize=(COLUMN_IN, height or row_h * nrows), layout="constrained")
+    ratios = []
+    for _ in range(nrows):
+        ratios += [curves_h] + ([risk_h] if risk_times is not None else [])
+    grid = fig.add_gridspec(len(ratios), ncols, height_ratios=ratios)
+    step = 2 if risk_times is not None else 1
+    for i, (title, kw) in enumerate(panels.items()):
+        r, c = divmod(i, ncols)
+        ax = fig.add_subplot(grid[r * step, c])
+        rax = fig.add_subplot(grid[r * step + 1, c], sharex=ax) if risk_times is not None else None
+        options = {**common, **kw}
+        if ncols == 2:
+            options.setdefault("legend_wrap", 28)
+        km_plot(ax=ax, risk_times=risk_times, risk_ax=rax, title=title, **options)
+    return fig
 
 
 def _risk_table(rax, risk: pd.DataFrame, groups, color, names) -> None:

@@ -322,3 +322,18 @@ def test_setup_applies_the_style_and_svg_is_deterministic(tmp_path):
     finally:
         matplotlib.rcdefaults()
         matplotlib.use("Agg")
+
+
+def test_km_panels_two_side_by_side_each_with_its_risk_table():
+    km = toy_km()
+    fig = plots.km_panels({"PFS": dict(km=km, logrank=0.2), "OS": dict(km=km)},
+                          risk_times=[0, 2, 4, 6], labels={"a": "IL-6 low", "b": "IL-6 high"})
+    assert tuple(fig.get_size_inches())[0] == plots.COLUMN_IN
+    curves = [a for a in fig.axes if a.get_legend() is not None]
+    assert len(curves) == 2 and len(fig.axes) == 4          # two curve axes, two risk tables
+    assert curves[0].get_legend().get_title().get_text() == "PFS"
+    risk = [a for a in fig.axes if a not in curves]
+    assert [t.get_text() for t in risk[0].get_yticklabels()] == ["IL-6 low", "IL-6 high"]
+    assert len(risk[1].texts) == 8
+    with pytest.raises(ValueError, match="at most two panels"):
+        plots.km_panels({"x": dict(km=km)}, ncols=3)
