@@ -87,12 +87,20 @@ _ESTIMATE_WORDS = ("hr", "or", "rr", "lower", "upper", "median", "mean", "estima
                    "difference", "ratio", "months", "years", "auc", "c_index", "q1", "q3", "sd")
 
 
-class _Quiet(str):
+class Quiet(str):
     """A ``str`` that IPython does not echo when it is a cell's last value (no stray
-    ``'...'`` output box); it is still an ordinary string for the caller."""
+    ``'...'`` output box); it is still an ordinary string for the caller.
+
+    Helpers that display something and also return its text (:func:`data_banner`, and
+    ``Recorder.text``/``record`` should do the same) return ``Quiet(text)``, so a chapter
+    whose cell ends with such a call shows no quoted string.
+    """
 
     def _ipython_display_(self):  # noqa: D401 - IPython hook
         return None
+
+
+_Quiet = Quiet  # the name used before
 
 
 def _markdown(text: str):
@@ -121,7 +129,7 @@ def data_banner(study: str, cohort_file=None) -> str:
             "The published numbers beside it are the paper's, for comparison.\n:::"
         )
     _markdown(text)
-    return _Quiet(text)
+    return Quiet(text)
 
 
 def skip_section(section: str, missing: list[str]) -> bool:
