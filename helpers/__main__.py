@@ -14,6 +14,8 @@ execute [--jobs N]
     Execute the book's notebooks in parallel into the execution cache (before Sphinx).
 check-offline HTML_DIR
     Fail if the built HTML loads any script, style sheet or font from the network.
+browser-check [HTML_DIR] [--strict]
+    Open every built page in headless Chromium at 1,400 and 420 px (:mod:`helpers.browser`).
 
 Errors are printed as one readable message and exit with status 1 (2 for usage errors);
 no traceback unless ``HCC_BOOK_DEBUG=1``.
@@ -106,6 +108,11 @@ def _cmd_scorecard(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["browser-check"]:          # its own options (helpers/browser.py)
+        from . import browser
+
+        return browser.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -138,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("check-offline", help="fail if the built HTML loads remote assets")
     p.add_argument("html_dir")
     p.set_defaults(func=_cmd_check_offline)
+
+    sub.add_parser("browser-check", help="check the built pages in headless Chromium "
+                   "(python -m helpers browser-check --help)")
 
     args = parser.parse_args(argv)
     previous = _terminate_as_interrupt()

@@ -1,10 +1,32 @@
 """Drawing only. Each function takes tidy DataFrames from the computing helpers, an optional
 ``ax``, and returns the axes (or figure, for multi-panel plots). No statistics here.
 
+Figures for the page
+--------------------
+The book's text column is about 800 CSS pixels wide (sphinx-book-theme at 1,400 px). A
+figure is designed for it:
+
+* **Sizes** (:func:`figure`): ``width="column"`` is :data:`COLUMN_IN` = 7.5 in, shown at
+  its natural size (96 px per inch for SVG; at least 75 px/in is what the browser check
+  demands); ``width="half"`` is 3.6 in. At most two panels side by side
+  (``panels=2``); more panels go in rows (``rows=``). Kaplan-Meier plots with risk
+  tables: one per figure (:func:`km_plot`) or two side by side (:func:`km_panels`), each
+  with its own risk table in a gridspec row (never an inset that can collide).
+* **Text** at 10 pt or more at that size (:data:`STYLE`).
+* **Output**: call :func:`setup` once per chapter (after the imports). It makes the inline
+  backend emit SVG (sharp at any zoom; myst-nb writes it as an ``.svg`` image), with fixed
+  ids and no timestamp so the same figure gives the same file, and applies :data:`STYLE`
+  to the chapter's own figures as well.
+* **Alt text and captions**: set ``mystnb: image: alt:`` in the cell metadata to say what the
+  figure shows; otherwise the book uses the caption (``helpers/page_ext.py``), and on study
+  pages it appends "Synthetic data." to a caption that does not say so.
+* **Click to enlarge**: ``_static/hcc.js`` opens any figure full-screen (offline).
+* **Labels**: group, term and variable names go through :func:`helpers.labels.label`, so
+  axes, legends and rows read ``IL-6 high``, not ``il6_high``; pass ``labels=`` to override.
+
 One palette for the whole book (:data:`PALETTE`, Okabe & Ito's colour-blind-safe set) and one
-journal-like style (:data:`STYLE`: no top/right spines, light grid, 9-10 pt text), applied
-inside each function only, so a chapter's own plots are not changed behind its back.
-Figure sizes are chosen for a web page column (about 7 inches wide at most).
+journal-like style (:data:`STYLE`: no top/right spines), applied inside each plotting function
+(an ``rc_context``) and, by :func:`setup`, to the chapter's own figures.
 
 The one computed thing here is the number at risk under a Kaplan-Meier plot
 (:func:`number_at_risk`), read off the Kaplan-Meier table, not re-estimated.
@@ -20,6 +42,7 @@ import matplotlib.transforms as mtransforms
 import numpy as np
 import pandas as pd
 
+from .labels import label as _label
 from .results import fmt_p
 
 #: Okabe-Ito colours, in the order groups get them (blue, vermillion, green, orange, sky
@@ -35,16 +58,101 @@ VERDICT_COLORS = {
     "same direction": "#E69F00", "miss": "#D55E00", "not computed": "#999999",
     "info": "#DDDDDD",
 }
-#: Matplotlib settings used while a plot is drawn.
+#: Matplotlib settings used while a plot is drawn (text >= 10 pt at the natural size).
 STYLE = {
-    "font.size": 9.5, "axes.titlesize": 10.5, "axes.titleweight": "bold",
-    "axes.titlelocation": "left", "axes.labelsize": 9.5, "xtick.labelsize": 9,
-    "ytick.labelsize": 9, "legend.fontsize": 8.5, "legend.frameon": False,
+    "font.size": 10.5, "axes.titlesize": 11, "axes.titleweight": "bold",
+    "axes.titlelocation": "left", "axes.labelsize": 10.5, "xtick.labelsize": 10,
+    "ytick.labelsize": 10, "legend.fontsize": 10, "legend.title_fontsize": 10,
+    "legend.frameon": False, "figure.titlesize": 11,
     "axes.spines.top": False, "axes.spines.right": False, "axes.grid": False,
     "axes.linewidth": 0.8, "xtick.major.width": 0.8, "ytick.major.width": 0.8,
-    "lines.linewidth": 1.8, "figure.dpi": 110, "savefig.dpi": 150,
+    "lines.linewidth": 1.8, "figure.dpi": 96, "savefig.dpi": 192,
     "savefig.bbox": "tight", "axes.prop_cycle": mpl.cycler(color=PALETTE),
+    "svg.hashsalt": "hcc-book", "svg.fonttype": "path",
 }
+#: Smallest text size used anywhere in a figure (points at the natural size).
+MIN_FONT_PT = 10
+#: Width of a figure that fills the text column, and of a half-column figure (inches).
+COLUMN_IN = 7.5
+HALF_IN = 3.6
+#: Height of one row of panels, by number of panels side by side (inches).
+PANEL_HEIGHT_IN = {1: 4.2, 2: 3.4}
+
+
+def setup(svg: bool = True) -> None:
+    """Once per chapter: SVG figures with fixed ids and no timestamp, and :data:`STYLE` for
+    the chapter's own figures too.
+
+    ``svg=False`` gives PNG at 2x density instead (``retina``: twice the pixels, shown at
+    the natural size). Outside IPython only the style is applied.
+    """
+    import os
+
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")      # no date in the SVG metadata
+    mpl.rcParams.update(STYLE)
+    mpl.rcParams["svg.hashsalt"] = "hcc-book"
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # pragma: no cover - matplotlib-inline comes with ipykernel
+        return
+    try:
+        if svg:
+            set_matplotlib_formats("svg", metadata={"Date": None})
+        else:
+            set_matplotlib_formats("retina")
+    except Exception:  # pragma: no cover - not inside IPython
+        pass
+
+
+def figure(width="column", panels: int = 1, rows: int = 1, height: float | None = None,
+           **subplots_kw):
+    """A figure sized for the page: ``(fig, ax)`` for one panel, ``(fig, axes)`` otherwise.
+
+    Parameters
+    ----------
+    width
+        ``"column"`` (:data:`COLUMN_IN`), ``"half"`` (:data:`HALF_IN`) or inches.
+    panels
+        Panels side by side: 1 or 2 (more would shrink text below 10 pt on the page).
+    rows
+        Rows of panels.
+    height
+        Total height in inches (default: :data:`PANEL_HEIGHT_IN` per row).
+    subplots_kw
+        Passed to :func:`matplotlib.pyplot.subplots` (``sharey=True``, ...).
+    """
+    if panels not in (1, 2):
+        raise ValueError(f"figure: panels={panels}; at most two panels side by side fit the "
+                         "800 px text column (use rows= for more)")
+    w = {"column": COLUMN_IN, "half": HALF_IN}.get(width, width)
+    if not isinstance(w, (int, float)):
+        raise ValueError(f"figure: width must be 'column', 'half' or inches, not {width!r}")
+    h = height if height is not None else PANEL_HEIGHT_IN[panels] * rows
+    subplots_kw.setdefault("layout", "constrained")
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(rows, panels, figsize=(float(w), float(h)), **subplots_kw)
+    for a in np.atleast_1d(axes).ravel():
+        _clean(a)
+    return fig, axes
+
+
+def wrap_label(text: str, width: int = 22) -> str:
+    """A label broken into lines of at most ``width`` characters (for ticks and legends)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(text), width=width, break_long_words=False)) or str(text)
+
+
+def text_color(facecolor) -> str:
+    """Black or white, whichever reads better on ``facecolor`` (WCAG relative luminance)."""
+    r, g, b = mpl.colors.to_rgb(facecolor)
+
+    def lin(c):
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    lum = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+    return "black" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "white"
+
 
 #: Columns of :func:`number_at_risk`.
 RISK_COLUMNS = ["group", "time", "n_risk"]
@@ -172,8 +280,13 @@ def _one_row(x, what: str, columns) -> dict:
 @_styled
 def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None,
             xlabel="Months", ylabel="Survival probability", title=None, colors=None,
-            labels=None, order=None, ci=False, annotate_loc="lower left", xmax=None):
+            labels=None, order=None, ci=False, annotate_loc="legend", xmax=None,
+            median_lines=False, risk_ax=None, legend_wrap=None):
     """Kaplan-Meier curves, as survminer's ``ggsurvplot`` draws them.
+
+    The legend sits in a box above the curves, where no curve can pass: one entry per group
+    (with ``n`` and the median (95% CI) when ``summary`` is given), then the HR (95% CI) and
+    p, then the log-rank p. The title, if any, heads that box.
 
     Parameters
     ----------
@@ -181,31 +294,40 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
         :func:`helpers.survival.km_table` (:data:`~helpers.survival.KM_COLUMNS`): step
         curves, with a tick at every time with censorings.
     ax
-        Axes to draw on; ``None`` makes a figure (7 x 5.2 in with a risk table).
+        Axes to draw on; ``None`` makes a column-wide figure (:data:`COLUMN_IN`), with the
+        risk table in its own row when ``risk_times`` is given.
     summary
         :func:`helpers.survival.km_summary`: each legend entry gets ``n`` and the median
-        (95% CI); ``NA`` where a median or limit is not reached.
+        (95% CI); ``NR`` (not reached, as in the glossary) where a median or limit is missing.
     hr
         A Cox table row (``hr``, ``lower``, ``upper``, optional ``p``): a
         :class:`~helpers.survival.CoxResult` or a DataFrame (the first row is used), a
-        Series or a dict. Printed as ``HR 2.93 (95% CI 1.50–5.71)``.
+        Series or a dict. Printed as ``HR 2.93 (95% CI 1.50–5.71), p = 0.002``.
     logrank
         :func:`helpers.survival.logrank` (its ``p``) or a float: printed as ``Log-rank p``.
     risk_times
         Times for the number-at-risk table under the axis (:func:`number_at_risk`); they
         also become the x ticks.
     labels
-        Display names per group (dict), e.g. ``{"il6_high": "IL-6 high"}``.
+        Display names per group (dict), e.g. ``{"il6_high": "IL-6 ≥ 18.49 pg/ml"}``; other
+        groups get :func:`helpers.labels.label`.
     order, colors
         Group order (default: order in ``km``) and colours (dict or list; default
         :data:`PALETTE`).
     ci
-        Shade the pointwise 95% CI (needs ``lower``, ``upper``).
+        Shade the pointwise 95% CI (needs ``lower``, ``upper``), as ``conf.int = TRUE``.
+    median_lines
+        Dotted lines at S = 0.5 down to each reached median, as ``surv.median.line = "hv"``.
     annotate_loc
-        Corner for the HR and log-rank text: ``"lower left"`` (default), ``"upper right"``, ...
+        Kept for old calls and ignored: HR and p are always in the legend box.
     xmax
         Right end of the time axis (curves beyond it are cut off, as survminer's ``xlim``);
         default: the last time or the last ``risk_times``, whichever is later.
+    risk_ax
+        Axes for the number-at-risk table when ``ax`` is given (default: an inset under
+        ``ax``); :func:`km_panels` passes a gridspec row, so nothing overlaps.
+    legend_wrap
+        Break legend entries after this many characters (narrow panels).
 
     Returns
     -------
@@ -215,33 +337,44 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
     km = _km_frame(km)
     groups = _groups(km, order)
     color = _colors(groups, colors)
-    labels = labels or {}
+    name_of = {g: _label(g, labels) for g in groups}
     summ = None
     if summary is not None:
         _require(summary, ["group", "n", "median", "median_lower", "median_upper"], "km_summary")
         summ = summary.assign(group=summary["group"].astype(object).where(summary["group"].notna(), "all")).set_index("group")
+    given_risk_ax = risk_ax
     risk_ax = None
+    n_risk_rows = len(groups)
     if ax is None:
+        curves_h = 3.4
         if risk_times is not None:
-            fig = plt.figure(figsize=(7.0, 4.2 + 0.28 * len(groups) + 0.45), layout="constrained")
-            grid = fig.add_gridspec(2, 1, height_ratios=[4.2, 0.28 * len(groups) + 0.45])
+            risk_h = 0.3 * n_risk_rows + 0.45
+            fig = plt.figure(figsize=(COLUMN_IN, curves_h + risk_h + 0.35 * (len(groups) + 2)),
+                             layout="constrained")
+            grid = fig.add_gridspec(2, 1, height_ratios=[curves_h, risk_h])
             ax = fig.add_subplot(grid[0])
             risk_ax = fig.add_subplot(grid[1], sharex=ax)
         else:
-            _, ax = plt.subplots(figsize=(7.0, 4.2), layout="constrained")
+            _, ax = plt.subplots(figsize=(COLUMN_IN, curves_h + 0.35 * (len(groups) + 2)),
+                                 layout="constrained")
+    elif risk_times is not None and given_risk_ax is not None:
+        risk_ax = given_risk_ax
     elif risk_times is not None:
-        height = 0.07 * len(groups) + 0.05
+        height = 0.07 * n_risk_rows + 0.05
         risk_ax = ax.inset_axes([0, -0.2 - height, 1, height], sharex=ax)
     _clean(ax)
 
     t_max = float(km["time"].max())
+    medians = []
     for group in groups:
         g = km[km["group"] == group].sort_values("time", kind="stable")
-        name = str(labels.get(group, group))
+        name = name_of[group]
         if summ is not None and group in summ.index:
             s = summ.loc[group]
-            name += (f" (n = {int(s['n'])}): {_fmt(s['median'], 1)} "
-                     f"({_fmt(s['median_lower'], 1)}–{_fmt(s['median_upper'], 1)})")
+            nr = lambda x: "NR" if _fmt(x, 1) == "NA" else _fmt(x, 1)  # not reached
+            name += (f" (n = {int(s['n'])}): {nr(s['median'])} "
+                     f"({nr(s['median_lower'])}–{nr(s['median_upper'])})")
+            medians.append((group, s["median"]))
         ax.step(g["time"], g["survival"], where="post", color=color[group], label=name)
         if ci and {"lower", "upper"} <= set(g.columns):
             ax.fill_between(g["time"], g["lower"].fillna(g["survival"]),
@@ -249,7 +382,10 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
                             color=color[group], alpha=0.12, linewidth=0)
         cens = g[g["n_censor"] > 0]
         ax.plot(cens["time"], cens["survival"], linestyle="none", marker="|",
-                markersize=6, markeredgewidth=1.1, color=color[group], label="_nolegend_")
+                markersize=7, markeredgewidth=1.2, color=color[group], label="_nolegend_")
+        if median_lines and summ is None:
+            below = g[g["survival"] <= 0.5]
+            medians.append((group, float(below["time"].iloc[0]) if len(below) else float("nan")))
     ax.set_ylim(-0.02, 1.03)
     ax.set_ylabel(ylabel)
     ax.set_xlabel(xlabel)
@@ -260,9 +396,13 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
         ax.set_xlim(0, x_right * 1.02 if x_right > 0 else 1)
     if risk_times is not None:
         ax.set_xticks(list(risk_times))
-    legend_title = f"Median, {xlabel.lower()} (95% CI)" if summ is not None else None
-    if len(groups) > 1 or summ is not None:
-        ax.legend(loc="upper right", title=legend_title, title_fontsize=8.5, handlelength=1.6)
+    if median_lines:
+        reached = [(g, m) for g, m in medians if m is not None and np.isfinite(float(m))]
+        if reached:
+            ax.hlines(0.5, 0, max(float(m) for _, m in reached), color=GREY, linestyle=":",
+                      linewidth=1, zorder=0.5)
+            for g, m in reached:
+                ax.vlines(float(m), 0, 0.5, color=color[g], linestyle=":", linewidth=1, zorder=0.5)
 
     notes = []
     if hr is not None:
@@ -272,34 +412,98 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
     if logrank is not None:
         p = logrank if isinstance(logrank, (int, float)) else _one_row(logrank, "logrank", ["p"])["p"]
         notes.append("Log-rank " + fmt_p(float(p)))
-    if notes:
-        x, ha = (0.02, "left") if "left" in annotate_loc else (0.98, "right")
-        y, va = (0.04, "bottom") if "lower" in annotate_loc else (0.96, "top")
-        ax.text(x, y, "\n".join(notes), transform=ax.transAxes, ha=ha, va=va, fontsize=9)
-    if title:
+    handles, texts = ax.get_legend_handles_labels()
+    if len(groups) == 1 and summ is None:
+        handles, texts = [], []
+    blank = mpl.lines.Line2D([], [], linestyle="none", marker="none")
+    handles += [blank] * len(notes)
+    texts += notes
+    if legend_wrap:
+        texts = [wrap_label(t, legend_wrap) for t in texts]
+    if handles:
+        head = title
+        if summ is not None:
+            sub = f"Median, {xlabel.lower()} (95% CI)"
+            head = f"{title}: {sub}" if title else sub
+        if legend_wrap and head:
+            head = wrap_label(head, legend_wrap + 4)
+        leg = ax.legend(handles, texts, loc="lower left", bbox_to_anchor=(0, 1.01),
+                        borderaxespad=0, title=head, alignment="left", handlelength=1.6,
+                        frameon=True, edgecolor=LIGHT_GREY, fancybox=False)
+        leg.get_title().set_fontweight("bold" if title else "normal")
+    elif title:
         ax.set_title(title)
 
     if risk_ax is not None:
-        _risk_table(risk_ax, number_at_risk(km, risk_times), groups, color, labels)
+        _risk_table(risk_ax, number_at_risk(km, risk_times), groups, color, name_of)
     return ax
 
 
-def _risk_table(rax, risk: pd.DataFrame, groups, color, labels) -> None:
+def km_panels(panels: dict, risk_times=None, *, ncols: int | None = None, height=None,
+              **common):
+    """Kaplan-Meier plots side by side (at most two per row), each with its own risk table.
+
+    Parameters
+    ----------
+    panels
+        ``{title: {"km": ..., "summary": ..., "hr": ..., "logrank": ...}}`` (the keyword
+        arguments of :func:`km_plot` per panel), in reading order.
+    risk_times
+        Times of the risk tables (and x ticks), shared by all panels.
+    ncols
+        Panels per row: 1 or 2 (default: 2 if there are two or more panels).
+    common
+        Further :func:`km_plot` arguments shared by all panels (``labels``, ``order``,
+        ``xlabel``, ``median_lines``, ...).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not panels:
+        raise ValueError("km_panels: no panels")
+    ncols = ncols or (2 if len(panels) > 1 else 1)
+    if ncols not in (1, 2):
+        raise ValueError("km_panels: at most two panels side by side fit the text column")
+    nrows = -(-len(panels) // ncols)
+    n_groups = max(len(dict.fromkeys(_km_frame(p["km"])["group"])) for p in panels.values())
+    curves_h, risk_h = 3.0, (0.3 * n_groups + 0.45 if risk_times is not None else 0.0)
+    legend_h = 0.22 * (2 * n_groups + 3) if ncols == 2 else 0.3 * (n_groups + 3)
+    row_h = legend_h + curves_h + risk_h
+    with plt.rc_context(STYLE):
+        fig = plt.figure(figsize=(COLUMN_IN, height or row_h * nrows), layout="constrained")
+    ratios = []
+    for _ in range(nrows):
+        ratios += [curves_h] + ([risk_h] if risk_times is not None else [])
+    grid = fig.add_gridspec(len(ratios), ncols, height_ratios=ratios)
+    step = 2 if risk_times is not None else 1
+    for i, (title, kw) in enumerate(panels.items()):
+        r, c = divmod(i, ncols)
+        ax = fig.add_subplot(grid[r * step, c])
+        rax = fig.add_subplot(grid[r * step + 1, c], sharex=ax) if risk_times is not None else None
+        options = {**common, **kw}
+        if ncols == 2:
+            options.setdefault("legend_wrap", 28)
+        km_plot(ax=ax, risk_times=risk_times, risk_ax=rax, title=title, **options)
+    return fig
+
+
+def _risk_table(rax, risk: pd.DataFrame, groups, color, names) -> None:
     """Numbers at risk as text rows under the curves (one row per group, top = first)."""
     for spine in rax.spines.values():
         spine.set_visible(False)
     rax.tick_params(axis="x", which="both", bottom=False, labelbottom=False)
-    rax.tick_params(axis="y", which="both", left=False, pad=16)
+    rax.tick_params(axis="y", which="both", left=False, pad=10)
     rows = {g: len(groups) - 1 - i for i, g in enumerate(groups)}
     rax.set_ylim(-0.6, len(groups) - 0.4)
     rax.set_yticks([rows[g] for g in groups])
-    rax.set_yticklabels([str(labels.get(g, g)) for g in groups])
+    rax.set_yticklabels([str(names.get(g, g)) for g in groups])
     for tick, g in zip(rax.get_yticklabels(), groups):
         tick.set_color(color[g])
     for _, r in risk.iterrows():
         rax.text(r["time"], rows[r["group"]], f"{int(r['n_risk'])}", ha="center",
-                 va="center", fontsize=8.5, color=color[r["group"]], clip_on=False)
-    rax.set_title("Number at risk", fontsize=8.5, fontweight="normal", loc="left", pad=2)
+                 va="center", fontsize=MIN_FONT_PT, color=color[r["group"]], clip_on=False)
+    rax.set_title("Number at risk", fontsize=MIN_FONT_PT, fontweight="normal", loc="left", pad=2)
 
 
 _LOG_TICKS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500]
@@ -310,33 +514,49 @@ def forest_plot(table, ax=None, *, estimate="hr", label="term", null=1.0, log=Tr
                 xlabel=None, color=None, labels=None, p="p"):
     """Forest plot of a Cox or logistic table (estimate, ``lower``, ``upper``, ``p``).
 
-    One row per table row, top to bottom in table order: a square at the estimate, a
-    line over the 95% CI, a dashed line at ``null``, and, in a text panel to the right,
-    the estimate (95% CI) and the p-value as printed (:func:`helpers.results.fmt_p`). A row
-    whose estimate is missing (a reference level) is labelled "reference". Log scale by
-    default (ratios); ``log=False`` for differences (then use ``null=0``). CI lines beyond
-    the axis limits are clipped at the limit.
+    Four columns that cannot overlap: the row label (y tick labels, from
+    :func:`helpers.labels.label` unless ``labels`` names it), the plot (a square at the
+    estimate, a line over the 95% CI, a dashed line at ``null``), the estimate (95% CI) and
+    the p-value (:func:`helpers.results.fmt_p`: ``<0.001``, ``0.014``). The two text columns
+    are axes of their own, as wide as their longest text. A row whose estimate is missing (a
+    reference level) is labelled "reference". Log scale by default (ratios); ``log=False`` for
+    differences (then use ``null=0``). CI lines beyond the axis limits are clipped at the limit.
 
     Returns
     -------
     matplotlib.axes.Axes
-        The plot axes; the text panel is a second axes of the same figure.
+        The plot axes; the text columns are further axes of the same figure.
     """
     table = getattr(table, "table", table)          # a CoxResult gives its table
     _require(table, [label, estimate, "lower", "upper"], "forest_plot table")
     n = len(table)
     if n == 0:
         raise ValueError("forest_plot table: no rows to draw")
+    name = {"hr": "HR", "or": "OR"}.get(estimate, estimate)
+    has_p = p in table.columns
+    est_texts, p_texts = [], []
+    for _, row in table.iterrows():
+        if not np.isfinite(float(row[estimate])):
+            est_texts.append("reference")
+            p_texts.append("")
+            continue
+        est_texts.append(f"{_fmt(row[estimate])} ({_fmt(row['lower'])}–{_fmt(row['upper'])})")
+        p_texts.append(fmt_p(float(row[p]), prefix=False) if has_p and pd.notna(row[p]) else "")
+    char_in = 0.085                                   # width of a 10 pt character, inches
+    est_in = char_in * max(len(f"{name} (95% CI)"), *(len(t) for t in est_texts)) + 0.1
+    p_in = char_in * max(len("p"), *(len(t) for t in p_texts)) + 0.1 if has_p else 0.0
     if ax is None:
-        fig = plt.figure(figsize=(7.0, 0.36 * n + 1.2), layout="constrained")
-        grid = fig.add_gridspec(1, 2, width_ratios=[2.2, 1.0], wspace=0.0)
+        fig = plt.figure(figsize=(COLUMN_IN, 0.34 * n + 1.3), layout="constrained")
+        plot_in = max(COLUMN_IN - est_in - p_in - 2.4, 1.6)
+        ratios = [plot_in, est_in] + ([p_in] if has_p else [])
+        grid = fig.add_gridspec(1, len(ratios), width_ratios=ratios, wspace=0.02)
         ax = fig.add_subplot(grid[0])
-        text_ax = fig.add_subplot(grid[1], sharey=ax)
+        est_ax = fig.add_subplot(grid[1], sharey=ax)
+        p_ax = fig.add_subplot(grid[2], sharey=ax) if has_p else None
     else:
-        text_ax = ax.inset_axes([1.02, 0, 0.45, 1], sharey=ax)
+        est_ax = p_ax = None                          # text as right-hand tick labels (below)
     _clean(ax)
     color = color or PALETTE[0]
-    labels = labels or {}
     y = np.arange(n)[::-1]
     est = table[estimate].astype(float).to_numpy()
     lo = table["lower"].astype(float).to_numpy()
@@ -349,6 +569,8 @@ def forest_plot(table, ax=None, *, estimate="hr", label="term", null=1.0, log=Tr
         left, right = left / 1.25, right * 1.25
         ax.set_xscale("log")
         ticks = [t for t in _LOG_TICKS if left <= t <= right]
+        if len(ticks) > 6:                            # keep tick labels apart
+            ticks = sorted(set(ticks[::2]) | ({null} if null in ticks else set()))
         ax.set_xticks(ticks)
         ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
@@ -361,33 +583,41 @@ def forest_plot(table, ax=None, *, estimate="hr", label="term", null=1.0, log=Tr
               color=color, linewidth=1.6)
     ax.plot(est[ok], y[ok], linestyle="none", marker="s", markersize=6, color=color)
     ax.set_yticks(y)
-    ax.set_yticklabels([str(labels.get(t, t)) for t in table[label]])
+    ax.set_yticklabels([wrap_label(_label(t, labels), 30) for t in table[label]])
     ax.tick_params(axis="y", length=0)
     ax.spines["left"].set_visible(False)
     ax.set_ylim(-0.7, n - 0.3)
-    name = {"hr": "HR", "or": "OR"}.get(estimate, estimate)
     ax.set_xlabel(xlabel or f"{name} (95% CI, {'log scale' if log else 'linear scale'})")
 
-    text_ax.set_axis_off()
-    text_ax.set_xlim(0, 1)
-    has_p = p in table.columns
-    text_ax.text(0.02, n - 0.45, f"{name} (95% CI)", ha="left", va="bottom",
-                 fontweight="bold", fontsize=8.5)
-    if has_p:
-        text_ax.text(0.72, n - 0.45, "p", ha="left", va="bottom", fontweight="bold",
-                     fontsize=8.5)
-    for yi, (_, row) in zip(y, table.iterrows()):
-        if not np.isfinite(float(row[estimate])):
-            text_ax.text(0.02, yi, "reference", ha="left", va="center", fontsize=8.5,
-                         color=GREY)
+    if est_ax is None:
+        # On a caller's axes: the estimate and p columns are tick labels of a twin axis in a
+        # monospaced font, so the layout engine reserves their width and columns line up.
+        width = max(len(t) for t in est_texts + [f"{name} (95% CI)"])
+        p_width = max([len(t) for t in p_texts] + [1])
+        right_ax = ax.twinx()
+        right_ax.set_ylim(ax.get_ylim())
+        right_ax.set_yticks(list(y) + [n - 0.45])
+        right_ax.set_yticklabels(
+            [f"{e:<{width}}  {q:>{p_width}}" if has_p else e for e, q in zip(est_texts, p_texts)]
+            + [f"{name + ' (95% CI)':<{width}}  {'p':>{p_width}}" if has_p else f"{name} (95% CI)"],
+            family="monospace")
+        right_ax.tick_params(axis="y", length=0)
+        for spine in right_ax.spines.values():
+            spine.set_visible(False)
+        right_ax.get_yticklabels()[-1].set_fontweight("bold")
+    for text_ax, header, texts, ha, x in ((est_ax, f"{name} (95% CI)", est_texts, "left", 0.0),
+                                          (p_ax, "p", p_texts, "right", 1.0)):
+        if text_ax is None:
             continue
-        text_ax.text(0.02, yi, f"{_fmt(row[estimate])} ({_fmt(row['lower'])}–{_fmt(row['upper'])})",
-                     ha="left", va="center", fontsize=8.5)
-        if has_p and pd.notna(row[p]):
-            text_ax.text(0.72, yi, fmt_p(float(row[p]))[2:].replace("= ", ""), ha="left",
-                         va="center", fontsize=8.5)
+        text_ax.set_axis_off()
+        text_ax.set_xlim(0, 1)
+        text_ax.text(x, n - 0.45, header, ha=ha, va="bottom", fontweight="bold")
+        for yi, t in zip(y, texts):
+            if t:
+                text_ax.text(x, yi, t, ha=ha, va="center",
+                             color=GREY if t == "reference" else "black")
     if title:
-        ax.set_title(title)
+        ax.set_title(title, pad=18)
     return ax
 
 
@@ -415,9 +645,9 @@ def response_bars(table, ax=None, *, group="group", responders="responders", n="
     ax.bar(x, rate, width=0.62, color=[color[g] for g in groups])
     for xi, r, ki, ni in zip(x, rate, k, total):
         ax.text(xi, r + 1.5, f"{int(ki)}/{int(ni)}\n({r:.1f}%)", ha="center", va="bottom",
-                fontsize=8.5)
+                fontsize=MIN_FONT_PT)
     ax.set_xticks(x)
-    ax.set_xticklabels([str(labels.get(g, g)) for g in groups])
+    ax.set_xticklabels([_label(g, labels) for g in groups])
     ax.set_ylim(0, max(100.0, float(rate.max(initial=0)) + 18))
     ax.set_ylabel(ylabel)
     ax.tick_params(axis="x", length=0)
@@ -449,21 +679,21 @@ def maxstat_plot(curve, cutoff, ax=None, *, x="cut", y="statistic", log_x=False,
     matplotlib.axes.Axes
     """
     _require(curve, [x, y], "maxstat curve")
-    ax = _new_ax(ax, (6.4, 3.6))
+    ax = _new_ax(ax, (COLUMN_IN, 3.6))
     c = curve.sort_values(x)
     ax.plot(c[x], c[y], color=PALETTE[0], marker="o", markersize=2.5, linewidth=1.2)
     ax.axvline(float(cutoff), color=PALETTE[1], linestyle="--", linewidth=1.1)
     label = f"cut-off {float(cutoff):.2f}" + (f" {unit}" if unit else "")
     ax.annotate(label, xy=(float(cutoff), 0.03), xycoords=("data", "axes fraction"),
                 xytext=(4, 0), textcoords="offset points", ha="left", va="bottom",
-                color=PALETTE[1], fontsize=9,
+                color=PALETTE[1], fontsize=MIN_FONT_PT,
                 bbox=dict(boxstyle="square,pad=0.15", facecolor="white", edgecolor="none",
                           alpha=0.85))
     if critical is not None:
         ax.axhline(float(critical), color=GREY, linestyle=":", linewidth=1)
         ax.annotate("5% critical value", xy=(1, float(critical)),
                     xycoords=("axes fraction", "data"), xytext=(0, 3),
-                    textcoords="offset points", ha="right", va="bottom", color=GREY, fontsize=8)
+                    textcoords="offset points", ha="right", va="bottom", color=GREY, fontsize=MIN_FONT_PT)
     if log_x:
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
@@ -488,7 +718,7 @@ def love_plot(balance, ax=None, *, threshold=0.1, title=None, labels=None):
     _require(balance, ["variable", "smd_before", "smd_after"], "balance table")
     b = balance.assign(before=balance["smd_before"].abs(), after=balance["smd_after"].abs())
     b = b.sort_values("before", ascending=True, kind="stable")
-    ax = _new_ax(ax, (6.0, 0.32 * len(b) + 1.2))
+    ax = _new_ax(ax, (COLUMN_IN * 0.85, 0.34 * len(b) + 1.3))
     labels = labels or {}
     y = np.arange(len(b))
     ax.hlines(y, b["before"], b["after"], color=LIGHT_GREY, linewidth=1, zorder=1)
@@ -498,7 +728,7 @@ def love_plot(balance, ax=None, *, threshold=0.1, title=None, labels=None):
             label="After matching", zorder=3)
     ax.axvline(threshold, color=GREY, linestyle="--", linewidth=0.9, zorder=0)
     ax.set_yticks(y)
-    ax.set_yticklabels([str(labels.get(v, v)) for v in b["variable"]])
+    ax.set_yticklabels([_label(v, labels) for v in b["variable"]])
     ax.tick_params(axis="y", length=0)
     ax.set_xlim(0, max(float(np.nanmax(b[["before", "after"]].to_numpy(), initial=0)),
                        threshold) * 1.12)
@@ -530,7 +760,7 @@ def scorecard_plot(summary, ax=None, *, title=None):
     _require(summary, ["study"], "scorecard summary")
     s = summary[summary["study"] != "all"].reset_index(drop=True)
     verdicts = [v for v in VERDICTS if v in s.columns]
-    ax = _new_ax(ax, (7.0, 0.55 * len(s) + 1.6))
+    ax = _new_ax(ax, (COLUMN_IN, 0.55 * len(s) + 1.9))
     y = np.arange(len(s))[::-1]
     left = np.zeros(len(s))
     widest = float(s[verdicts].sum(axis=1).max()) if len(s) else 1.0
@@ -540,9 +770,8 @@ def scorecard_plot(summary, ax=None, *, title=None):
                 edgecolor="white", linewidth=0.6)
         for yi, l, c in zip(y, left, counts):
             if c >= 0.04 * widest:
-                dark = v in ("inside published CI", "miss", "exact")
-                ax.text(l + c / 2, yi, f"{int(c)}", ha="center", va="center", fontsize=8,
-                        color="white" if dark else "black")
+                ax.text(l + c / 2, yi, f"{int(c)}", ha="center", va="center",
+                        fontsize=MIN_FONT_PT, color=text_color(VERDICT_COLORS[v]))
         left += counts
     ax.set_yticks(y)
     ax.set_yticklabels(s["study"])
@@ -550,7 +779,57 @@ def scorecard_plot(summary, ax=None, *, title=None):
     ax.spines["left"].set_visible(False)
     ax.set_xlabel("Published numbers")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22 if len(s) > 1 else -0.4),
-              ncol=4, fontsize=8, handlelength=1.2)
+              ncol=3, fontsize=MIN_FONT_PT, handlelength=1.2)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+@_styled
+def heatmap(table, ax=None, *, cmap="RdBu_r", vmin=None, vmax=None, center=0.0, fmt="{:.2f}",
+            labels=None, colorbar_label=None, title=None, annotate=True):
+    """A labelled heatmap of a numeric DataFrame (rows x columns), values printed in the cells.
+
+    The text colour of each cell is chosen from the cell's colour (:func:`text_color`), so a
+    number never sits black on dark red. Row and column names go through
+    :func:`helpers.labels.label`. ``vmin``/``vmax`` default to a range symmetric about
+    ``center`` (a diverging map).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"heatmap: expected a pandas DataFrame, got {type(table).__name__}")
+    values = table.to_numpy(dtype=float)
+    n_rows, n_cols = values.shape
+    if ax is None:
+        _, ax = plt.subplots(figsize=(min(COLUMN_IN, 1.6 + 0.75 * n_cols), 0.9 + 0.42 * n_rows),
+                             layout="constrained")
+    if vmin is None or vmax is None:
+        span = float(np.nanmax(np.abs(values - center))) if np.isfinite(values).any() else 1.0
+        vmin = center - span if vmin is None else vmin
+        vmax = center + span if vmax is None else vmax
+    im = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(n_cols))
+    ax.set_xticklabels([wrap_label(_label(c, labels), 18) for c in table.columns],
+                       rotation=30 if n_cols > 2 else 0, ha="right" if n_cols > 2 else "center")
+    ax.set_yticks(range(n_rows))
+    ax.set_yticklabels([wrap_label(_label(r, labels), 24) for r in table.index])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if annotate:
+        for i in range(n_rows):
+            for j in range(n_cols):
+                v = values[i, j]
+                if not np.isfinite(v):
+                    continue
+                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=MIN_FONT_PT,
+                        color=text_color(im.cmap(im.norm(v))))
+    bar = ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    if colorbar_label:
+        bar.set_label(colorbar_label)
     if title:
         ax.set_title(title)
     return ax

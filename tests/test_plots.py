@@ -101,7 +101,7 @@ def test_km_plot_curves_ticks_legend_annotation_and_risk_table(km_lung):
     ax = plots.km_plot(km_lung, summary=summary,
                        hr=pd.DataFrame(dict(term=["male"], hr=[1.70], lower=[1.22], upper=[2.37], p=[0.0015])),
                        logrank=pd.DataFrame(dict(p=[0.0013])), risk_times=[0, 365, 730, 1095],
-                       labels={"female": "Female"}, xlabel="Days")
+                       labels={"female": "Female", "male": "Men"}, xlabel="Days")
     assert isinstance(ax, plt.Axes)
     lines = ax.get_lines()
     assert len(lines) == 4                                   # a step and a censor-mark line per group
@@ -112,14 +112,19 @@ def test_km_plot_curves_ticks_legend_annotation_and_risk_table(km_lung):
     n_censored_times = int((km_lung[km_lung.group == "female"]["n_censor"] > 0).sum())
     assert len(marks[0].get_xdata()) == n_censored_times
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["Female (n = 90): 426.0 (348.0–550.0)", "male (n = 138): 270.0 (212.0–NA)"]
-    notes = " ".join(t.get_text() for t in ax.texts)
-    assert "HR 1.70 (95% CI 1.22–2.37), p = 0.002" in notes and "Log-rank p = 0.001" in notes
+    # HR and p sit in the legend box, above the axes, where no curve can pass
+    assert legend == ["Female (n = 90): 426.0 (348.0–550.0)", "Men (n = 138): 270.0 (212.0–NR)",
+                      "HR 1.70 (95% CI 1.22–2.37), p = 0.002", "Log-rank p = 0.001"]
+    assert ax.get_legend().get_title().get_text() == "Median, days (95% CI)"
+    ax.figure.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    assert box.y0 >= ax.get_window_extent().y1 - 1               # entirely above the curves
+    assert not ax.texts                                          # nothing printed over the curves
     risk_ax = [a for a in ax.figure.axes if a is not ax]
     assert len(risk_ax) == 1
     numbers = [t.get_text() for t in risk_ax[0].texts]
     assert numbers == ["90", "30", "6", "0", "138", "35", "7", "0"]  # last male time 1022
-    assert [t.get_text() for t in risk_ax[0].get_yticklabels()] == ["Female", "male"]
+    assert [t.get_text() for t in risk_ax[0].get_yticklabels()] == ["Female", "Men"]
     assert list(ax.get_xticks()) == [0, 365, 730, 1095]
 
 
@@ -129,7 +134,7 @@ def test_km_plot_on_a_given_axes_uses_an_inset_risk_table():
     assert ax is axes[1]
     assert len(ax.child_axes) == 1 and len(ax.child_axes[0].texts) == 8
     assert len(ax.collections) == 2                           # the two CI bands
-    assert "Log-rank p = 0.200" in [t.get_text() for t in ax.texts]
+    assert "Log-rank p = 0.200" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_km_plot_single_group_has_no_legend():
@@ -141,7 +146,7 @@ def test_km_plot_single_group_has_no_legend():
 def test_km_plot_colours_and_order():
     ax = plots.km_plot(toy_km(), order=["b", "a"], colors={"a": "#000000", "b": "#D55E00"})
     steps = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
-    assert [ln.get_label() for ln in steps] == ["b", "a"]
+    assert [ln.get_label() for ln in steps] == ["B", "A"]          # helpers.labels.label
     assert steps[0].get_color() == "#D55E00"
     with pytest.raises(ValueError, match="not in the table"):
         plots.km_plot(toy_km(), order=["c"])
@@ -158,22 +163,29 @@ def cox_table():
 def test_forest_plot_rows_text_and_log_scale():
     ax = plots.forest_plot(cox_table(), labels={"il6_high": "IL-6 high"})
     assert ax.get_xscale() == "log"
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["IL-6 high", "age", "ecog[0]", "afp_400"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["IL-6 high", "Age", "ecog[0]", "AFP 400"]
     assert len(ax.collections[0].get_segments()) == 3         # CI lines for the 3 estimated rows
     assert ax.get_lines()[0].get_xdata()[0] == 1.0            # the null line
-    text_ax = [a for a in ax.figure.axes if a is not ax][0]
-    texts = [t.get_text() for t in text_ax.texts]
-    assert texts == ["HR (95% CI)", "p", "2.46 (1.20–5.04)", "0.014", "1.01 (0.98–1.03)",
-                     "0.400", "reference", "0.90 (0.50–1.60)", "< 0.001"]
+    est_ax, p_ax = [a for a in ax.figure.axes if a is not ax]
+    assert [t.get_text() for t in est_ax.texts] == [
+        "HR (95% CI)", "2.46 (1.20–5.04)", "1.01 (0.98–1.03)", "reference", "0.90 (0.50–1.60)"]
+    assert [t.get_text() for t in p_ax.texts] == ["p", "0.014", "0.400", "<0.001"]
+    # separate columns: no text of one column overlaps another column or the plot
+    ax.figure.canvas.draw()
+    r = ax.figure.canvas.get_renderer()
+    plot_right = ax.get_window_extent().x1
+    est_right = max(t.get_window_extent(r).x1 for t in est_ax.texts)
+    p_left = min(t.get_window_extent(r).x0 for t in p_ax.texts)
+    assert min(t.get_window_extent(r).x0 for t in est_ax.texts) >= plot_right
+    assert est_right < p_left
 
 
 def test_forest_plot_linear_odds_ratio_without_p():
     t = cox_table().rename(columns={"hr": "or"}).drop(columns="p")
     ax = plots.forest_plot(t, estimate="or", log=False, null=0)
     assert ax.get_xscale() == "linear"
-    text_ax = [a for a in ax.figure.axes if a is not ax][0]
-    assert [t.get_text() for t in text_ax.texts][0] == "OR (95% CI)"
-    assert "p" not in [t.get_text() for t in text_ax.texts]
+    text_axes = [a for a in ax.figure.axes if a is not ax]
+    assert len(text_axes) == 1 and text_axes[0].texts[0].get_text() == "OR (95% CI)"
 
 
 def test_response_bars_rates_and_labels():
@@ -203,7 +215,7 @@ def test_love_plot_points_and_threshold():
     assert list(before.get_xdata()) == [0.25, 0.3, 0.5]         # absolute, sorted, largest on top
     assert list(after.get_xdata()) == [0.02, 0.05, 0.12]
     assert list(threshold.get_xdata()) == [0.1, 0.1]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["male", "age", "child_pugh_b"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Male sex", "Age", "Child-Pugh B"]
 
 
 def test_scorecard_plot_from_summary_and_from_card():
@@ -240,3 +252,88 @@ def test_style_does_not_leak():
 def test_km_plot_xmax_cuts_the_time_axis():
     ax = plots.km_plot(toy_km(), xmax=4, risk_times=[0, 2, 4])
     assert ax.get_xlim()[1] == pytest.approx(4.08)
+
+
+def test_forest_plot_on_given_axes_keeps_columns_as_tick_labels():
+    fig, axes = plots.figure(panels=2)
+    ax = plots.forest_plot(cox_table(), ax=axes[0])
+    twin = [a for a in fig.axes if a not in axes][0]
+    labels = [t.get_text() for t in twin.get_yticklabels()]
+    assert labels[0] == "2.46 (1.20–5.04)   0.014" and labels[-1].startswith("HR (95% CI)")
+    assert ax is axes[0]
+
+
+def test_km_plot_median_lines_and_labels_from_the_book():
+    km = toy_km()
+    ax = plots.km_plot(km, median_lines=True, labels={"a": "IL-6 low"})
+    names = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert names == ["IL-6 low", "B"]
+    # dotted lines: one horizontal at 0.5, a vertical per reached median (a: 5, b: 6)
+    segs = [c for c in ax.collections if c.get_linestyle()[0][1] is not None]
+    assert len(segs) == 3
+
+
+def test_figure_sizes_for_the_column():
+    fig, ax = plots.figure()
+    assert tuple(fig.get_size_inches()) == (plots.COLUMN_IN, plots.PANEL_HEIGHT_IN[1])
+    fig, axes = plots.figure(panels=2, rows=2)
+    assert axes.shape == (2, 2) and fig.get_size_inches()[1] == 2 * plots.PANEL_HEIGHT_IN[2]
+    with pytest.raises(ValueError, match="at most two panels"):
+        plots.figure(panels=3)
+    assert plots.figure(width="half")[0].get_size_inches()[0] == plots.HALF_IN
+
+
+def test_text_is_at_least_10_pt():
+    ax = plots.km_plot(toy_km(), risk_times=[0, 2, 4, 6], logrank=0.2)
+    ax.figure.canvas.draw()
+    sizes = [t.get_fontsize() for a in ax.figure.axes for t in a.texts]
+    sizes += [t.get_fontsize() for t in ax.get_legend().get_texts()]
+    sizes += [t.get_fontsize() for t in ax.get_xticklabels()]
+    assert min(sizes) >= plots.MIN_FONT_PT
+
+
+def test_text_color_by_luminance_and_heatmap():
+    assert plots.text_color("#67001f") == "white"        # dark red
+    assert plots.text_color("#fddbc7") == "black"        # light red
+    assert plots.text_color("#ffffff") == "black" and plots.text_color("#000000") == "white"
+    t = pd.DataFrame([[2.4, -0.1], [0.2, -2.4]], index=["il6_high", "il6_low"],
+                     columns=["ifng_cd8_pct", "tnfa_cd8_pct"])
+    ax = plots.heatmap(t, vmin=-2.5, vmax=2.5)
+    colours = {x.get_text(): x.get_color() for x in ax.texts}
+    assert colours["2.40"] == "white" and colours["-0.10"] == "black" and colours["-2.40"] == "white"
+    assert [x.get_text() for x in ax.get_yticklabels()] == ["IL-6 high", "IL-6 low"]
+
+
+def test_setup_applies_the_style_and_svg_is_deterministic(tmp_path):
+    import io
+
+    plots.setup()
+    try:
+        assert matplotlib.rcParams["font.size"] >= plots.MIN_FONT_PT
+        out = []
+        for _ in range(2):
+            fig, ax = plots.figure()
+            ax.plot([0, 1], [0, 1])
+            buf = io.BytesIO()
+            fig.savefig(buf, format="svg", metadata={"Date": None})
+            out.append(buf.getvalue())
+            plt.close(fig)
+        assert out[0] == out[1]
+    finally:
+        matplotlib.rcdefaults()
+        matplotlib.use("Agg")
+
+
+def test_km_panels_two_side_by_side_each_with_its_risk_table():
+    km = toy_km()
+    fig = plots.km_panels({"PFS": dict(km=km, logrank=0.2), "OS": dict(km=km)},
+                          risk_times=[0, 2, 4, 6], labels={"a": "IL-6 low", "b": "IL-6 high"})
+    assert tuple(fig.get_size_inches())[0] == plots.COLUMN_IN
+    curves = [a for a in fig.axes if a.get_legend() is not None]
+    assert len(curves) == 2 and len(fig.axes) == 4          # two curve axes, two risk tables
+    assert curves[0].get_legend().get_title().get_text() == "PFS"
+    risk = [a for a in fig.axes if a not in curves]
+    assert [t.get_text() for t in risk[0].get_yticklabels()] == ["IL-6 low", "IL-6 high"]
+    assert len(risk[1].texts) == 8
+    with pytest.raises(ValueError, match="at most two panels"):
+        plots.km_panels({"x": dict(km=km)}, ncols=3)
