@@ -393,12 +393,12 @@ def implied_p_range(est, lower, upper, d_est, d_ci) -> tuple[float, float]:
 def _study_of(file: Path) -> str:
     try:
         raw = pd.read_csv(file, dtype=str, keep_default_na=False, usecols=["study"])
-    except ValueError:
-        raise published.PublishedFormatError(file, ["missing required column(s) study"]) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise published.PublishedFormatError(file, [f"not a readable CSV file: {exc}"]) from None
     except pd.errors.EmptyDataError:
         raise published.PublishedFormatError(file, ["the file is empty (expected a header line)"]) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise published.PublishedFormatError(file, [f"not a readable CSV file: {exc}"]) from None
+    except ValueError:
+        raise published.PublishedFormatError(file, ["missing required column(s) study"]) from None
     names = sorted(set(raw["study"].str.strip()) - {""})
     if len(names) != 1:
         raise published.PublishedFormatError(
@@ -1384,7 +1384,7 @@ def check_events_per_covariate(ledger: Ledger) -> list[dict]:
                 "from 1 and CIs too narrow")
         out.append(_row(ledger, terms[0], "events_per_covariate", printed, f"{epv:.1f} per term",
                         verdict, f"{l['detail'] + ': ' if l['detail'] else ''}{expl}",
-                        [ev["id"]] + terms))
+                        terms + [ev["id"]]))
     return out
 
 
@@ -1463,8 +1463,10 @@ def check_events_vs_survival(ledger: Ledger) -> list[dict]:
         n = int(size["value"])
         allowed = n * (1 - rate["value"] / 100)
         for _, hr in hrs.iterrows():
+            if not 0 < hr["p"] < 1 or _same(hr["value"], 1.0):
+                continue
             need = math.ceil(deaths_needed(hr["value"], hr["p"], hr["p_bound"]))
-            ids = [hr["id"], rate["id"], size["id"]] + list(fu["id"])
+            ids = [rate["id"], hr["id"], size["id"]] + list(fu["id"])
             printed = f"HR {_fmt(hr['value'])} (p {hr['p_bound'] or '='} {_fmt(hr['p'])}); {t}-month OS {_fmt(rate['value'])}%"
             recomputed = f"needs >= {need} deaths; {t}-month OS allows about {allowed:.1f} by {t} months"
             if need <= allowed:
