@@ -159,11 +159,10 @@ def fmt_p(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def fmt_p_fine(p: float) -> str:
-    """A computed p with enough decimals to compare with a printed one."""
-    if p is None or not math.isfinite(p):
-        return "NA"
-    return f"{p:.2g}" if p < 0.0001 else f"{p:.4f}"
+def fmt_p_range(lo: float, hi: float) -> str:
+    """A range of computed p-values, each as :func:`fmt_p` prints it (one value if equal)."""
+    a, b = fmt_p(lo), fmt_p(hi)
+    return a if a == b else f"{a} to {b}"
 
 
 def _decimals_of(x: float) -> int:
@@ -439,8 +438,9 @@ def load_ledger(study_or_path: str | os.PathLike) -> pd.DataFrame:
 
 
 def links_file(folder: str | os.PathLike | None = None) -> Path:
-    """``audit_links.csv`` beside the published-numbers files."""
-    return Path(folder or paths.PUBLISHED) / "audit_links.csv"
+    """``audit_links.csv`` beside the published-numbers files (:data:`helpers.paths.AUDIT_LINKS`
+    for the book's own folder)."""
+    return Path(folder) / paths.AUDIT_LINKS.name if folder is not None else paths.AUDIT_LINKS
 
 
 def load_links(file: str | os.PathLike | None = None, study: str | None = None,
@@ -767,12 +767,14 @@ def check_means_add_up(ledger: Ledger) -> list[dict]:
                               f"{n[1]}) / {sum(n)} = {mid:.{dig + 1}f}")
                 if hi >= wlo and lo <= whi:
                     out.append(_row(ledger, w["id"], "means_add_up", _fmt(w["value"], dig),
-                                    recomputed, "passed", f"the {g1}/{g2} means give the overall mean",
+                                    recomputed, "passed",
+                                    f"the {g1.replace('_', ' ')} and {g2.replace('_', ' ')} means give the overall mean",
                                     ids))
                 else:
                     out.append(_row(ledger, w["id"], "means_add_up", _fmt(w["value"], dig),
                                     recomputed, "flagged",
-                                    f"the {g1}/{g2} group means cannot average to the printed "
+                                    f"the {g1.replace('_', ' ')} and {g2.replace('_', ' ')} means "
+                                    "cannot average to the printed "
                                     "overall mean: one of the three means is misprinted or was "
                                     "computed on other patients", ids))
     return out
@@ -895,7 +897,8 @@ def check_p_from_counts(ledger: Ledger) -> list[dict]:
         stated = ledger.stated_tests(r["id"])
         printed = f"p {bound} {_fmt(r['value'], digits)}".replace("p = ", "p = ")
         tab = " / ".join("-".join(str(x) for x in row) for row in table)
-        recomputed = ", ".join(f"{k} {fmt_p(v)}" for k, v in ps.items()
+        short = {"pearson": "Pearson", "yates": "Yates", "fisher": "Fisher", "lr": "G test"}
+        recomputed = ", ".join(f"{short[k]} {fmt_p(v)}" for k, v in ps.items()
                                if k != "rule" and math.isfinite(v)) + f" (table {tab})"
         if not matches:
             verdict = "unexplained"
@@ -905,7 +908,7 @@ def check_p_from_counts(ledger: Ledger) -> list[dict]:
         else:
             named = [t for t in matches if t != "rule"]
             desc = ", ".join(f"{TEST_NAMES[t]}{' (truncated)' if matches[t] == 'truncated' else ''}"
-                             f"{' (one unit off in the last digit: ' + fmt_p_fine(ps[t]) + ')' if matches[t] == 'one unit' else ''}"
+                             f"{' (one unit off in the last printed digit)' if matches[t] == 'one unit' else ''}"
                              for t in named)
             if "rule" in matches and ("fisher" in matches) != ("pearson" in matches):
                 desc += "; also the expected-count rule"
@@ -1047,7 +1050,7 @@ def check_p_from_ci(ledger: Ledger) -> list[dict]:
         bound = r["p_bound"] or "="
         plo, phi = _p_interval(r["p"], bound, _decimals_of(r["p"]) if bound == "=" else 3)
         implied = p_from_ci(r["value"], r["lower"], r["upper"])
-        recomputed = f"Wald p from the CI {fmt_p_fine(implied)} (range {fmt_p_fine(pmin)}-{fmt_p_fine(pmax)})"
+        recomputed = f"Wald p from the CI {fmt_p(implied)} (over the printed rounding {fmt_p_range(pmin, pmax)})"
         if pmax >= plo and pmin <= phi:
             out.append(_row(ledger, r["id"], "p_from_ci", _ratio_text(r), recomputed, "passed",
                             "the CI implies the printed p", [r["id"]]))
@@ -1154,7 +1157,7 @@ def check_printed_twice(ledger: Ledger) -> list[dict]:
             da, db = _est_digits(a), _est_digits(b)
             how = _agree(a["value"], da, b["value"], db)
             (trunc if how == "truncated" else diffs if how is None else []).append(
-                f"value {_fmt(a['value'])} vs {_fmt(b['value'])}")
+                f"value {_fmt(a['value'], da)} vs {_fmt(b['value'], db)}")
             for lim in ("lower", "upper"):
                 if not pd.isna(a[lim]) and not pd.isna(b[lim]):
                     h = _agree(a[lim], _decimals_of(a[lim]), b[lim], _decimals_of(b[lim]))
@@ -1182,7 +1185,7 @@ def check_printed_twice(ledger: Ledger) -> list[dict]:
                     if math.isfinite(pmin) and (hi < pmin or lo > pmax):
                         p_note = (f"; the p printed with {y['id']} ({py[1]} {_fmt(py[0])}) is not "
                                   f"the Wald p of the CI printed with {x['id']} "
-                                  f"({fmt_p_fine(pmin)}-{fmt_p_fine(pmax)}): probably a log-rank p, or "
+                                  f"({fmt_p_range(pmin, pmax)}): probably a log-rank p, or "
                                   "another fit")
             printed = f"{_ratio_text(a)} vs {_ratio_text(b)}" if a["quantity"] in RATIO_QUANTITIES \
                 else f"{_fmt(a['value'], da)} {a['unit']} vs {_fmt(b['value'], db)} {b['unit']}".strip()
@@ -1241,8 +1244,8 @@ def check_reciprocal(ledger: Ledger) -> list[dict]:
             out.append(_row(ledger, b["id"], "reciprocal", f"{_ratio_text(b)} and {_ratio_text(a)}",
                             f"1/{_fmt(a['value'])} = {1 / a['value']:.3f}", "flagged",
                             "one is the reciprocal of the other: the same estimate with the "
-                            "reference level reversed; a reader taking it at face value reverses "
-                            "the direction of the effect", [b["id"], a["id"]]))
+                            "reference level reversed; read at face value, the two point in "
+                            "opposite directions", [b["id"], a["id"]]))
     return out
 
 
@@ -1321,7 +1324,8 @@ def check_units(ledger: Ledger) -> list[dict]:
         if f:
             expl += f" (a factor of {f:g}: {_fmt(r['value'])} {shown} = {_fmt(r['value'] * f)} {read})"
         if len(kin):
-            expl += f"; the paper's {len(kin)} other {r['quantity']} value(s) in {read} suggest a unit misprint"
+            expl += (f"; the paper's other {r['quantity']} values of this kind ({len(kin)}) are in "
+                     f"{read}: most likely a unit misprint")
         out.append(_row(ledger, r["id"], "units", printed, f"{_fmt(r['value'] * f) if f else 'NA'} {read}",
                         "flagged", expl, [r["id"]] + list(kin["id"])))
     return out
@@ -1358,8 +1362,8 @@ def check_paraphrase_range(ledger: Ledger) -> list[dict]:
         printed = f"{_fmt(lo)}-{_fmt(hi)}" if lo != hi else f"~{_fmt(lo, dig)}"
         if outside:
             out.append(_row(ledger, r["id"], "paraphrase_range", printed, "; ".join(values), "flagged",
-                            f"{', '.join(outside)} outside the paraphrased range: the text "
-                            "overstates part of what it summarises", ids))
+                            f"{', '.join(outside)} outside the range the text gives: the "
+                            "paraphrase is broader than the numbers it summarises", ids))
         else:
             out.append(_row(ledger, r["id"], "paraphrase_range", printed, "; ".join(values), "passed",
                             "the paraphrase covers the numbers", ids))
@@ -1619,3 +1623,56 @@ def format_summary(table: pd.DataFrame) -> str:
             lines.append(f"  [{r['verdict']}] {r['check']}: {r['ids'].split()[0]}: {r['printed']}"
                          f" -> {r['explanation']}")
     return "\n".join(lines)
+
+
+#: Display names of the book's papers (other papers keep their study name).
+PAPER_NAMES = {"atebev_il6": "IL-6 under Ate/Bev", "pbis": "PBIS", "soramic": "SORAMIC IL-6/IL-8"}
+
+
+def paper_name(paper: str) -> str:
+    return PAPER_NAMES.get(paper, paper)
+
+
+def paper_summary(table: pd.DataFrame, printed_numbers: dict | None = None) -> pd.DataFrame:
+    """One row per paper for the page: checks run, passed, flagged, unexplained, and how many
+    of the paper's printed numbers at least one check used (of ``printed_numbers[paper]``)."""
+    rows = []
+    for paper, block in table.groupby("paper", sort=False):
+        c = block["verdict"].value_counts()
+        used = len(set(" ".join(block["ids"]).split()))
+        row = {"Paper": paper_name(paper), "Checks run": len(block),
+               "Passed": int(c.get("passed", 0)), "Flagged": int(c.get("flagged", 0)),
+               "Unexplained": int(c.get("unexplained", 0)), "Printed numbers checked": used}
+        if printed_numbers and paper in printed_numbers:
+            row["Printed numbers in the file"] = int(printed_numbers[paper])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def coverage_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Printed numbers each check covered, per paper, with readable labels (for the page)."""
+    cov = coverage(table)
+    cov["check"] = cov["check"].map(CHECK_LABELS)
+    return cov.rename(columns={"check": "Check", **{p: paper_name(p) for p in cov.columns if p != "check"}})
+
+
+def findings_table(table: pd.DataFrame, paper: str, truncated: bool | None = None) -> pd.DataFrame:
+    """The flagged and unexplained rows of one paper, for the page.
+
+    ``truncated=True`` keeps only the truncated percentages, ``False`` leaves them out,
+    ``None`` keeps everything."""
+    t = table[(table["paper"] == paper) & (table["verdict"] != "passed")]
+    is_trunc = (t["check"] == "percent_vs_count") & t["explanation"].str.startswith("truncated")
+    if truncated is True:
+        t = t[is_trunc]
+    elif truncated is False:
+        t = t[~is_trunc]
+    out = pd.DataFrame({
+        "Where printed": t["location"].str.replace(r'""', '"', regex=False),
+        "Check": t["check"].map(CHECK_LABELS),
+        "Printed": t["printed"],
+        "Recomputed": t["recomputed"],
+        "Verdict": t["verdict"],
+        "Most likely explanation": t["explanation"],
+    })
+    return out.reset_index(drop=True)

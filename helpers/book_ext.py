@@ -14,6 +14,9 @@ and this extension, when Sphinx reads the notebook,
 2. prepends a comment-only code cell (tagged ``remove-cell``) holding a SHA-256 of those
    files, so jupyter-cache sees changed code and re-executes exactly the affected chapters.
 
+A chapter with ``"study": "published"`` (the audit of the papers) depends on the published
+numbers of every study and the audit links only (no cohort, no results files).
+
 A chapter with ``"study": "all"`` (the scorecard) depends on every study's inputs and on the
 results files the other chapters write; it is re-read whenever any other chapter is. Sphinx
 reads documents in sorted order, so such a page must sort after the study chapters
@@ -36,6 +39,9 @@ def _helpers_sources() -> list[Path]:
 
 def chapter_inputs(study: str) -> list[Path]:
     """The files whose content decides a chapter's outputs (besides its own code)."""
+    if study == "published":
+        files = [paths.published_numbers(s) for s in paths.STUDIES] + [paths.AUDIT_LINKS]
+        return [f for f in files if f.exists()] + _helpers_sources()
     studies = paths.STUDIES if study == "all" else (study,)
     files = [f for s in studies for f in paths.study_inputs(s)]
     if study == "all":

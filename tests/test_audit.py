@@ -381,7 +381,7 @@ def test_the_specific_explanations(shipped):
     assert "derivation + validation" in _found(p, "matched_vs_source", "matched_count_pbis_low")["explanation"].iloc[0]
     assert "111/165" in _found(a, "percent_vs_count", "total_aetiology_hbv_pct")["explanation"].iloc[0]
     orr = _found(a, "p_from_counts", "validation_orr_p_il6").iloc[0]
-    assert "pearson 0.073" in orr["recomputed"] and "GRIM" in orr["explanation"]
+    assert "Pearson 0.073" in orr["recomputed"] and "GRIM" in orr["explanation"]
     assert "no single test" in _found(s, "one_test_per_table", "soramic_male_p_il6")["explanation"].iloc[0]
 
 
@@ -475,3 +475,18 @@ def test_unknown_study_missing_file_and_bad_links(tmp_path, capsys, madeup):
     links.write_text(links.read_text() + "madeup,same,trial_cutoff,no_such_id,,\n")
     assert main(["audit", str(numbers)]) == 1
     assert "no_such_id" in capsys.readouterr().err
+
+
+def test_the_audit_chapter_depends_on_the_published_numbers_and_links_only():
+    """The page's execution cache is keyed on data/published (numbers and links) and the
+    helpers source, not on any cohort or results file (helpers/book_ext.py)."""
+    from helpers import book_ext
+
+    files = book_ext.chapter_inputs("published")
+    assert paths.AUDIT_LINKS in files
+    assert all(paths.published_numbers(s) in files for s in paths.STUDIES)
+    assert not any(f.is_relative_to(paths.SYNTHETIC) or f.is_relative_to(paths.RESULTS) for f in files)
+    nb = paths.CHAPTERS / "audit_papers.ipynb"
+    import json
+    meta = json.loads(nb.read_text())["metadata"]
+    assert meta["hcc_book"]["study"] == "published"
