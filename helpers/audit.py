@@ -216,6 +216,8 @@ def grim_counts(printed: float, n: int, digits: int, scale: float = 100.0,
     An empty list means the printed value is impossible with this ``n``.
     """
     n = int(n)
+    if n <= 0 or not math.isfinite(printed):
+        return []
     lo, hi = printed_interval(printed, digits, truncation=truncation)
     k_lo = max(0, math.floor(lo * n / scale) - 1)
     k_hi = math.ceil(hi * n / scale) + 1
@@ -590,10 +592,15 @@ def check_percent_vs_count(ledger: Ledger) -> list[dict]:
         if denom is not None and count_id == denom["id"] and r["group"] != "all":
             # the percentage of a group's size: of the whole cohort
             denom = ledger.group_size(r["cohort"], "all")
-        if denom is None:
+        if denom is None or not denom["value"] >= 1:
             continue
         n = int(denom["value"])
         count = ledger.row(count_id) if count_id else None
+        if count is not None and not 0 <= count["value"] <= n:
+            out.append(_row(ledger, r["id"], "percent_vs_count", f"{_fmt(r['value'])}%",
+                            f"count {_fmt(count['value'])} of {n}", "unexplained",
+                            "the count is not between 0 and its denominator", [r["id"], count_id, denom["id"]]))
+            continue
         ids = [r["id"], count_id, denom["id"]]
         if count is not None:
             k = int(count["value"])
@@ -755,6 +762,8 @@ def check_means_add_up(ledger: Ledger) -> list[dict]:
                 if not all(p is not None for p in parts) or not all(s is not None for s in sizes):
                     continue
                 n = [int(s["value"]) for s in sizes]
+                if sum(n) <= 0 or any(pd.isna(p["digits"]) for p in parts + [w]):
+                    continue
                 lo = sum(ni * printed_interval(p["value"], int(p["digits"]), False)[0]
                          for ni, p in zip(n, parts)) / sum(n)
                 hi = sum(ni * printed_interval(p["value"], int(p["digits"]), False)[1]
@@ -889,6 +898,8 @@ def check_p_from_counts(ledger: Ledger) -> list[dict]:
         if built is None:
             continue
         table, ids, how = built
+        if any(x < 0 for row in table for x in row) or len(table) < 2:
+            continue
         ps = candidate_p_values(table)
         digits = int(r["digits"]) if not pd.isna(r["digits"]) else 3
         bound = r["p_bound"] or "="
@@ -1467,7 +1478,7 @@ def check_events_vs_survival(ledger: Ledger) -> list[dict]:
         n = int(size["value"])
         allowed = n * (1 - rate["value"] / 100)
         for _, hr in hrs.iterrows():
-            if not 0 < hr["p"] < 1 or _same(hr["value"], 1.0):
+            if not 0 < hr["p"] < 1 or not hr["value"] > 0 or _same(hr["value"], 1.0):
                 continue
             need = math.ceil(deaths_needed(hr["value"], hr["p"], hr["p_bound"]))
             ids = [rate["id"], hr["id"], size["id"]] + list(fu["id"])
@@ -1565,13 +1576,21 @@ def audit(study_or_path: str | os.PathLike, links: str | os.PathLike | None = No
     for name, fn in CHECKS.items():
         if checks and name not in checks:
             continue
-        if name == "p_from_counts":
-            p_rows = fn(ledger)
-            rows += p_rows
-        elif name == "one_test_per_table":
-            rows += fn(ledger, p_rows)
-        else:
-            rows += fn(ledger)
+        try:
+            if name == "p_from_counts":
+                p_rows = fn(ledger)
+                rows += p_rows
+            elif name == "one_test_per_table":
+                rows += fn(ledger, p_rows)
+            else:
+                rows += fn(ledger)
+        except (ArithmeticError, ValueError, TypeError, KeyError) as exc:
+            if os.environ.get("HCC_BOOK_DEBUG"):
+                raise
+            raise AuditInputError(
+                f"{file}: the check {name!r} cannot read these numbers ({type(exc).__name__}: "
+                f"{exc}); look for a count, denominator or ratio that is zero, negative or not "
+                "a number (HCC_BOOK_DEBUG=1 shows where)") from None
     return pd.DataFrame(rows, columns=AUDIT_COLUMNS)
 
 
