@@ -497,7 +497,10 @@ class Ledger:
         self.numbers = numbers.reset_index(drop=True)
         self.paper = str(self.numbers["study"].iloc[0]) if len(self.numbers) else ""
         self.links = links if links is not None else pd.DataFrame(columns=LINK_COLUMNS)
-        self.by_id = {r["id"]: r for _, r in self.numbers.iterrows()}
+        #: rows as dicts (fast to scan); ``row`` and ``group_size`` return these
+        self.records = self.numbers.to_dict("records")
+        self.by_id = {r["id"]: r for r in self.records}
+        self._sizes: dict = {}
         self.paraphrases = set(self.links.loc[self.links["relation"] == "summarises", "id"])
 
     # -- lookups ----------------------------------------------------------------------
@@ -511,15 +514,19 @@ class Ledger:
         r = self.by_id.get(id_)
         return "" if r is None else str(r["source"])
 
-    def group_size(self, cohort: str, group: str) -> pd.Series | None:
+    def group_size(self, cohort: str, group: str) -> dict | None:
         """The row printing the size of ``group`` in ``cohort``: the largest preferred count
         of patients with that cohort and group (a group's size is at least any count in it)."""
-        d = self.numbers
-        hit = d[(d["cohort"] == cohort) & (d["group"] == group) & (d["quantity"] == "count")
-                & (d["preferred"] == 1) & d["unit"].isin(["patients", ""]) & d["value"].notna()]
-        if hit.empty:
-            return None
-        return hit.loc[hit["value"].idxmax()]
+        key = (cohort, group)
+        if key not in self._sizes:
+            best = None
+            for r in self.records:
+                if (r["cohort"] == cohort and r["group"] == group and r["quantity"] == "count"
+                        and r["preferred"] == 1 and r["unit"] in ("patients", "")
+                        and not pd.isna(r["value"]) and (best is None or r["value"] > best["value"])):
+                    best = r
+            self._sizes[key] = best
+        return self._sizes[key]
 
     def stated_tests(self, id_: str) -> list[str]:
         for _, r in self.rel("stated_test").iterrows():
@@ -841,9 +848,9 @@ def table_for_p(ledger: Ledger, id_: str) -> tuple[list[list[int]], list[str], s
     levels: dict[tuple, dict] = {}
     for quantity in ("count", "percent"):
         for g_i, g in enumerate(pair):
-            block = d[(d["cohort"] == r["cohort"]) & (d["group"] == g) & (d["quantity"] == quantity)
-                      & d["value"].notna() & (d["preferred"] == 1)]
-            for _, c in block.iterrows():
+            block = [c for c in ledger.records if c["cohort"] == r["cohort"] and c["group"] == g
+                     and c["quantity"] == quantity and not pd.isna(c["value"]) and c["preferred"] == 1]
+            for c in block:
                 s = _stem(c["id"], drop)
                 if len(s) > len(stem) and s[:len(stem)] == stem or s == stem:
                     levels.setdefault((quantity, s[len(stem):]), {})[g_i] = c
@@ -861,8 +868,7 @@ def table_for_p(ledger: Ledger, id_: str) -> tuple[list[list[int]], list[str], s
                 ks = grim_counts(c["value"], int(sizes[g_i]["value"]), int(c["digits"]))
                 if len(ks) != 1:
                     return None
-                recon[g_i] = c.copy()
-                recon[g_i]["value"] = ks[0]
+                recon[g_i] = dict(c, value=ks[0])
             count_levels[lvl] = recon
         how = "counts reconstructed from the printed percentages (unique by GRIM)"
     rows, ids = [], []
@@ -935,6 +941,7 @@ def check_p_from_counts(ledger: Ledger) -> list[dict]:
         row = _row(ledger, r["id"], "p_from_counts", printed, recomputed, verdict, expl,
                    [r["id"]] + ids)
         row["_tests"] = set(matches) if matches else set()
+        row["_truncated"] = bool(matches) and all(m == "truncated" for m in matches.values())
         if {"pearson", "fisher"} <= row["_tests"]:
             row["_tests"].add("rule")
         out.append(row)
@@ -949,7 +956,7 @@ def check_one_test_per_table(ledger: Ledger, p_rows: list[dict] | None = None) -
     """
     p_rows = p_rows if p_rows is not None else check_p_from_counts(ledger)
     out = []
-    frame = pd.DataFrame(p_rows, columns=AUDIT_COLUMNS + ["_tests"])
+    frame = pd.DataFrame(p_rows, columns=AUDIT_COLUMNS + ["_tests", "_truncated"])
     if frame.empty:
         return out
     frame["table"] = frame["location"].str.split(",").str[0].str.strip()
@@ -986,6 +993,9 @@ def check_one_test_per_table(ledger: Ledger, p_rows: list[dict] | None = None) -
             expl = (f"no single test reproduces every p of {table}: each row matches one of "
                     "several tests, as if the test were chosen row by row")
             verdict = "flagged"
+        n_trunc = int(block["_truncated"].fillna(False).astype(bool).sum())
+        if n_trunc:
+            expl += f"; {n_trunc} p-value(s) match only when truncated, not rounded"
         n_unexpl = int((block["verdict"] == "unexplained").sum())
         if n_unexpl:
             expl += f"; {n_unexpl} p-value(s) match no candidate test (see p_from_counts)"

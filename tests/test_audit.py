@@ -250,6 +250,7 @@ def test_every_check_on_a_made_up_paper(madeup):
     # p from counts: the printed Pearson p passes; 0.500 matches no test
     assert v("p_from_counts", "trial_male_p_arm") == "passed"
     assert v("p_from_counts", "trial_ecog1_p_arm") == "unexplained"
+    assert v("one_test_per_table", "trial_male_p_arm") == "passed"  # Pearson, the stated test
     # ratios
     assert v("ci_symmetry", "trial_os_hr_arm") == "passed"
     assert v("ci_symmetry", "trial_os_hr_arm_asym") == "flagged"
