@@ -154,9 +154,8 @@ def _n(id_, cohort, group, value, **kw):
                 tolerance=kw.pop("tolerance", "exact"), **kw)
 
 
-@pytest.fixture()
-def madeup(tmp_path):
-    """A paper of 100 patients, 30 in arm A (high) and 70 in arm B (low)."""
+def _make_madeup(tmp_path: Path) -> tuple[Path, Path]:
+    """A paper of 100 patients, 30 in arm A (high) and 70 in arm B (low), with its links."""
     p_male = audit.candidate_p_values([[10, 23], [20, 47]])["pearson"]
     hr_p = audit.p_from_ci(2.0, 1.10, 3.64)
     rows = [
@@ -222,58 +221,72 @@ def madeup(tmp_path):
     return numbers, link_file
 
 
+@pytest.fixture()
+def madeup(tmp_path):
+    return _make_madeup(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def madeup_audit(tmp_path_factory):
+    numbers, _ = _make_madeup(tmp_path_factory.mktemp("madeup"))
+    return audit.audit(numbers)   # the links beside the file are found
+
+
 def _verdict(table, check, first_id):
     hit = table[(table["check"] == check) & (table["ids"].str.split().str[0] == first_id)]
     assert len(hit) >= 1, f"{check} has no row for {first_id}"
     return hit.iloc[0]
 
 
-def test_every_check_on_a_made_up_paper(madeup):
-    numbers, links = madeup
-    t = audit.audit(numbers)   # links beside the file are found
-    assert list(t.columns) == audit.AUDIT_COLUMNS
-    assert set(t["paper"]) == {"madeup"}
-    v = lambda check, id_: _verdict(t, check, id_)["verdict"]  # noqa: E731
-    e = lambda check, id_: _verdict(t, check, id_)["explanation"]  # noqa: E731
-    # percentages
-    assert v("percent_vs_count", "trial_arm_high_male_pct") == "passed"
-    assert v("percent_vs_count", "trial_arm_high_ecog1_pct") == "flagged"
-    assert "truncated" in e("percent_vs_count", "trial_arm_high_ecog1_pct")
-    assert v("percent_vs_count", "trial_arm_high_hbv_pct") == "flagged"
-    assert "6/30" in e("percent_vs_count", "trial_arm_high_hbv_pct")
-    # counts: groups add up, the male count splits, ECOG of arm B is one short
-    assert v("counts_add_up", "trial_n") == "passed"
-    assert v("counts_add_up", "trial_male_n") == "passed"
-    assert v("counts_add_up", "trial_arm_low_n") == "flagged"
-    # means: (50 x 30 + 70 x 70) / 100 = 64, not 60
-    assert v("means_add_up", "trial_age_mean") == "flagged"
-    # p from counts: the printed Pearson p passes; 0.500 matches no test
-    assert v("p_from_counts", "trial_male_p_arm") == "passed"
-    assert v("p_from_counts", "trial_ecog1_p_arm") == "unexplained"
-    assert v("one_test_per_table", "trial_male_p_arm") == "passed"  # Pearson, the stated test
-    # ratios
-    assert v("ci_symmetry", "trial_os_hr_arm") == "passed"
-    assert v("ci_symmetry", "trial_os_hr_arm_asym") == "flagged"
-    assert v("p_from_ci", "trial_os_hr_arm") == "passed"
-    assert v("p_from_ci", "trial_os_hr_arm_bad_p") == "flagged"
-    assert v("ci_vs_p", "trial_os_hr_arm_bad_p") == "flagged"
-    assert v("ci_vs_p", "trial_os_hr_arm") == "passed"
-    assert v("reciprocal", "trial_os_hr_bili_text") == "flagged"
-    assert v("copied_values", "trial_os_hr_bili_copy") == "flagged"
-    # printed twice, units
-    assert v("printed_twice", "trial_cutoff") == "flagged"
-    assert "typo" in e("printed_twice", "trial_cutoff")
-    assert v("printed_twice", "trial_albumin_cut") == "passed"
-    assert v("units", "trial_albumin_cut") == "flagged"
-    assert v("units", "trial_il2_cut") == "flagged"
-    assert "1000" in e("units", "trial_il2_cut")
-    # paraphrase: 2.00/1.71 = 1.17 is below "1.5-2"
-    assert v("paraphrase_range", "trial_fold") == "flagged"
-    # design: 4 terms (trial_os_hr_arm*) and 40 events: 10 per term
-    assert v("events_per_covariate", "trial_os_hr_arm") == "passed"
-    assert v("matched_vs_source", "matched_arm_high_n") == "unexplained"  # 35 > 30, nothing to pool
-    # an HR of 3 with p < 0.001 needs >= 14 deaths; 95% 1-year OS of 100 allows 5
-    assert v("events_vs_survival", "trial_os_12m_rate") == "flagged"
+#: (check, first id of the row, expected verdict, a phrase the explanation must hold, why)
+MADEUP_EXPECTED = [
+    ("percent_vs_count", "trial_arm_high_male_pct", "passed", "rounded", "10/30 = 33.33% printed 33.3"),
+    ("percent_vs_count", "trial_arm_high_ecog1_pct", "flagged", "truncated", "20/30 = 66.67% printed 66.6"),
+    ("percent_vs_count", "trial_arm_high_hbv_pct", "flagged", "6/30", "20.0% is 6/30, the count says 5"),
+    ("counts_add_up", "trial_n", "passed", "adds up", "30 + 70 = 100"),
+    ("counts_add_up", "trial_male_n", "passed", "adds up", "10 + 23 = 33"),
+    ("counts_add_up", "trial_arm_low_n", "flagged", "1 short", "ECOG 40 + 29 = 69 of 70"),
+    ("means_add_up", "trial_age_mean", "flagged", "cannot average", "(50 x 30 + 70 x 70) / 100 = 64, not 60"),
+    ("p_from_counts", "trial_male_p_arm", "passed", "Pearson", "the printed p is Pearson's, the stated test"),
+    ("p_from_counts", "trial_ecog1_p_arm", "unexplained", "no candidate", "0.500 is no test's p"),
+    ("one_test_per_table", "trial_male_p_arm", "passed", "Pearson", "one table, one (stated) test"),
+    ("ci_symmetry", "trial_os_hr_arm", "passed", "symmetric", "2.00 (1.10-3.64): sqrt(1.10 x 3.64) = 2.00"),
+    ("ci_symmetry", "trial_os_hr_arm_asym", "flagged", "upper limit", "2.00 (1.90-4.00): centre 2.76"),
+    ("p_from_ci", "trial_os_hr_arm", "passed", "implies", "the p printed is the CI's Wald p"),
+    ("p_from_ci", "trial_os_hr_arm_bad_p", "flagged", "not the Wald p", "1.50 (1.10-2.05) implies p = 0.011, printed 0.400"),
+    ("ci_vs_p", "trial_os_hr_arm", "passed", "agree", "CI excludes 1, p < 0.05"),
+    ("ci_vs_p", "trial_os_hr_arm_bad_p", "flagged", "disagree", "CI excludes 1, p = 0.400"),
+    ("printed_twice", "trial_cutoff", "flagged", "typo", "6.53 vs 6.58"),
+    ("printed_twice", "trial_albumin_cut", "passed", "same", "36 and 36"),
+    ("reciprocal", "trial_os_hr_bili_text", "flagged", "reciprocal", "0.58 (0.32-1.05) = 1/1.71 (0.95-3.09)"),
+    ("copied_values", "trial_os_hr_bili_copy", "flagged", "identical", "Table 3 repeats Table 1's row"),
+    ("units", "trial_albumin_cut", "flagged", "10 x", "36 g/L vs 36 g/dL"),
+    ("units", "trial_il2_cut", "flagged", "1000", "3.2 printed in ng/mL, read in pg/mL"),
+    ("paraphrase_range", "trial_fold", "flagged", "outside", "2.00/1.71 = 1.17 is not '1.5-2'"),
+    ("events_per_covariate", "trial_os_hr_arm", "passed", "10.0 events per term", "4 terms, 40 events"),
+    ("matched_vs_source", "matched_arm_high_n", "unexplained", "larger than", "35 matched of 30, nothing to pool"),
+    ("events_vs_survival", "trial_os_12m_rate", "flagged", "hard to reconcile",
+     "HR 2.00 with p = 0.023 needs >= 43 deaths; 95% 1-year OS of 100 allows 5"),
+]
+
+
+def test_the_made_up_paper_exercises_every_check():
+    assert {c for c, *_ in MADEUP_EXPECTED} == set(audit.CHECKS)
+
+
+def test_audit_rows_have_the_tidy_columns(madeup_audit):
+    assert list(madeup_audit.columns) == audit.AUDIT_COLUMNS
+    assert set(madeup_audit["paper"]) == {"madeup"}
+    assert set(madeup_audit["verdict"]) <= set(audit.VERDICTS)
+    assert (madeup_audit["n_printed"] == madeup_audit["ids"].str.split().str.len()).all()
+
+
+@pytest.mark.parametrize("check,first_id,verdict,phrase,why", MADEUP_EXPECTED,
+                         ids=[f"{c}-{i}" for c, i, *_ in MADEUP_EXPECTED])
+def test_each_check_on_made_up_numbers(madeup_audit, check, first_id, verdict, phrase, why):
+    row = _verdict(madeup_audit, check, first_id)
+    assert row["verdict"] == verdict, f"{why}: {row['explanation']}"
+    assert phrase in row["explanation"], f"{why}: {row['explanation']}"
 
 
 def test_summary_counts_the_printed_numbers_each_check_covered(madeup):
