@@ -912,7 +912,7 @@ def check_p_from_counts(ledger: Ledger) -> list[dict]:
         found = {t: m for t, p in ps.items() if (m := p_matches(p, r["value"], bound, digits))}
         matches = {t: m for t, m in found.items() if m != "one unit"} or found
         stated = ledger.stated_tests(r["id"])
-        printed = f"p {bound} {_fmt(r['value'], digits)}".replace("p = ", "p = ")
+        printed = f"p {bound} {_fmt(r['value'], digits)}"
         tab = " / ".join("-".join(str(x) for x in row) for row in table)
         short = {"pearson": "Pearson", "yates": "Yates", "fisher": "Fisher", "lr": "G test"}
         recomputed = ", ".join(f"{short[k]} {fmt_p(v)}" for k, v in ps.items()
@@ -1635,7 +1635,6 @@ def format_summary(table: pd.DataFrame) -> str:
     head = f"{'check':<22}{'run':>6}{'passed':>8}{'flagged':>9}{'unexplained':>13}{'numbers':>9}"
     lines = []
     for paper, block in s.groupby("paper", sort=False):
-        n_numbers = int(block["numbers_covered"].sum())
         lines.append(f"{paper}: {int(block['run'].sum())} checks run, {int(block['passed'].sum())} "
                      f"passed, {int(block['flagged'].sum())} flagged, "
                      f"{int(block['unexplained'].sum())} unexplained")
@@ -1643,7 +1642,6 @@ def format_summary(table: pd.DataFrame) -> str:
         for _, r in block.iterrows():
             lines.append(f"{r['check']:<22}{r['run']:>6}{r['passed']:>8}{r['flagged']:>9}"
                          f"{r['unexplained']:>13}{r['numbers_covered']:>9}")
-        del n_numbers
     flags = table[table["verdict"] != "passed"]
     if len(flags):
         lines.append("")
