@@ -200,6 +200,7 @@ def _make_madeup(tmp_path: Path) -> tuple[Path, Path]:
            tolerance="info"),
         _n("matched_arm_high_n", "matched", "arm_high", 35),
         _n("trial_os_events", "trial", "all", 40, unit="deaths"),
+        _n("trial_ld_events", "trial", "all", 12, unit="events"),
         _n("trial_os_12m_rate", "trial", "all", "95.0", quantity="rate", unit="%", digits=1, tolerance="rounding"),
         _n("trial_os_hr_arm_uni", "trial", "arm_high", "3.00", quantity="hr", unit="", digits=2, p="0.001",
            p_bound="<", tolerance="direction"),
@@ -216,6 +217,8 @@ def _make_madeup(tmp_path: Path) -> tuple[Path, Path]:
              members="trial_os_hr_arm/trial_os_hr_bili trial_os_hr_arm_uni/trial_os_hr_arm"),
         dict(study="madeup", relation="model", id="trial_os_hr_arm*", members="trial_os_events",
              detail="OS model"),
+        dict(study="madeup", relation="model", id="trial_os_hr_bili*", members="trial_ld_events",
+             detail="a small model"),
     ]
     link_file = _write(tmp_path / "audit_links.csv", links, audit.LINK_COLUMNS)
     return numbers, link_file
@@ -264,6 +267,7 @@ MADEUP_EXPECTED = [
     ("units", "trial_il2_cut", "flagged", "1000", "3.2 printed in ng/mL, read in pg/mL"),
     ("paraphrase_range", "trial_fold", "flagged", "outside", "2.00/1.71 = 1.17 is not '1.5-2'"),
     ("events_per_covariate", "trial_os_hr_arm", "passed", "10.0 events per term", "4 terms, 40 events"),
+    ("events_per_covariate", "trial_os_hr_bili", "flagged", "4.0 events per term", "3 terms, 12 events"),
     ("matched_vs_source", "matched_arm_high_n", "unexplained", "larger than", "35 matched of 30, nothing to pool"),
     ("events_vs_survival", "trial_os_12m_rate", "flagged", "hard to reconcile",
      "HR 2.00 with p = 0.023 needs >= 43 deaths; 95% 1-year OS of 100 allows 5"),
