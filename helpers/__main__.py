@@ -110,14 +110,14 @@ def _cmd_scorecard(args) -> int:
 def _cmd_audit(args) -> int:
     from . import audit
 
+    out = Path(args.csv) if args.csv else None
+    if out is not None and out.is_dir():
+        raise UserError(f"{out}: is a folder; --csv expects a file name (e.g. audit.csv)")
+    if out is not None and not out.parent.exists():
+        raise UserError(f"{out.parent}: folder does not exist (for --csv {out})")
     table = audit.audit(args.study, links=args.links)
     print(audit.format_summary(table))
-    if args.csv:
-        out = Path(args.csv)
-        if out.is_dir():
-            raise UserError(f"{out}: is a folder; --csv expects a file name (e.g. audit.csv)")
-        if not out.parent.exists():
-            raise UserError(f"{out.parent}: folder does not exist (for --csv {out})")
+    if out is not None:
         table.to_csv(out, index=False)
         print(f"\n{len(table)} rows written to {out}")
     return 0

@@ -508,3 +508,11 @@ def test_the_audit_chapter_depends_on_the_published_numbers_and_links_only():
     import json
     meta = json.loads(nb.read_text())["metadata"]
     assert meta["hcc_book"]["study"] == "published"
+
+
+def test_a_bad_csv_destination_is_refused_before_anything_runs(tmp_path, capsys):
+    assert main(["audit", "pbis", "--csv", str(tmp_path / "no_such_folder" / "a.csv")]) == 1
+    captured = capsys.readouterr()
+    assert "folder does not exist" in captured.err and captured.out == ""
+    assert main(["audit", "pbis", "--csv", str(tmp_path)]) == 1
+    assert "is a folder" in capsys.readouterr().err
