@@ -15,6 +15,7 @@ One module per concern (see the module docstrings):
 - :mod:`helpers.published`  the papers' printed numbers (``data/published/``)
 - :mod:`helpers.prose`      computed words for the prose (direction, significance)
 - :mod:`helpers.scorecard`  published vs this cohort, with a verdict per number
+- :mod:`helpers.audit`      each paper's printed numbers checked against each other
 - :mod:`helpers.contract`   the cohort contract (pandera schemas) and readable validation
 - :mod:`helpers.synth`      synthetic cohorts built from the published numbers
 - :mod:`helpers.studies`    study-specific analysis steps shared by a study's chapters

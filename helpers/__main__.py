@@ -10,6 +10,9 @@ synthesize [--check]
     Regenerate ``data/synthetic/`` from ``data/published/`` (``--check``: compare only).
 scorecard [RESULTS_DIR]
     Published vs reproduced for every recorded number.
+audit STUDY|FILE [--csv OUT]
+    Check a paper's printed numbers against each other (``data/published/``); print the
+    summary and the findings, and write every check's row to OUT.
 execute [--jobs N]
     Execute the book's notebooks in parallel into the execution cache (before Sphinx).
 check-offline HTML_DIR
@@ -107,6 +110,22 @@ def _cmd_scorecard(args) -> int:
     return 0
 
 
+def _cmd_audit(args) -> int:
+    from . import audit
+
+    out = Path(args.csv) if args.csv else None
+    if out is not None and out.is_dir():
+        raise UserError(f"{out}: is a folder; --csv expects a file name (e.g. audit.csv)")
+    if out is not None and not out.parent.exists():
+        raise UserError(f"{out.parent}: folder does not exist (for --csv {out})")
+    table = audit.audit(args.study, links=args.links)
+    print(audit.format_summary(table))
+    if out is not None:
+        table.to_csv(out, index=False)
+        print(f"\n{len(table)} rows written to {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["browser-check"]:          # its own options (helpers/browser.py)
@@ -137,6 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("scorecard", help="published vs reproduced numbers")
     p.add_argument("results_dir", nargs="?", default=None)
     p.set_defaults(func=_cmd_scorecard)
+
+    p = sub.add_parser("audit", help="check a paper's printed numbers against each other")
+    p.add_argument("study", help="atebev_il6, pbis, soramic, or the path of a published-numbers "
+                                 "CSV in the same format (data/published/README.md)")
+    p.add_argument("--csv", default=None, metavar="OUT", help="write every check's row to this CSV")
+    p.add_argument("--links", default=None, metavar="FILE",
+                   help="the links file (default: audit_links.csv beside the numbers file)")
+    p.set_defaults(func=_cmd_audit)
 
     p = sub.add_parser("execute", help="execute the book's notebooks in parallel into the cache")
     p.add_argument("--jobs", type=int, default=2, help="notebooks at a time (default 2)")

@@ -30,6 +30,9 @@ A chapter's inputs are
 So a comment edited in ``helpers/studies/pbis.py`` re-executes the pages that import it (the
 PBIS chapters, and pages that import it through another module), not the whole book.
 
+A chapter with ``"study": "published"`` (the audit of the papers) depends on the published
+numbers of every study and the audit links only (no cohort, no results files).
+
 A chapter with ``"study": "all"`` (the scorecard) depends on every study's inputs and on the
 results files the other chapters write; it is re-read whenever any other chapter is. Sphinx
 reads documents in sorted order, so such a page must sort after the study chapters
@@ -218,6 +221,9 @@ def notebook_inputs(nb: dict) -> list[Path]:
     if not study:
         return []
     sources = _code_sources(nb)
+    if study == "published":  # the audit of the papers: published numbers only, no cohort
+        files = [paths.published_numbers(s) for s in paths.STUDIES] + [paths.AUDIT_LINKS]
+        return [f for f in files if f.exists()] + helpers_closure(sources, tuple(paths.STUDIES))
     studies = studies_used(sources, study)
     files = [f for s in studies for f in paths.study_inputs(s)]
     if study == "all":

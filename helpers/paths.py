@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
 DATA = ROOT / "data"
 PUBLISHED = DATA / "published"
+#: What the audit of the papers needs that the published numbers do not say (helpers.audit).
+AUDIT_LINKS = PUBLISHED / "audit_links.csv"
 SYNTHETIC = DATA / "synthetic"
 #: Real cohorts. Git-ignored; never read by the default build.
 PRIVATE = DATA / "private"
