@@ -91,7 +91,7 @@ def altman_corrected_p(p_min, search: str = "10_90"):
     The formulas approximate the Lausen-Schumacher bound for small ``p_min``; they rise to a
     maximum at ``p_min = exp(-1 - 1/b)`` (0.20 and 0.24) and fall after it, so above that
     point the value is held at the maximum (a corrected p never decreases when ``p_min``
-    increases), and everything is capped at 1. Accepts a number or an array.
+    increases); it is never below ``p_min`` and never above 1. Accepts a number or an array.
     """
     if search not in ALTMAN:
         raise ValueError(f"altman_corrected_p: search must be one of {list(ALTMAN)}, got {search!r}")
@@ -103,7 +103,7 @@ def altman_corrected_p(p_min, search: str = "10_90"):
     q = np.minimum(p, peak)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(q > 0, -a * q * (1 + b * np.log(q)), 0.0)
-    out = np.minimum(out, 1.0)
+    out = np.minimum(np.maximum(out, p), 1.0)
     return float(out) if out.ndim == 0 else out
 
 
