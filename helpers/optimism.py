@@ -111,22 +111,15 @@ def altman_corrected_p(p_min, search: str = "10_90"):
 # fast two-group survival primitives
 
 
-def logrank_cox_binary(time, event, group) -> tuple[float, float, float, float]:
-    """Two-group log-rank chi-square (R ``survdiff``) and the univariable Efron Cox fit of
-    ``group`` (1 vs 0), in one pass over the sorted times.
-
-    Returns ``(chisq, p_logrank, log_hr, se)``; all ``nan`` if a group is empty; ``log_hr =
-    +-inf`` (and ``se = inf``) when the likelihood has no finite maximum, e.g. no events in
-    one group (R warns "coefficient may be infinite" there). Equal to :func:`helpers.survival.logrank`
-    and :func:`helpers.survival.cox` (tests); written out for speed, since the report card
-    calls it thousands of times.
-    """
+def _logrank_parts(time, event, group):
+    """Plain two-group log-rank chi-square and p, with the per-event-time tables the Cox fit
+    reuses; ``None`` if a group is empty or there are no events."""
     t = np.asarray(time, dtype=float)
     e = np.asarray(event, dtype=float)
     g = np.asarray(group, dtype=float)
     n1 = g.sum()
     if n1 == 0 or n1 == len(g) or e.sum() == 0:
-        return float("nan"), float("nan"), float("nan"), float("nan")
+        return None
     order = np.argsort(t, kind="stable")
     t, e, g = t[order], e[order], g[order]
     uniq, first, inv = np.unique(t, return_index=True, return_inverse=True)
@@ -137,13 +130,36 @@ def logrank_cox_binary(time, event, group) -> tuple[float, float, float, float]:
     d1 = np.bincount(inv, weights=e * g, minlength=len(uniq))
     keep = d > 0
     r, r1, d, d1 = r[keep], r1[keep], d[keep], d1[keep]
-    r0, d0 = r - r1, d - d1
     o_e = float(np.sum(d1 - r1 * d / r))
     with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.where(r > 1, r1 * r0 * d * (r - d) / (r * r * (r - 1)), 0.0)
+        v = np.where(r > 1, r1 * (r - r1) * d * (r - d) / (r * r * (r - 1)), 0.0)
     var = float(v.sum())
     chisq = o_e * o_e / var if var > 0 else float("nan")
     p_lr = float(special.chdtrc(1, chisq)) if var > 0 else float("nan")
+    return chisq, p_lr, r, r1, d, d1
+
+
+def logrank_chisq(time, event, group) -> float:
+    """The plain two-group log-rank chi-square alone (``nan`` if undefined)."""
+    parts = _logrank_parts(time, event, group)
+    return float("nan") if parts is None else parts[0]
+
+
+def logrank_cox_binary(time, event, group) -> tuple[float, float, float, float]:
+    """Two-group log-rank chi-square (R ``survdiff``) and the univariable Efron Cox fit of
+    ``group`` (1 vs 0), in one pass over the sorted times.
+
+    Returns ``(chisq, p_logrank, log_hr, se)``; all ``nan`` if a group is empty; ``log_hr =
+    +-inf`` (and ``se = inf``) when the likelihood has no finite maximum, e.g. no events in
+    one group (R warns "coefficient may be infinite" there). Equal to :func:`helpers.survival.logrank`
+    and :func:`helpers.survival.cox` (tests); written out for speed, since the report card
+    calls it thousands of times.
+    """
+    parts = _logrank_parts(time, event, group)
+    if parts is None:
+        return float("nan"), float("nan"), float("nan"), float("nan")
+    chisq, p_lr, r, r1, d, d1 = parts
+    r0, d0 = r - r1, d - d1
     # Efron: the l-th of d tied events (l = 0..d-1) sees risk sums minus l/d of the tied ones
     di = d.astype(np.int64)
     rep = np.repeat(np.arange(len(d)), di)
@@ -454,8 +470,7 @@ def _cv_perm_one(ss, t, e, x, method, minprop, folds):
     fold = _folds(rng, len(t), folds)
     _, risk = _cv_groups(tp, ep, x, fold, folds, method, minprop)
     ok = ~np.isnan(risk)
-    chisq, _, _, _ = logrank_cox_binary(tp[ok], ep[ok], risk[ok])
-    return chisq
+    return logrank_chisq(tp[ok], ep[ok], risk[ok])
 
 
 def cross_validated(t, e, x, *, method="maxstat", minprop=0.1, folds=10, seed=None,
@@ -792,20 +807,28 @@ NULL_PROCEDURES = {
 NULL_RATE_COLUMNS = ["procedure", "description", "rejections", "cohorts", "rate", "mc_se", "lower", "upper"]
 
 
-def simulate_null_cohort(n: int, rng, *, censor_max: float = 36.0) -> pd.DataFrame:
-    """A cohort whose marker says nothing about survival: log-normal marker (median 12,
-    2 decimals), exponential event times (median 14 months), uniform censoring on
-    ``[3, censor_max]`` months, times at 0.1 month."""
+def simulate_cohort(n: int, rng, *, hr: float = 1.0, cut: float = 12.0, censor_max: float = 36.0
+                    ) -> pd.DataFrame:
+    """A simulated cohort: log-normal marker (median 12, 2 decimals), exponential event
+    times (median 14 months below ``cut``, hazard ``hr`` times higher above it), uniform
+    censoring on ``[3, censor_max]`` months, times at 0.1 month. ``hr = 1``: the marker says
+    nothing about survival."""
     marker = np.round(np.exp(rng.normal(math.log(12), 1.0, n)), 2)
-    t_event = rng.exponential(14 / math.log(2), n)
+    rate = np.where(marker > cut, hr, 1.0) * math.log(2) / 14
+    t_event = rng.exponential(1 / rate)
     t_cens = rng.uniform(3, censor_max, n)
     time = np.maximum(0.1, np.round(np.minimum(t_event, t_cens), 1))
     return pd.DataFrame({"time": time, "event": (t_event <= t_cens).astype(int), "marker": marker})
 
 
-def _null_cohort_one(ss, n, minprop, n_mc, folds, n_cv_perm):
+def simulate_null_cohort(n: int, rng, *, censor_max: float = 36.0) -> pd.DataFrame:
+    """:func:`simulate_cohort` with no marker effect."""
+    return simulate_cohort(n, rng, hr=1.0, censor_max=censor_max)
+
+
+def _null_cohort_one(ss, n, minprop, n_mc, folds, n_cv_perm, hr=1.0):
     rng = np.random.default_rng(ss)
-    d = simulate_null_cohort(n, rng)
+    d = simulate_cohort(n, rng, hr=hr)
     t, e, x = (d[c].to_numpy(dtype=float) for c in ("time", "event", "marker"))
     ms = maxstat.maxstat_test(d, "time", "event", "marker", minprop=minprop, maxprop=1 - minprop,
                               pmethods=("Lau94", "exactGauss", "condMC"), n_mc=n_mc,
@@ -819,19 +842,21 @@ def _null_cohort_one(ss, n, minprop, n_mc, folds, n_cv_perm):
 
 def null_rejection_rates(n: int = 100, cohorts: int = 200, *, seed: int = 20240617, alpha: float = 0.05,
                          minprop: float = 0.1, n_mc: int = 199, folds: int = 5, n_cv_perm: int = 99,
-                         jobs=1, scheduler=None,
-                         progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+                         hr: float = 1.0, jobs=1, scheduler=None, progress: bool = False
+                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Type I error of each procedure in :data:`NULL_PROCEDURES` on ``cohorts`` simulated
-    cohorts of ``n`` patients with no marker effect (:func:`simulate_null_cohort`), each
-    from its own child of ``SeedSequence(seed)``.
+    cohorts of ``n`` patients with no marker effect (:func:`simulate_cohort`), each from its
+    own child of ``SeedSequence(seed)``. With ``hr != 1`` the cohorts have a true step of
+    that HR at the marker's median (the pre-specified cut), and the rates are powers.
 
     Returns ``(rates, pvalues)``: ``rates`` one row per procedure (:data:`NULL_RATE_COLUMNS`:
     the share of cohorts with p < ``alpha``, its Monte Carlo standard error
     ``sqrt(rate (1 - rate) / cohorts)`` and the Clopper-Pearson 95% CI); ``pvalues`` one row
-    per cohort and procedure.
+    per cohort and procedure. The cross-validation's p is its permutation p over
+    ``n_cv_perm`` permutations (its smallest possible value is ``1 / (n_cv_perm + 1)``).
     """
     seeds = np.random.SeedSequence(seed).spawn(int(cohorts))
-    res = run_replicates(_null_cohort_one, seeds, (int(n), minprop, int(n_mc), int(folds), int(n_cv_perm)),
+    res = run_replicates(_null_cohort_one, seeds, (int(n), minprop, int(n_mc), int(folds), int(n_cv_perm), float(hr)),
                          jobs=jobs,
                          scheduler=scheduler, progress=progress, desc="null cohorts")
     names = list(NULL_PROCEDURES)
@@ -908,7 +933,7 @@ def _proc_cv_perm_one(ss, fit, predict, kwargs, t, e, X, folds):
     tp, ep = t[perm], e[perm]
     g = _proc_cv(rng, fit, predict, kwargs, tp, ep, X, folds)
     ok = ~np.isnan(g)
-    return logrank_cox_binary(tp[ok], ep[ok], g[ok])[0]
+    return logrank_chisq(tp[ok], ep[ok], g[ok])
 
 
 def procedure_card(fit, predict, time, event, X, *, fit_kwargs=None, replicates: int = 1000,
@@ -994,3 +1019,65 @@ def procedure_card(fit, predict, time, event, X, *, fit_kwargs=None, replicates:
                               "in the sample, on the sample - the same rule's log HR in the original cohort)")
     return ReportCard(summary=summary, curve=pd.DataFrame(columns=CURVE_COLUMNS), bootstrap=boot,
                       null=null[["replicate", "statistic", "hr", "p"]], cv=cv, settings=settings)
+
+
+# ----------------------------------------------------------------------------------------
+# a table for people
+
+#: Human labels of the summary rows.
+ROW_LABELS = {
+    "n_patients": "Patients", "n_events": "Events", "n_candidate_cuts": "Candidate cut-offs",
+    "cutoff": "Cut-off (high = marker above it)",
+    "apparent_hr": "Apparent HR, high vs low (log-rank p)",
+    "p_lau92": "p, maxstat Lausen & Schumacher 1992", "p_lau94": "p, maxstat Lausen et al. 1994",
+    "p_exactgauss": "p, maxstat exact Gauss", "p_condmc": "p, maxstat conditional Monte Carlo",
+    "p_min_5_95": "Minimum p, cuts in 5-95 % (uncorrected)",
+    "p_altman_5_95": "p, Altman et al. 1994 correction (5-95 %)",
+    "p_min_10_90": "Minimum p, cuts in 10-90 % (uncorrected)",
+    "p_altman_10_90": "p, Altman et al. 1994 correction (10-90 %)",
+    "p_permutation": "p, permutation of the whole selection",
+    "cv_hr": "Cross-validated HR, Faraggi & Simon (permutation p)",
+    "cv_p_logrank_naive": "Plain log-rank p of the cross-validated groups (not valid)",
+    "bootstrap_hr": "HR at the cut-off re-chosen in bootstrap samples",
+    "bootstrap_hr_fixed_cut": "HR at the apparent cut-off in bootstrap samples",
+    "bootstrap_optimism": "Bootstrap optimism (log HR)",
+    "bootstrap_corrected_hr": "Optimism-corrected HR (bootstrap)",
+    "null_type1_error": "Type I error of the selection (no marker effect)",
+    "null_median_hr": "Median HR the selection reports with no marker effect",
+    "null_share_above_apparent": "Share of null HRs at least as far from 1 as the apparent HR",
+}
+_P_ROWS = {"p_lau92", "p_lau94", "p_exactgauss", "p_condmc", "p_min_5_95", "p_altman_5_95", "p_min_10_90",
+           "p_altman_10_90", "p_permutation", "cv_p_logrank_naive"}
+_SHARE_ROWS = {"null_type1_error", "null_share_above_apparent"}
+_COUNT_ROWS = {"n_patients", "n_events", "n_candidate_cuts"}
+
+
+def display_table(summary: pd.DataFrame, names=None) -> pd.DataFrame:
+    """The summary rows ``names`` (default all) as text for a page: ``Quantity`` (human
+    label), ``Estimate``, ``95% interval``, ``p`` (``<0.001`` or 3 decimals), ``Replicates``."""
+    from .tables import format_p
+
+    s = summary.set_index("name")
+    nums = s[["estimate", "lower", "upper", "p"]].astype(float)
+    names = list(s.index) if names is None else list(names)
+    rows = []
+    for name in names:
+        est, lo, hi, p = nums.loc[name]
+        reps = s.loc[name, "replicates"]
+        if name in _P_ROWS:
+            e_txt, p_txt = format_p(est), ""
+        elif name in _SHARE_ROWS:
+            e_txt = f"{100 * est:.1f} %"
+            p_txt = ""
+        elif name in _COUNT_ROWS:
+            e_txt, p_txt = f"{est:.0f}", ""
+        else:
+            e_txt, p_txt = (f"{est:.4g}" if name == "cutoff" else f"{est:.2f}"), format_p(p)
+        if np.isfinite(lo) and np.isfinite(hi):
+            ci = (f"{100 * lo:.1f}–{100 * hi:.1f} %" if name in _SHARE_ROWS else
+                  f"{lo:.4g}–{hi:.4g}" if name == "cutoff" else f"{lo:.2f}–{hi:.2f}")
+        else:
+            ci = ""
+        rows.append({"Quantity": ROW_LABELS.get(name, name), "Estimate": e_txt, "95% interval": ci, "p": p_txt,
+                     "Replicates": "" if pd.isna(reps) else f"{int(reps):,}"})
+    return pd.DataFrame(rows, columns=["Quantity", "Estimate", "95% interval", "p", "Replicates"])

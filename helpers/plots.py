@@ -639,3 +639,30 @@ def null_hr_plot(null, reported_hr, ax=None, *, column="hr_oriented", title=None
     if title:
         ax.set_title(title)
     return ax
+
+
+@_styled
+def rejection_plot(rates, ax=None, *, alpha=0.05, labels=None, title=None, xlabel="Share of cohorts with p < 0.05"):
+    """Rejection rate per procedure (:func:`helpers.optimism.null_rejection_rates`) with its
+    95% CI, and the nominal level ``alpha`` (dashed).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _require(rates, ["procedure", "rate", "lower", "upper"], "rejection rates")
+    ax = _new_ax(ax, (6.4, 0.4 * len(rates) + 1.0))
+    r = rates.reset_index(drop=True)
+    y = np.arange(len(r))[::-1]
+    names = [labels.get(p, p) if labels else p for p in r["procedure"]]
+    ax.errorbar(r["rate"], y, xerr=[r["rate"] - r["lower"], r["upper"] - r["rate"]], fmt="o",
+                color=PALETTE[0], ecolor=GREY, elinewidth=1, capsize=2, markersize=4)
+    ax.axvline(alpha, color=PALETTE[1], linestyle="--", linewidth=1.1)
+    ax.set_yticks(y)
+    ax.set_yticklabels(names)
+    ax.set_xlim(0, max(1.05 * float(r["upper"].max()), 2 * alpha))
+    ax.xaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title)
+    return ax
