@@ -826,23 +826,30 @@ def simulate_null_cohort(n: int, rng, *, censor_max: float = 36.0) -> pd.DataFra
     return simulate_cohort(n, rng, hr=1.0, censor_max=censor_max)
 
 
-def _null_cohort_one(ss, n, minprop, n_mc, folds, n_cv_perm, hr=1.0):
+def _null_cohort_one(ss, n, minprop, n_mc, folds, n_cv_perm, hr=1.0, procs=tuple(NULL_PROCEDURES)):
     rng = np.random.default_rng(ss)
     d = simulate_cohort(n, rng, hr=hr)
     t, e, x = (d[c].to_numpy(dtype=float) for c in ("time", "event", "marker"))
+    wanted = {"lau94": "Lau94", "exactgauss": "exactGauss", "condmc": "condMC"}
+    pmethods = tuple(m for k, m in wanted.items() if k in procs)
     ms = maxstat.maxstat_test(d, "time", "event", "marker", minprop=minprop, maxprop=1 - minprop,
-                              pmethods=("Lau94", "exactGauss", "condMC"), n_mc=n_mc,
-                              seed=int(rng.integers(2**31)))
-    p_min = maxstat.min_pvalue_search(d, "time", "event", "marker", minprop=minprop, maxprop=1 - minprop).p_min
-    cv = cross_validated(t, e, x, minprop=minprop, folds=folds, seed=ss.spawn(1)[0], permutations=n_cv_perm)
-    _, p_pre, _, _ = logrank_cox_binary(t, e, x > 12.0)
-    return (p_min, ms.p("Lau94"), ms.p("exactGauss"), ms.p("condMC"),
-            altman_corrected_p(p_min, "10_90"), cv["p_permutation"], cv["p_logrank"], p_pre)
+                              pmethods=pmethods, n_mc=n_mc, seed=int(rng.integers(2**31)))
+    out = {k: ms.p(m) for k, m in wanted.items() if k in procs}
+    if "minp" in procs or "altman_10_90" in procs:
+        p_min = maxstat.min_pvalue_search(d, "time", "event", "marker", minprop=minprop, maxprop=1 - minprop).p_min
+        out["minp"], out["altman_10_90"] = p_min, altman_corrected_p(p_min, "10_90")
+    if "cv" in procs or "cv_naive" in procs:
+        cv = cross_validated(t, e, x, minprop=minprop, folds=folds, seed=ss.spawn(1)[0],
+                             permutations=n_cv_perm if "cv" in procs else 0)
+        out["cv"], out["cv_naive"] = cv["p_permutation"], cv["p_logrank"]
+    if "prespecified" in procs:
+        out["prespecified"] = logrank_cox_binary(t, e, x > 12.0)[1]
+    return tuple(out[k] for k in procs)
 
 
 def null_rejection_rates(n: int = 100, cohorts: int = 200, *, seed: int = 20240617, alpha: float = 0.05,
                          minprop: float = 0.1, n_mc: int = 199, folds: int = 5, n_cv_perm: int = 99,
-                         hr: float = 1.0, jobs=1, scheduler=None, progress: bool = False
+                         hr: float = 1.0, procedures=None, jobs=1, scheduler=None, progress: bool = False
                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Type I error of each procedure in :data:`NULL_PROCEDURES` on ``cohorts`` simulated
     cohorts of ``n`` patients with no marker effect (:func:`simulate_cohort`), each from its
@@ -854,12 +861,18 @@ def null_rejection_rates(n: int = 100, cohorts: int = 200, *, seed: int = 202406
     ``sqrt(rate (1 - rate) / cohorts)`` and the Clopper-Pearson 95% CI); ``pvalues`` one row
     per cohort and procedure. The cross-validation's p is its permutation p over
     ``n_cv_perm`` permutations (its smallest possible value is ``1 / (n_cv_perm + 1)``).
+    ``procedures``: a subset of :data:`NULL_PROCEDURES` (default all; the cross-validation's
+    permutations and exactGauss cost the most).
     """
+    procs = tuple(NULL_PROCEDURES) if procedures is None else tuple(procedures)
+    unknown = [p for p in procs if p not in NULL_PROCEDURES]
+    if unknown:
+        raise ValueError(f"unknown procedure(s) {unknown}; expected any of {', '.join(NULL_PROCEDURES)}")
     seeds = np.random.SeedSequence(seed).spawn(int(cohorts))
-    res = run_replicates(_null_cohort_one, seeds, (int(n), minprop, int(n_mc), int(folds), int(n_cv_perm), float(hr)),
+    res = run_replicates(_null_cohort_one, seeds, (int(n), minprop, int(n_mc), int(folds), int(n_cv_perm), float(hr), procs),
                          jobs=jobs,
                          scheduler=scheduler, progress=progress, desc="null cohorts")
-    names = list(NULL_PROCEDURES)
+    names = list(procs)
     pvals = pd.DataFrame(res, columns=names)
     pvals.insert(0, "cohort", np.arange(len(pvals)))
     rows = []
@@ -1081,3 +1094,22 @@ def display_table(summary: pd.DataFrame, names=None) -> pd.DataFrame:
         rows.append({"Quantity": ROW_LABELS.get(name, name), "Estimate": e_txt, "95% interval": ci, "p": p_txt,
                      "Replicates": "" if pd.isna(reps) else f"{int(reps):,}"})
     return pd.DataFrame(rows, columns=["Quantity", "Estimate", "95% interval", "p", "Replicates"])
+
+
+def bootstrap_regions(bootstrap: pd.DataFrame, marker, cutoff: float, bins: int = 10) -> pd.DataFrame:
+    """How often the bootstrap search chose a cut-off in each region of the marker: the
+    regions are the ``bins`` quantile groups of ``marker`` (deciles by default; a cut-off
+    equal to a boundary belongs to the region below it, as "low = marker <= cut").
+    Columns ``region`` (text), ``lower``, ``upper``, ``share`` (of the bootstrap samples with
+    a cut-off), ``contains_cutoff`` (the region of ``cutoff``)."""
+    x = np.asarray(pd.Series(marker).dropna(), dtype=float)
+    edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
+    cuts = bootstrap["cutoff"].dropna().to_numpy(dtype=float)
+    inner = edges[1:-1]
+    idx = np.searchsorted(inner, cuts, side="left")
+    counts = np.bincount(idx, minlength=len(edges) - 1)
+    home = int(np.searchsorted(inner, cutoff, side="left"))
+    rows = [dict(region=f"{lo:.3g}–{hi:.3g}", lower=lo, upper=hi,
+                 share=counts[i] / max(len(cuts), 1), contains_cutoff=(i == home))
+            for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))]
+    return pd.DataFrame(rows, columns=["region", "lower", "upper", "share", "contains_cutoff"])
