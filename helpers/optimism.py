@@ -313,7 +313,7 @@ def run_replicates(func, seeds, args=(), *, jobs=None, scheduler=None, progress=
     total = len(seeds)
     if total == 0:
         return []
-    n_jobs = os.cpu_count() or 1 if jobs is None else int(jobs)
+    n_jobs = (os.cpu_count() or 1) if jobs is None else int(jobs)
     if n_jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     bar = _progress(total, desc, progress)
