@@ -295,3 +295,44 @@ def test_plots(card_small):
     ax = plots.null_hr_plot(card_small.null, card_small.value("apparent_hr"))
     assert ax.get_xscale() == "log"
     plt.close("all")
+
+
+# ---------------------------------------------------------------------------- small parts
+def test_display_table_formats_p_and_labels(card_small):
+    s = card_small.summary.copy()
+    s.loc[s["name"] == "p_lau94", ["estimate", "p"]] = 0.0004
+    tab = optimism.display_table(s)
+    assert list(tab.columns) == ["Quantity", "Estimate", "95% interval", "p", "Replicates"]
+    assert tab.loc[tab["Quantity"] == optimism.ROW_LABELS["p_lau94"], "Estimate"].item() == "<0.001"
+    assert not tab.isin(["0.000"]).any().any()
+    assert set(tab["Quantity"]) <= set(optimism.ROW_LABELS.values())
+
+
+def test_bootstrap_regions_shares(card_small, null_cohort):
+    reg = optimism.bootstrap_regions(card_small.bootstrap, null_cohort["marker"], card_small.value("cutoff"))
+    assert len(reg) == 10 and reg["share"].sum() == pytest.approx(1.0)
+    assert reg["contains_cutoff"].sum() == 1
+    cut = card_small.value("cutoff")
+    home = reg[reg["contains_cutoff"]].iloc[0]
+    assert home["lower"] <= cut <= home["upper"]
+
+
+def test_run_replicates_does_not_depend_on_chunking(null_cohort):
+    t, e, x = (null_cohort[c].to_numpy(dtype=float) for c in ("time", "event", "marker"))
+    seeds = np.random.SeedSequence(5).spawn(12)
+    one = optimism.run_replicates(optimism._null_one, seeds, (t, e, x, "maxstat", 0.1), jobs=1, progress=False)
+    seeds = np.random.SeedSequence(5).spawn(12)
+    two = optimism.run_replicates(optimism._null_one, seeds, (t, e, x, "maxstat", 0.1), jobs=2, progress=False)
+    assert one == two
+    with pytest.raises(ValueError, match="jobs"):
+        optimism.run_replicates(optimism._null_one, seeds, (), jobs=0)
+
+
+def test_rejection_rates_subset_matches_full_run():
+    procs = ("minp", "lau94", "prespecified")
+    part, _ = optimism.null_rejection_rates(n=60, cohorts=20, procedures=procs, jobs=1)
+    full, _ = optimism.null_rejection_rates(n=60, cohorts=20, n_cv_perm=9, jobs=1)
+    pd.testing.assert_frame_equal(part.reset_index(drop=True),
+                                  full[full["procedure"].isin(procs)].reset_index(drop=True))
+    with pytest.raises(ValueError, match="unknown procedure"):
+        optimism.null_rejection_rates(n=60, cohorts=2, procedures=("best",))
