@@ -1054,7 +1054,7 @@ ROW_LABELS = {
     "bootstrap_hr": "HR at the cut-off re-chosen in bootstrap samples",
     "bootstrap_hr_fixed_cut": "HR at the apparent cut-off in bootstrap samples",
     "bootstrap_optimism": "Bootstrap optimism (log HR)",
-    "bootstrap_corrected_hr": "Optimism-corrected HR (bootstrap)",
+    "bootstrap_corrected_hr": "Optimism-corrected HR (Harrell's simple optimism bootstrap)",
     "null_type1_error": "Type I error of the selection (no marker effect)",
     "null_median_hr": "Median HR the selection reports with no marker effect",
     "null_share_above_apparent": "Share of null HRs at least as far from 1 as the apparent HR",
