@@ -223,7 +223,60 @@ class Selection:
     direction: int = 1
 
 
-def select_cut(time, event, marker, method: str = "maxstat", minprop: float = 0.1) -> Selection:
+def _scores(t, e, t_order=None):
+    """:func:`helpers.maxstat.logrank_scores` with the time order given (any order that
+    sorts ``t``; the scores use whole blocks of tied times only, so the order among ties
+    does not matter)."""
+    if t_order is None:
+        return maxstat.logrank_scores(t, e)
+    n = len(t)
+    st = t[t_order]
+    last = np.empty(n, dtype=bool)
+    np.not_equal(st[1:], st[:-1], out=last[:-1])
+    last[-1] = True
+    block = np.empty(n, dtype=np.int64)
+    block[0] = 0
+    np.cumsum(last[:-1], out=block[1:])
+    max_rank = (np.flatnonzero(last) + 1)[block]
+    es = e[t_order]
+    cum = np.cumsum(es / (n - max_rank + 1))
+    scores = np.empty(n)
+    scores[t_order] = es - cum[max_rank - 1]
+    return scores
+
+
+def _candidate_m(xs, minprop):
+    """:func:`helpers.maxstat._candidate_m` for ``0 < minprop`` and ``maxprop = 1 - minprop``
+    without its small-array overhead (called thousands of times); the same cuts, and
+    maxstat's own errors when there is none."""
+    n = len(xs)
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(xs[1:], xs[:-1], out=new[1:])
+    m = np.flatnonzero(new)
+    lo, hi = math.floor(n * minprop), math.floor(n * (1 - minprop))
+    m = m[(m >= max(1, lo)) & (m <= hi)]
+    if len(m) == 0:
+        return maxstat._candidate_m(xs, minprop, 1 - minprop)  # raises the explanation
+    return m
+
+
+def _suborder(order, mask):
+    """The sorting order of ``v[mask]`` from the sorting order ``order`` of ``v``, in O(n)
+    (a stable order stays stable)."""
+    pos = np.cumsum(mask) - 1
+    return pos[order[mask[order]]]
+
+
+def _permuted_order(order, perm):
+    """A sorting order of ``v[perm]`` from the sorting order ``order`` of ``v``, in O(n)."""
+    inv = np.empty_like(perm)
+    inv[perm] = np.arange(len(perm))
+    return inv[order]
+
+
+def select_cut(time, event, marker, method: str = "maxstat", minprop: float = 0.1, *,
+               x_order=None, t_order=None) -> Selection:
     """Choose a cut-off as a paper would, on arrays (no missing values).
 
     ``method="maxstat"``: R ``maxstat.test(..., smethod = "LogRank")``'s maximally selected
@@ -231,14 +284,18 @@ def select_cut(time, event, marker, method: str = "maxstat", minprop: float = 0.
     log-rank p (:func:`helpers.maxstat.logrank_chisq_all_cuts`). Candidate cuts keep between
     ``minprop`` and ``1 - minprop`` of the patients in the low group (maxstat's rule); ties
     go to the lowest cut.
+
+    ``x_order``, ``t_order``: the stable sorting orders of ``marker`` and ``time`` if the
+    caller already has them (the replicate loops derive them in O(n) from the cohort's
+    orders instead of sorting again, :func:`_suborder`, :func:`_permuted_order`).
     """
     t = np.asarray(time, dtype=float)
     e = np.asarray(event, dtype=float)
     x = np.asarray(marker, dtype=float)
-    order = np.argsort(x, kind="stable")
+    order = np.argsort(x, kind="stable") if x_order is None else x_order
     xs = x[order]
-    m = maxstat._candidate_m(xs, minprop, 1 - minprop)
-    scores = maxstat.logrank_scores(t, e)[order]
+    m = _candidate_m(xs, minprop)
+    scores = _scores(t, e, t_order)[order]
     expect, var = maxstat._moments(scores, m)
     with np.errstate(divide="ignore", invalid="ignore"):
         signed = (np.cumsum(scores)[m - 1] - expect) / np.sqrt(var)
@@ -282,12 +339,13 @@ def _bootstrap_one(ss, t, e, x, method, minprop, cut0):
     return sel.cutoff, lb, lo, lf
 
 
-def _null_one(ss, t, e, x, method, minprop):
+def _null_one(ss, t, e, x, method, minprop, x_order=None, t_order=None):
     rng = np.random.default_rng(ss)
     perm = rng.permutation(len(t))
     tn, en = t[perm], e[perm]
     try:
-        sel = select_cut(tn, en, x, method, minprop)
+        sel = select_cut(tn, en, x, method, minprop, x_order=x_order,
+                         t_order=None if t_order is None else _permuted_order(t_order, perm))
     except ValueError:
         return (np.nan,) * 4
     _, p, lh, _ = logrank_cox_binary(tn, en, x > sel.cutoff)
@@ -435,17 +493,20 @@ def _arrays(df, time, event, marker, where="report_card"):
     return t, e, x, dropped
 
 
-def _cv_groups(t, e, x, fold, folds, method, minprop):
+def _cv_groups(t, e, x, fold, folds, method, minprop, x_order=None, t_order=None):
     """Out-of-fold cut-offs and predicted high-risk groups (``nan`` where a training set
     could not be searched)."""
     n = len(t)
     cut = np.full(n, np.nan)
     risk = np.full(n, np.nan)
+    x_order = np.argsort(x, kind="stable") if x_order is None else x_order
+    t_order = np.argsort(t, kind="stable") if t_order is None else t_order
     for k in range(folds):
         test = fold == k
         train = ~test
         try:
-            sel = select_cut(t[train], e[train], x[train], method, minprop)
+            sel = select_cut(t[train], e[train], x[train], method, minprop,
+                             x_order=_suborder(x_order, train), t_order=_suborder(t_order, train))
         except ValueError:
             continue
         high = x[test] > sel.cutoff
@@ -461,14 +522,15 @@ def _folds(rng, n, folds):
     return fold
 
 
-def _cv_perm_one(ss, t, e, x, method, minprop, folds):
+def _cv_perm_one(ss, t, e, x, method, minprop, folds, x_order=None, t_order=None):
     """The CV log-rank chi-square after permuting the outcomes against the marker, with a
     new random split: one draw of the CV statistic's null distribution."""
     rng = np.random.default_rng(ss)
     perm = rng.permutation(len(t))
     tp, ep = t[perm], e[perm]
     fold = _folds(rng, len(t), folds)
-    _, risk = _cv_groups(tp, ep, x, fold, folds, method, minprop)
+    _, risk = _cv_groups(tp, ep, x, fold, folds, method, minprop, x_order,
+                         None if t_order is None else _permuted_order(t_order, perm))
     ok = ~np.isnan(risk)
     return logrank_chisq(tp[ok], ep[ok], risk[ok])
 
@@ -514,8 +576,9 @@ def cross_validated(t, e, x, *, method="maxstat", minprop=0.1, folds=10, seed=No
     chisq, p, lh, se = logrank_cox_binary(t[ok], e[ok], risk[ok])
     p_perm = float("nan")
     if permutations:
+        orders = (np.argsort(x, kind="stable"), np.argsort(t, kind="stable"))
         null = np.asarray(run_replicates(_cv_perm_one, ss_perm.spawn(int(permutations)),
-                                         (t, e, x, method, minprop, folds), jobs=jobs, scheduler=scheduler,
+                                         (t, e, x, method, minprop, folds) + orders, jobs=jobs, scheduler=scheduler,
                                          progress=progress, desc="cross-validation permutations"), dtype=float)
         null = null[np.isfinite(null)]
         p_perm = float((1 + np.sum(null >= chisq * (1 - _TIE_RTOL))) / (1 + len(null)))
@@ -606,7 +669,8 @@ def report_card(df: pd.DataFrame, time: str, event: str, marker: str, *, method:
     ss_boot, ss_null, ss_cv = root.spawn(3)
 
     # null simulation of the whole selection
-    res = run_replicates(_null_one, ss_null.spawn(replicates), (t, e, x, method, minprop), jobs=jobs,
+    orders = (np.argsort(x, kind="stable"), np.argsort(t, kind="stable"))
+    res = run_replicates(_null_one, ss_null.spawn(replicates), (t, e, x, method, minprop) + orders, jobs=jobs,
                          scheduler=scheduler, progress=progress, desc="null simulation")
     null = pd.DataFrame(res, columns=["cutoff", "statistic", "log_hr", "p"])
     null.insert(0, "replicate", np.arange(replicates))
