@@ -45,6 +45,7 @@ synthetic: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_maxstat.py
+	$(BIN)/python benchmarks/bench_optimism.py
 
 clean-cache:
 	rm -rf _build/.jupyter_cache

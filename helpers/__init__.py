@@ -20,6 +20,7 @@ One module per concern (see the module docstrings):
 - :mod:`helpers.synth`      synthetic cohorts built from the published numbers
 - :mod:`helpers.studies`    study-specific analysis steps shared by a study's chapters
 - :mod:`helpers.run`        re-run a study's chapters on a new cohort (papermill)
+- :mod:`helpers.optimism`   the cut-point optimism report card (``python -m helpers optimism``)
 
 Import the submodule you need; this package imports nothing heavy on its own.
 """

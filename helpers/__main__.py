@@ -19,6 +19,8 @@ check-offline HTML_DIR
     Fail if the built HTML loads any script, style sheet or font from the network.
 browser-check [HTML_DIR] [--strict]
     Open every built page in headless Chromium at 1,400 and 420 px (:mod:`helpers.browser`).
+optimism --cohort FILE --time COL --event COL --marker COL --out DIR [--method maxstat|minp] ...
+    The cut-point optimism report card of one marker (tidy CSV and figures in DIR).
 
 Errors are printed as one readable message and exit with status 1 (2 for usage errors);
 no traceback unless ``HCC_BOOK_DEBUG=1``.
@@ -126,6 +128,26 @@ def _cmd_audit(args) -> int:
     return 0
 
 
+def _cmd_optimism(args) -> int:
+    from . import optimism
+
+    try:
+        card = optimism.run_command(args.cohort, args.time, args.event, args.marker, args.out,
+                                    force=args.force, method=args.method, minprop=args.minprop,
+                                    replicates=args.replicates, seed=args.seed, jobs=args.jobs,
+                                    scheduler=args.scheduler, folds=args.folds,
+                                    progress=not args.quiet)
+    except ImportError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise UserError(f"{exc.strerror or exc}: {exc.filename or args.scheduler}") from None
+    print(optimism.format_card(card))
+    print(f"written: {args.out}/report_card.csv and figures")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["browser-check"]:          # its own options (helpers/browser.py)
@@ -175,6 +197,27 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("browser-check", help="check the built pages in headless Chromium "
                    "(python -m helpers browser-check --help)")
+
+    p = sub.add_parser("optimism", help="cut-point optimism report card of one marker")
+    p.add_argument("--cohort", required=True, help="a CSV file, one row per patient (never written to)")
+    p.add_argument("--time", required=True, help="column: follow-up time")
+    p.add_argument("--event", required=True, help="column: 1 = event, 0 = censored")
+    p.add_argument("--marker", required=True, help="column: the continuous marker")
+    p.add_argument("--method", choices=["maxstat", "minp"], default="maxstat",
+                   help="how the cut-off is chosen (default maxstat)")
+    p.add_argument("--minprop", type=float, default=0.1,
+                   help="smallest share of patients on either side of a cut (default 0.1)")
+    p.add_argument("--replicates", type=int, default=1000,
+                   help="bootstrap samples and permutations (default 1000)")
+    p.add_argument("--seed", type=int, default=20240617, help="seed of every random number")
+    p.add_argument("--folds", type=int, default=10, help="cross-validation folds (default 10)")
+    p.add_argument("--jobs", type=int, default=None, help="local worker processes (default: all cores)")
+    p.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address (tcp://host:8786); needs dask.distributed")
+    p.add_argument("--out", required=True, help="output folder (must not exist, or --force)")
+    p.add_argument("--force", action="store_true", help="replace an earlier output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_optimism)
 
     args = parser.parse_args(argv)
     previous = _terminate_as_interrupt()

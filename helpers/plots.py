@@ -833,3 +833,115 @@ def heatmap(table, ax=None, *, cmap="RdBu_r", vmin=None, vmax=None, center=0.0, 
     if title:
         ax.set_title(title)
     return ax
+
+
+@_styled
+def optimism_cutoff_plot(curve, bootstrap, cutoff, axes=None, *, log_x=False, unit="", title=None,
+                         ylabel="Standardized log-rank statistic"):
+    """The cut-point optimism figure: the selection statistic at every candidate cut (top)
+    and, on the same x axis, how often each cut was chosen in the bootstrap samples
+    (bottom).
+
+    Parameters
+    ----------
+    curve
+        :attr:`helpers.optimism.ReportCard.curve` (``cut``, ``statistic``).
+    bootstrap
+        :attr:`helpers.optimism.ReportCard.bootstrap` (``cutoff`` per bootstrap sample).
+    cutoff
+        The apparent cut-off (dashed line in both panels).
+    axes
+        Two axes (top, bottom) or None for a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _require(curve, ["cut", "statistic"], "optimism curve")
+    _require(bootstrap, ["cutoff"], "bootstrap cut-offs")
+    if axes is None:
+        fig, axes = plt.subplots(2, 1, figsize=(6.4, 4.8), sharex=True, layout="constrained",
+                                 gridspec_kw={"height_ratios": [3, 2]})
+    top, bottom = axes
+    fig = top.figure
+    maxstat_plot(curve, cutoff, ax=top, log_x=log_x, unit=unit, xlabel="", ylabel=ylabel, title=title)
+    top.set_xlabel("")
+    cuts = bootstrap["cutoff"].dropna().to_numpy(dtype=float)
+    _clean(bottom)
+    if len(cuts):
+        lo, hi = float(curve["cut"].min()), float(curve["cut"].max())
+        lo, hi = min(lo, cuts.min()), max(hi, cuts.max())
+        if log_x and lo > 0:
+            bins = np.geomspace(lo, hi * 1.0001, 31)
+        else:
+            bins = np.linspace(lo, hi + 1e-9 * max(1.0, abs(hi)), 31)
+        bottom.hist(cuts, bins=bins, color=LIGHT_GREY, edgecolor="white")
+    bottom.axvline(float(cutoff), color=PALETTE[1], linestyle="--", linewidth=1.1)
+    if log_x:
+        bottom.set_xscale("log")
+        bottom.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    bottom.set_ylabel("Bootstrap samples")
+    bottom.set_xlabel("Cut-off" + (f" ({unit})" if unit else "") + (", log scale" if log_x else ""))
+    return fig
+
+
+@_styled
+def null_hr_plot(null, reported_hr, ax=None, *, column="hr_oriented", title=None,
+                 xlabel="Hazard ratio found with permuted outcomes", reported_label="reported HR"):
+    """The distribution of the HRs a selection procedure reports when the marker carries no
+    information (:attr:`helpers.optimism.ReportCard.null`), against the reported HR
+    (dashed) and HR = 1 (grey). Log x axis.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _require(null, [column], "null HRs")
+    ax = _new_ax(ax, (6.4, 3.4))
+    hr = null[column].to_numpy(dtype=float)
+    hr = hr[np.isfinite(hr) & (hr > 0)]
+    rep = float(reported_hr)
+    if len(hr):
+        lo = min(hr.min(), rep, 1.0) / 1.05
+        hi = max(hr.max(), rep, 1.0) * 1.05
+        ax.hist(hr, bins=np.geomspace(lo, hi, 31), color=LIGHT_GREY, edgecolor="white")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.axvline(1.0, color=GREY, linewidth=1)
+    if math.isfinite(rep):
+        ax.axvline(rep, color=PALETTE[1], linestyle="--", linewidth=1.2)
+        ax.annotate(f"{reported_label} {rep:.2f}", xy=(rep, 0.97), xycoords=("data", "axes fraction"),
+                    xytext=(4, 0), textcoords="offset points", ha="left", va="top", color=PALETTE[1],
+                    fontsize=9)
+    ax.set_xlabel(xlabel + ", log scale")
+    ax.set_ylabel("Replicates")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+@_styled
+def rejection_plot(rates, ax=None, *, alpha=0.05, labels=None, title=None, xlabel="Share of cohorts with p < 0.05"):
+    """Rejection rate per procedure (:func:`helpers.optimism.null_rejection_rates`) with its
+    95% CI, and the nominal level ``alpha`` (dashed).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _require(rates, ["procedure", "rate", "lower", "upper"], "rejection rates")
+    ax = _new_ax(ax, (6.4, 0.4 * len(rates) + 1.0))
+    r = rates.reset_index(drop=True)
+    y = np.arange(len(r))[::-1]
+    names = [labels.get(p, p) if labels else p for p in r["procedure"]]
+    ax.errorbar(r["rate"], y, xerr=[r["rate"] - r["lower"], r["upper"] - r["rate"]], fmt="o",
+                color=PALETTE[0], ecolor=GREY, elinewidth=1, capsize=2, markersize=4)
+    ax.axvline(alpha, color=PALETTE[1], linestyle="--", linewidth=1.1)
+    ax.set_yticks(y)
+    ax.set_yticklabels(names)
+    ax.set_xlim(0, max(1.05 * float(r["upper"].max()), 2 * alpha))
+    ax.xaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title)
+    return ax

@@ -829,3 +829,76 @@ def selection_null(df: pd.DataFrame, endpoint: str = "os", n_sim: int = 50, seed
         rows.append(dict(sim=i, threshold=k, n_high=int(g.sum()), hr=float(t.hr), lower=float(t.lower),
                          upper=float(t.upper), p=float(t.p)))
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- the whole derivation, re-runnable
+def pbis_fit(time, event, markers, *, thresholds=(1, 2, 3, 4), minprop: float = 0.1) -> dict:
+    """The paper's derivation of PBIS as one function of arrays, so that its optimism can be
+    measured end to end (:func:`helpers.optimism.procedure_card`): the same steps as
+    :func:`selection_null` runs on permuted data.
+
+    1. For each marker (a column of ``markers``, in :data:`PBIS_MARKERS` order) the cut with
+       the smallest plain log-rank p among cuts leaving 10-90 % of patients below it
+       (:func:`helpers.maxstat.min_pvalue_search`'s rule; high = marker > the low group's
+       largest value, i.e. >= the next value, the paper's "≥");
+    2. a point for the side of the cut with the higher crude event rate (events per month
+       at risk: "elevated is bad" as the search would have reported it);
+    3. the threshold k in ``thresholds`` on the sum with the smallest log-rank p among those
+       leaving at least ``minprop`` of the patients in each group.
+
+    Returns the rule: ``cutoffs`` (low-group maxima), ``high_is_bad`` (per marker),
+    ``threshold`` (``nan`` if no threshold qualifies). Apply it with :func:`pbis_predict`.
+    """
+    from helpers import maxstat, optimism
+
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=float)
+    X = np.asarray(markers, dtype=float)
+    n = len(t)
+    cutoffs, bad = [], []
+    pts = np.zeros(n, dtype=int)
+    for j in range(X.shape[1]):
+        x = X[:, j]
+        order = np.argsort(x, kind="quicksort")
+        xs = x[order]
+        m = maxstat._candidate_m(xs, 0.1, 0.9)
+        p = stats.chi2.sf(maxstat.logrank_chisq_all_cuts(t, e, order, m), 1)
+        p_best = np.nanmin(p)
+        i = int(np.flatnonzero(p <= p_best * (1 + 1e-10))[0])
+        cut = float(xs[m[i] - 1])
+        high = x > cut
+        rate_high = e[high].sum() / max(t[high].sum(), 1e-12)
+        rate_low = e[~high].sum() / max(t[~high].sum(), 1e-12)
+        cutoffs.append(cut)
+        bad.append(bool(rate_high >= rate_low))
+        pts += (high if bad[-1] else ~high).astype(int)
+    best = None
+    for k in thresholds:
+        g = pts >= k
+        if minprop * n <= g.sum() <= (1 - minprop) * n:
+            _, p, _, _ = optimism.logrank_cox_binary(t, e, g)
+            if best is None or p < best[0]:
+                best = (p, k)
+    return {"cutoffs": cutoffs, "high_is_bad": bad, "threshold": best[1] if best else math.nan}
+
+
+def pbis_predict(rule: dict, markers) -> np.ndarray:
+    """PBIS-high (1) or low (0) for each row of ``markers`` under a rule from :func:`pbis_fit`
+    (``nan`` everywhere if the rule has no threshold)."""
+    X = np.asarray(markers, dtype=float)
+    if not np.isfinite(rule["threshold"]):
+        return np.full(len(X), np.nan)
+    pts = np.zeros(len(X), dtype=int)
+    for j, (cut, bad) in enumerate(zip(rule["cutoffs"], rule["high_is_bad"])):
+        high = X[:, j] > cut
+        pts += (high if bad else ~high).astype(int)
+    return (pts >= rule["threshold"]).astype(float)
+
+
+def pbis_arrays(df: pd.DataFrame, endpoint: str = "os"):
+    """``(time, event, markers)`` of the patients complete in the endpoint and the four PBIS
+    markers (columns in :data:`PBIS_MARKERS` order), as :func:`selection_null` uses them."""
+    time, event = ENDPOINTS[endpoint]
+    d = df[[time, event] + list(PBIS_MARKERS)].dropna().reset_index(drop=True)
+    return (d[time].to_numpy(dtype=float), d[event].to_numpy(dtype=float),
+            d[list(PBIS_MARKERS)].to_numpy(dtype=float))
