@@ -18,6 +18,14 @@ A chapter with ``"study": "all"`` (the scorecard) depends on every study's input
 results files the other chapters write; it is re-read whenever any other chapter is. Sphinx
 reads documents in sorted order, so such a page must sort after the study chapters
 (``summary_*``); ``tests/test_book.py`` checks that.
+
+A cross-study chapter that reads several studies' data but no other chapter's results (the
+IL-6 synthesis) names them instead of one study::
+
+    "metadata": {"hcc_book": {"studies": ["atebev_il6", "pbis", "soramic"]}}
+
+It depends on those studies' inputs and is an ordinary page (executed with the chapters, not
+after them).
 """
 from __future__ import annotations
 
@@ -34,13 +42,26 @@ def _helpers_sources() -> list[Path]:
     return sorted(p for p in paths.HELPERS.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def chapter_inputs(study: str) -> list[Path]:
-    """The files whose content decides a chapter's outputs (besides its own code)."""
-    studies = paths.STUDIES if study == "all" else (study,)
+def chapter_inputs(study: str | list | tuple) -> list[Path]:
+    """The files whose content decides a chapter's outputs (besides its own code).
+
+    ``study`` is a study name, ``"all"`` (every study's inputs and the results files), or a
+    list of study names (a cross-study chapter: their inputs, no results files)."""
+    if isinstance(study, (list, tuple)):
+        studies = tuple(paths.check_study(s) for s in study)
+    else:
+        studies = paths.STUDIES if study == "all" else (study,)
     files = [f for s in studies for f in paths.study_inputs(s)]
     if study == "all":
         files += sorted(paths.RESULTS.glob("*.csv"))
     return files + _helpers_sources()
+
+
+def declared_inputs(metadata: dict):
+    """What a notebook's ``hcc_book`` metadata declares: its ``studies`` list if it has one,
+    else its ``study``; ``None`` when it declares neither."""
+    meta = metadata.get("hcc_book", {})
+    return meta.get("studies") or meta.get("study") or None
 
 
 def fingerprint(files: list[Path]) -> str:
@@ -56,7 +77,7 @@ def inject_fingerprint(nb_json: str) -> tuple[str, list[Path]]:
     """Return the notebook JSON with the fingerprint cell prepended, and the input files.
     Notebooks without ``hcc_book.study`` metadata are returned unchanged."""
     nb = json.loads(nb_json)
-    study = nb.get("metadata", {}).get("hcc_book", {}).get("study")
+    study = declared_inputs(nb.get("metadata", {}))
     if not study:
         return nb_json, []
     files = chapter_inputs(study)
@@ -79,7 +100,7 @@ def _source_read(app, docname, source):
     for f in files:
         app.env.note_dependency(str(f))
     if files:
-        study = json.loads(source[0])["metadata"]["hcc_book"]["study"]
+        study = json.loads(source[0])["metadata"]["hcc_book"].get("study")
         if study == "all":
             app.env.hcc_book_aggregate = getattr(app.env, "hcc_book_aggregate", set()) | {docname}
     source[0] = new

@@ -672,11 +672,22 @@ def fmt_p_cell(p: float, bound: str = "=") -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def _short(x: float) -> str:
+    """Two decimals below 10, one from 10 on (``4.64``, ``11.6``): narrow forest-plot columns."""
+    return f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
+
+
+def _hr_ci(hr: float, lower: float, upper: float, mark: str = "") -> str:
+    return f"{_short(hr)} ({_short(lower)}–{_short(upper)}){mark}"
+
+
 def forest_table(inputs: pd.DataFrame, pooled: pd.DataFrame, *, method: str = "REML",
-                 test: str = "knha", extra_pooled: list[tuple[str, pd.DataFrame]] | None = None
+                 test: str = "knha", extra_pooled: list[tuple[str, pd.DataFrame, str]] | None = None
                  ) -> pd.DataFrame:
     """Rows of the forest plot: per analysis, its input HRs, then its pooled estimate
-    (``method``/``test``) and the prediction interval, then any ``extra_pooled`` rows.
+    (``method``/``test``) and the prediction interval, then any ``extra_pooled`` rows
+    (``(label, pooled frame, detail)``: the frame's row whose ``analysis`` starts with the
+    analysis name is used).
 
     Returns
     -------
@@ -691,33 +702,31 @@ def forest_table(inputs: pd.DataFrame, pooled: pd.DataFrame, *, method: str = "R
         for r in part.itertuples(index=False):
             mark = "" if r.se_from == "CI" else "†"
             rows.append(dict(section=analysis, label=r.cohort,
-                             detail=f"{r.chosen} cut-off {r.cutoff}",
+                             detail=f"{r.chosen} {r.cutoff}",
                              kind="study", hr=r.hr, lower=r.ci_lower, upper=r.ci_upper,
                              p_text=fmt_p_cell(r.p, r.p_bound),
-                             ci_text=f"{r.hr:.2f} ({r.ci_lower:.2f}–{r.ci_upper:.2f}){mark}"))
+                             ci_text=_hr_ci(r.hr, r.ci_lower, r.ci_upper, mark)))
         sel = pooled[(pooled["analysis"] == analysis) & (pooled["method"] == method)
                      & (pooled["test"] == test)]
         if len(sel):
             s = sel.iloc[0]
-            how = f"{method}{', Hartung-Knapp' if test == 'knha' else ''}"
+            how = f"{method}{', HK' if test == 'knha' else ''}"
             rows.append(dict(section=analysis, label=f"Pooled ({how})",
-                             detail=f"k = {int(s['k'])}, τ² = {s['tau2']:.3f}, I² = {s['i2']:.0f}%",
+                             detail=f"k = {int(s['k'])}, τ² = {s['tau2']:.2f}, I² = {s['i2']:.0f}%",
                              kind="pooled", hr=s["hr"], lower=s["lower"], upper=s["upper"],
-                             p_text=fmt_p_cell(s["p"]),
-                             ci_text=f"{s['hr']:.2f} ({s['lower']:.2f}–{s['upper']:.2f})"))
+                             p_text=fmt_p_cell(s["p"]), ci_text=_hr_ci(s["hr"], s["lower"], s["upper"])))
             rows.append(dict(section=analysis, label="Prediction interval", detail="a new cohort",
                              kind="prediction", hr=s["hr"], lower=s["pi_lower"], upper=s["pi_upper"],
-                             p_text="", ci_text=f"{s['pi_lower']:.2f}–{s['pi_upper']:.2f}"))
-        for name, frame in extra:
+                             p_text="", ci_text=f"{_short(s['pi_lower'])}–{_short(s['pi_upper'])}"))
+        for name, frame, detail in extra:
             sel = frame[(frame["analysis"].str.startswith(analysis)) & (frame["method"] == method)
                         & (frame["test"] == test)]
             if len(sel):
                 s = sel.iloc[0]
                 rows.append(dict(section=analysis, label=name,
-                                 detail=f"k = {int(s['k'])}, τ² = {s['tau2']:.3f}",
+                                 detail=detail or f"k = {int(s['k'])}",
                                  kind="pooled", hr=s["hr"], lower=s["lower"], upper=s["upper"],
-                                 p_text=fmt_p_cell(s["p"]),
-                                 ci_text=f"{s['hr']:.2f} ({s['lower']:.2f}–{s['upper']:.2f})"))
+                                 p_text=fmt_p_cell(s["p"]), ci_text=_hr_ci(s["hr"], s["lower"], s["upper"])))
     return pd.DataFrame(rows, columns=["section", "label", "detail", "kind", "hr", "lower",
                                        "upper", "p_text", "ci_text"])
 
@@ -727,3 +736,75 @@ def study_inputs() -> list:
     and the three published-numbers files (for the build's cache fingerprint)."""
     return [f for s in paths.STUDIES for f in (paths.synthetic_cohort(s), paths.published_numbers(s))
             if f.exists()]
+
+
+# =========================================================================== tables for the page
+def _ci(lower, upper) -> str:
+    if lower is None or upper is None or pd.isna(lower) or pd.isna(upper):
+        return ""
+    return f"{lower:.2f}–{upper:.2f}"
+
+
+def _num(x, digits=2) -> str:
+    return "" if x is None or pd.isna(x) else f"{x:.{digits}f}"
+
+
+def display_cutoffs(table: pd.DataFrame, cutoffs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`every_cutoff`'s table with human column labels and formatted cells."""
+    cutoffs = published_cutoffs() if cutoffs is None else cutoffs
+    names = {c.name: f"{c.label} ({c.text})" for c in cutoffs.itertuples()}
+
+    def cut_label(r):
+        if r["cutoff_name"] in names:
+            return names[r["cutoff_name"]]
+        return "own maxstat" + (f" (> {r['cutoff']:.2f})" if pd.notna(r["cutoff"]) else "")
+
+    out = pd.DataFrame({
+        "Cohort": table["label"], "Endpoint": table["endpoint"],
+        "Cut-off": table.apply(cut_label, axis=1),
+        "IL-6 low / high, n": [f"{a} / {b}" if pd.notna(a) else "" for a, b in zip(table["n_low"], table["n_high"])],
+        "Events low / high": [f"{a} / {b}" if pd.notna(a) else "" for a, b in
+                              zip(table["events_low"], table["events_high"])],
+        "Median low / high, months": [f"{_num(a, 1) or 'NR'} / {_num(b, 1) or 'NR'}" if pd.notna(n) and n > 0 else ""
+                                      for a, b, n in zip(table["median_low"], table["median_high"], table["n"])],
+        "HR (95% CI)": [f"{h:.2f} ({_ci(lo, up)})" if pd.notna(h) else "" for h, lo, up in
+                        zip(table["hr"], table["lower"], table["upper"])],
+        "p (Wald)": [fmt_p_cell(p) for p in table["p"]],
+        "p corrected for the search": [fmt_p_cell(p) for p in table["p_corrected"]],
+        "Note": table["note"].fillna(""),
+    })
+    return out
+
+
+def display_inputs(inputs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`published_inputs` with human column labels: what each paper printed and how
+    the synthesis reads it."""
+    return pd.DataFrame({
+        "Analysis": inputs["analysis"], "Cohort": inputs["cohort"], "Cut-off": inputs["cutoff"],
+        "How chosen": inputs["chosen"] + ": " + inputs["how_chosen"], "Model": inputs["model"],
+        "Printed HR": [f"{h:g}" for h in inputs["hr"]],
+        "Printed 95% CI": [_ci(lo, up) if pd.notna(lo) else "not printed" for lo, up in
+                           zip(inputs["lower"], inputs["upper"])],
+        "Printed p": [fmt_p_cell(p, b) for p, b in zip(inputs["p"], inputs["p_bound"])],
+        "SE of log HR": [f"{s:.3f}" for s in inputs["se"]],
+        "SE from": inputs["se_from"].map({"CI": "the printed CI", "p": "the printed p",
+                                          "p bound": "the printed bound of p (largest SE)"}),
+        "Source in the paper": inputs["source"],
+    })
+
+
+def display_pooled(pooled: pd.DataFrame) -> pd.DataFrame:
+    """:func:`meta_analyses` with human column labels."""
+    return pd.DataFrame({
+        "Analysis": pooled["analysis"], "τ² estimator": pooled["method"],
+        "CI and p": pooled["test"].map({"z": "normal", "knha": "Hartung-Knapp (t, k − 1 df)"}),
+        "k": pooled["k"].astype(int),
+        "Pooled HR (95% CI)": [f"{h:.2f} ({_ci(lo, up)})" for h, lo, up in
+                               zip(pooled["hr"], pooled["lower"], pooled["upper"])],
+        "p": [fmt_p_cell(p) for p in pooled["p"]],
+        "τ²": [f"{t:.3f}" for t in pooled["tau2"]],
+        "I² (%)": [f"{i:.1f}" for i in pooled["i2"]],
+        "Q (df), p": [f"{q:.2f} ({int(d)}), {fmt_p_cell(p)}" for q, d, p in
+                      zip(pooled["q"], pooled["q_df"], pooled["q_p"])],
+        "95% prediction interval": [_ci(lo, up) for lo, up in zip(pooled["pi_lower"], pooled["pi_upper"])],
+    })

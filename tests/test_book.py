@@ -100,3 +100,23 @@ def test_offline_check_flags_remote_scripts_and_fonts(tmp_path):
     (tmp_path / "index.html").write_text('<script src="_static/mathjax/tex-chtml.js"></script>')
     (tmp_path / "s.css").write_text("")
     assert check_offline(tmp_path) == []
+
+
+def test_cross_study_chapter_fingerprint_covers_every_study_it_reads():
+    """The IL-6 synthesis reads all three cohorts and published files: a change in any of them
+    must re-execute it; it reads no other chapter's results and is not an aggregate page."""
+    nb = json.loads((paths.CHAPTERS / "il6_synthesis.ipynb").read_text())
+    assert nb["metadata"]["hcc_book"]["studies"] == list(paths.STUDIES)
+    assert "study" not in nb["metadata"]["hcc_book"]
+    _, files = book_ext.inject_fingerprint(json.dumps(nb))
+    for study in paths.STUDIES:
+        assert set(paths.study_inputs(study)) <= set(files), study
+        assert paths.synthetic_cohort(study) in files and paths.published_numbers(study) in files
+    assert not any(f.parent == paths.RESULTS for f in files)
+
+
+def test_unknown_study_in_a_studies_list_is_a_clear_error():
+    text = json.dumps({"cells": [], "metadata": {"hcc_book": {"studies": ["atebev_il6", "nope"]}},
+                       "nbformat": 4, "nbformat_minor": 5})
+    with pytest.raises(ValueError, match="unknown study 'nope'"):
+        book_ext.inject_fingerprint(text)

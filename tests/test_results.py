@@ -147,3 +147,19 @@ def test_results_file_holds_exactly_the_recorded_rows_after_appends_and_rerecord
     assert on_disk.set_index("key").loc["k2", "estimate"] == 20.0
     assert on_disk.set_index("key").loc["k2", "n"] == 7
     assert len(on_disk) == len(rec.table())
+
+
+def test_record_table_writes_beside_the_results_file_and_outside_read_results(tmp_path):
+    import pandas as pd
+
+    from helpers.results import Recorder, read_results
+
+    rec = Recorder("all", "toy_chapter", results_dir=tmp_path, glue=False)
+    rec.record("toy_key", 1.5)
+    table = pd.DataFrame({"study": ["a", "b"], "hr": [1.2, 2.4]})
+    path = rec.record_table("inputs", table)
+    assert path == tmp_path / "tables" / "toy_chapter__inputs.csv"
+    pd.testing.assert_frame_equal(pd.read_csv(path), table)
+    assert list(read_results(tmp_path)["key"]) == ["toy_key"]
+    with pytest.raises(ValueError, match="snake_case"):
+        rec.record_table("bad name!", table)

@@ -182,3 +182,33 @@ def test_every_cutoff_says_why_a_row_has_no_hr():
                                       pd.DataFrame([dict(name="x", value=1e6, high_if=">")]),
                                       endpoints=("os",))
     assert table.iloc[0]["note"] == "one group is empty"
+
+
+def test_forest_plot_text_never_overlaps_and_stays_inside():
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+
+    inputs = synthesis.published_inputs()
+    pooled = synthesis.meta_analyses(inputs)
+    shrunk = synthesis.meta_analyses(synthesis.shrink_log_hr(inputs, 0.58), label="optimism-corrected")
+    pre = synthesis.meta_analyses(inputs[inputs["chosen"] == "pre-specified"], label="pre-specified only")
+    table = synthesis.forest_table(inputs, pooled, extra_pooled=[
+        ("Pre-specified cut-offs only", pre, ""), ("Optimism-corrected (bootstrap)", shrunk, "log HR × 0.58")])
+    assert set(table["kind"]) == {"study", "pooled", "prediction"}
+    fig = plots.meta_forest_plot(table)
+    try:
+        assert plots.text_overlaps(fig) == []
+        # >= 10 pt (13.3 CSS px) when the figure is shrunk to a 390 px phone column
+        width_in = fig.get_size_inches()[0]
+        sizes = [t.get_fontsize() for t in fig.findobj(plt.Text) if t.get_text().strip()]
+        assert min(sizes) / 72 * 390 / (width_in + 0.2) >= 13.3
+    finally:
+        plt.close(fig)
+
+
+def test_km_small_multiples_allows_at_most_two_columns():
+    from helpers import plots
+
+    with pytest.raises(ValueError, match="at most two"):
+        plots.km_small_multiples(pd.DataFrame(), pd.DataFrame(), pd.DataFrame({"title": []}), ncols=3)
