@@ -767,14 +767,14 @@ def km_small_multiples(km, table, panels, *, ncols=2, labels=None, colors=None, 
                     color=color[g])
         row = table[tmask]
         note = ""
-        if len(row):
+        if len(row) and pd.notna(row.iloc[0]["n_low"]):
             r = row.iloc[0]
             note = f"n = {int(r['n_low'])} / {int(r['n_high'])}"
             if pd.notna(r["hr"]):
                 note += f"\nHR {_fmt(r['hr'])} ({_fmt(r['lower'])}–{_fmt(r['upper'])})"
         right = t_max if sharex or part.empty else float(part["time"].max())
         ax.set_xlim(0, right * 1.02)
-        if len(row):
+        if note:
             curves = [part[part["group"] == g].sort_values("time", kind="stable") for g in groups]
             x, y, ha, va = _free_corner(curves, right * 1.02)
             ax.text(x, y, note, transform=ax.transAxes, ha=ha, va=va, fontsize=9.5)
