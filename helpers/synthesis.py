@@ -204,7 +204,7 @@ def published_cutoffs(folder=None) -> pd.DataFrame:
         One row per cut-off: ``name`` (``atebev`` / ``soramic``), ``label``, ``study``,
         ``id``, ``value``, ``unit``, ``high_if`` (``">="``: high = IL-6 >= cut, as the
         Ate/Bev paper prints it; ``">"``: high = IL-6 > cut, as SORAMIC prints it),
-        ``chosen`` and ``text`` (e.g. ``"≥ 18.49 pg/ml"``, with the printed decimals).
+        ``chosen`` and ``text`` (the rule sign, the value with its printed decimals and the unit).
     """
     rows = []
     for name, (study, id_, high_if), chosen in (

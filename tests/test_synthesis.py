@@ -212,3 +212,20 @@ def test_km_small_multiples_allows_at_most_two_columns():
 
     with pytest.raises(ValueError, match="at most two"):
         plots.km_small_multiples(pd.DataFrame(), pd.DataFrame(), pd.DataFrame({"title": []}), ncols=3)
+
+
+def test_the_atebev_split_is_the_one_the_atebev_chapters_use():
+    """Same cohort, same cut-off rule (IL-6 >= the printed cut-off), same Cox model as the
+    atebev_outcomes chapter: the same HR and group sizes."""
+    from helpers import survival
+    from helpers.studies import atebev_il6 as study
+
+    df, _ = study.load(il6_cutoff=synthesis.published_cutoffs().set_index("name").loc["atebev", "value"])
+    disc = study.cohort_subset(df, "discovery")
+    ref = survival.cox(disc, "pfs_months", "pfs_event", ["il6_high"]).table.iloc[0]
+    cohorts = synthesis.read_cohorts()
+    table, _ = synthesis.every_cutoff({("atebev_il6", "discovery"): cohorts[("atebev_il6", "discovery")]},
+                                      endpoints=("pfs",))
+    row = table[table["cutoff_name"] == "atebev"].iloc[0]
+    assert row["hr"] == pytest.approx(ref["hr"], rel=1e-9)
+    assert row["n_high"] == int(disc["il6_high"].sum())
