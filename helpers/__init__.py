@@ -19,6 +19,8 @@ One module per concern (see the module docstrings):
 - :mod:`helpers.contract`   the cohort contract (pandera schemas) and readable validation
 - :mod:`helpers.synth`      synthetic cohorts built from the published numbers
 - :mod:`helpers.studies`    study-specific analysis steps shared by a study's chapters
+- :mod:`helpers.synthesis`  the IL-6 evidence across the three studies: every cut-off on every
+  cohort, and a random-effects meta-analysis of the published hazard ratios (R ``metafor``)
 - :mod:`helpers.run`        re-run a study's chapters on a new cohort (papermill)
 - :mod:`helpers.optimism`   the cut-point optimism report card (``python -m helpers optimism``)
 

@@ -132,6 +132,30 @@ def data_banner(study: str, cohort_file=None) -> str:
     return Quiet(text)
 
 
+def data_banners(cohort_files: dict) -> str:
+    """Display (and return) one note for a page that reads several studies' cohorts.
+
+    ``cohort_files`` maps each study to its cohort file (``None``: the shipped synthetic
+    cohort). Says plainly which studies are synthetic and which come from a passed file."""
+    lines = []
+    for study, file in cohort_files.items():
+        paths.check_study(study)
+        if file is None:
+            lines.append(f"- `{study}`: the shipped **synthetic** cohort "
+                         f"(`{paths.synthetic_cohort(study).relative_to(paths.ROOT)}`)")
+        else:
+            lines.append(f"- `{study}`: `{Path(file).name}` (passed as a parameter)")
+    synthetic = any(f is None for f in cohort_files.values())
+    kind = "important" if synthetic else "note"
+    head = ("**Data.** This page reads one cohort per study. Synthetic cohorts are generated "
+            "from each paper's published numbers; they are not the studies' patients (see "
+            "{ref}`ch-synthetic-cohorts`)." if synthetic else "**Data.** This page reads one "
+            "cohort per study, passed as parameters.")
+    text = f":::{{{kind}}}\n{head}\n\n" + "\n".join(lines) + "\n:::"
+    _markdown(text)
+    return text
+
+
 def skip_section(section: str, missing: list[str]) -> bool:
     """If ``missing`` is non-empty, display a visible note that ``section`` is skipped and
     return True; chapters write ``if not skip_section(...): ...``."""

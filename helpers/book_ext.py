@@ -33,6 +33,13 @@ PBIS chapters, and pages that import it through another module), not the whole b
 A chapter with ``"study": "published"`` (the audit of the papers) depends on the published
 numbers of every study and the audit links only (no cohort, no results files).
 
+A cross-study chapter that reads several studies' data but no other chapter's results (the
+IL-6 synthesis) names them instead of one study::
+
+    "metadata": {"hcc_book": {"studies": ["atebev_il6", "pbis", "soramic"]}}
+
+It depends on those studies' inputs and is an ordinary page (executed with the chapters).
+
 A chapter with ``"study": "all"`` (the scorecard) depends on every study's inputs and on the
 results files the other chapters write; it is re-read whenever any other chapter is. Sphinx
 reads documents in sorted order, so such a page must sort after the study chapters
@@ -217,10 +224,14 @@ def notebook_inputs(nb: dict) -> list[Path]:
     ``helpers`` modules it imports (transitively) and the data of the studies it uses; for
     an aggregate page (study ``all``) also the results files in :data:`helpers.paths.RESULTS`.
     ``[]`` for a notebook without ``hcc_book.study`` metadata."""
-    study = nb.get("metadata", {}).get("hcc_book", {}).get("study")
+    meta = nb.get("metadata", {}).get("hcc_book", {})
+    study = meta.get("study")
+    sources = _code_sources(nb)
+    if not study and meta.get("studies"):  # a cross-study page (the IL-6 synthesis)
+        studies = tuple(paths.check_study(s) for s in meta["studies"])
+        return [f for s in studies for f in paths.study_inputs(s)] + helpers_closure(sources, studies)
     if not study:
         return []
-    sources = _code_sources(nb)
     if study == "published":  # the audit of the papers: published numbers only, no cohort
         files = [paths.published_numbers(s) for s in paths.STUDIES] + [paths.AUDIT_LINKS]
         return [f for f in files if f.exists()] + helpers_closure(sources, tuple(paths.STUDIES))
@@ -311,7 +322,7 @@ def _source_read(app, docname, source):
     for f in files:
         app.env.note_dependency(str(f))
     if files:
-        study = json.loads(source[0])["metadata"]["hcc_book"]["study"]
+        study = json.loads(source[0])["metadata"]["hcc_book"].get("study")
         if study == "all":
             app.env.hcc_book_aggregate = getattr(app.env, "hcc_book_aggregate", set()) | {docname}
     source[0] = new

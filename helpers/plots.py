@@ -945,3 +945,241 @@ def rejection_plot(rates, ax=None, *, alpha=0.05, labels=None, title=None, xlabe
     if title:
         ax.set_title(title)
     return ax
+
+
+#: Kinds of rows :func:`meta_forest_plot` draws (``kind`` column).
+FOREST_KINDS = ("study", "pooled", "prediction")
+
+
+@_styled
+def meta_forest_plot(table, *, width=4.6, fontsize=12.0, xlim=(0.25, 25.0), null=1.0,
+                     xlabel="Hazard ratio, IL-6 high vs low (log scale)", color=None):
+    """Forest plot of a meta-analysis, readable on a phone and in a page column.
+
+    Each row takes two lines: its label (and ``detail``) on the first, across the full
+    width; on the second, the estimate on a log axis (a square and its 95% CI for a
+    ``study`` row, a diamond for a ``pooled`` row, a wide light bar for a ``prediction``
+    interval) and, in their own text columns, ``HR (95% CI)`` and ``p``. Rows are grouped
+    under their ``section`` (bold). A dashed line marks ``null``; a CI that runs past
+    ``xlim`` ends in an arrow.
+
+    Sizes: the figure is ``width`` inches wide with text at ``fontsize`` points. At
+    ``width=4.6`` and ``fontsize=12`` the text is >= 10 pt when the figure is shrunk to a
+    390 px phone column and also when shown at its natural size in the book's column.
+
+    Parameters
+    ----------
+    table
+        :func:`helpers.synthesis.forest_table`: ``section``, ``label``, ``detail``, ``kind``
+        (:data:`FOREST_KINDS`), ``hr``, ``lower``, ``upper``, ``p_text``, ``ci_text``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _require(table, ["section", "label", "detail", "kind", "hr", "lower", "upper", "p_text",
+                     "ci_text"], "meta_forest_plot table")
+    if len(table) == 0:
+        raise ValueError("meta_forest_plot table: no rows to draw")
+    bad = sorted(set(table["kind"]) - set(FOREST_KINDS))
+    if bad:
+        raise ValueError(f"meta_forest_plot table: unknown kind(s) {bad}; expected {FOREST_KINDS}")
+    color = color or PALETTE[0]
+    row_h, head_h = 1.0, 1.1                     # in row units; one unit = 2 text lines
+    unit_in = 2.6 * fontsize / 72                # inches per row unit
+    # layout: y decreases downwards; sections get a header row
+    items, y = [], 0.0
+    for section, part in table.groupby("section", sort=False):
+        y -= head_h
+        items.append(("section", y, section, None))
+        for _, r in part.iterrows():
+            y -= row_h
+            items.append(("row", y, None, r))
+    bottom = y - 0.6
+    top = 0.9
+    height_in = (top - bottom) * unit_in + 0.75     # + x axis and its label
+    fig = plt.figure(figsize=(width, height_in))
+    ax_bottom = 0.75 / height_in
+    ax = fig.add_axes([0.02, ax_bottom, 0.44, 1 - ax_bottom - 0.005])
+    ax.set_ylim(bottom, top)
+    ax.set_xscale("log")
+    ax.set_xlim(*xlim)
+    ticks = [t for t in _LOG_TICKS if xlim[0] <= t <= xlim[1]]
+    ax.set_xticks(ticks)
+    ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
+    ax.tick_params(axis="x", labelsize=fontsize)
+    ax.set_xlabel(xlabel, fontsize=fontsize, loc="left")
+    ax.set_yticks([])
+    for side in ("left", "top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.axvline(null, color=GREY, linestyle="--", linewidth=0.9, zorder=0)
+    fig_x = mtransforms.blended_transform_factory(fig.transFigure, ax.transData)
+    x_ci, x_p = 0.49, 0.99
+    ax.text(x_ci, top - 0.35, "HR (95% CI)", transform=fig_x, ha="left", va="center",
+            fontsize=fontsize, fontweight="bold")
+    ax.text(x_p, top - 0.35, "p", transform=fig_x, ha="right", va="center",
+            fontsize=fontsize, fontweight="bold")
+    lo_x, hi_x = xlim
+    for kind, yy, section, r in items:
+        if kind == "section":
+            ax.text(0.01, yy - 0.05, str(section), transform=fig_x, ha="left", va="center",
+                    fontsize=fontsize, fontweight="bold",
+                    bbox=dict(boxstyle="square,pad=0.05", facecolor="white", edgecolor="none"))
+            continue
+        first, second = yy + 0.22, yy - 0.24
+        label = str(r["label"]) + (f" · {r['detail']}" if str(r["detail"]) else "")
+        ax.text(0.01, first, label, transform=fig_x, ha="left", va="center", fontsize=fontsize,
+                color="black" if r["kind"] != "prediction" else GREY, zorder=4,
+                bbox=dict(boxstyle="square,pad=0.05", facecolor="white", edgecolor="none"))
+        est, lo, hi = float(r["hr"]), float(r["lower"]), float(r["upper"])
+        lo_c, hi_c = max(lo, lo_x), min(hi, hi_x)
+        if r["kind"] == "study":
+            ax.hlines(second, lo_c, hi_c, color=color, linewidth=1.6)
+            ax.plot([est], [second], marker="s", markersize=7, color=color, linestyle="none")
+        elif r["kind"] == "pooled":
+            ax.fill([lo_c, est, hi_c, est], [second, second + 0.2, second, second - 0.2],
+                    color=PALETTE[1], zorder=3)
+        else:
+            ax.hlines(second, lo_c, hi_c, color=PALETTE[1], linewidth=6, alpha=0.35)
+        for end, limit, direction in ((lo, lo_x, -1), (hi, hi_x, 1)):
+            if end < limit if direction < 0 else end > limit:
+                ax.annotate("", xy=(limit, second), xytext=(limit * (1.35 ** -direction), second),
+                            arrowprops=dict(arrowstyle="->", color=GREY, lw=1.2))
+        ax.text(x_ci, second, str(r["ci_text"]), transform=fig_x, ha="left", va="center",
+                fontsize=fontsize, color="black" if r["kind"] != "prediction" else GREY)
+        ax.text(x_p, second, str(r["p_text"]), transform=fig_x, ha="right", va="center",
+                fontsize=fontsize)
+    return fig
+
+
+def text_overlaps(fig) -> list[tuple[str, str]]:
+    """Pairs of visible text artists of ``fig`` whose drawn boxes overlap (tick labels
+    included), and texts that run past the figure's edge (paired with ``"<figure edge>"``):
+    a check that a figure's labels and numbers never collide or get cut."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in fig.findobj(mpl.text.Text) if t.get_visible() and t.get_text().strip()]
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    edge = fig.bbox
+    out = [(name, "<figure edge>") for name, b in boxes
+           if b.x0 < edge.x0 - 0.5 or b.x1 > edge.x1 + 0.5 or b.y0 < edge.y0 - 0.5 or b.y1 > edge.y1 + 0.5]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            a, b = boxes[i][1], boxes[j][1]
+            if a.x0 < b.x1 - 0.5 and b.x0 < a.x1 - 0.5 and a.y0 < b.y1 - 0.5 and b.y0 < a.y1 - 0.5:
+                out.append((boxes[i][0], boxes[j][0]))
+    return out
+
+
+def _free_corner(curves, x_right: float, width: float = 0.5, height: float = 0.24):
+    """The first corner box of a survival panel (axes fractions; y from -0.02 to 1.03) that no
+    step curve enters: lower left, upper right, lower right, else lower left. A
+    non-increasing curve enters ``[x0, x1] x [y0, y1]`` iff ``[S(x1), S(x0)]`` meets
+    ``[y0, y1]``. Returns ``(x, y, ha, va)`` for ``ax.text(..., transform=ax.transAxes)``."""
+    def s_at(c, t):
+        before = c[c["time"] <= t]
+        return float(before["survival"].iloc[-1]) if len(before) else 1.0
+
+    def frac_to_y(f):
+        return -0.02 + f * 1.05
+
+    corners = [((0.0, width), (0.0, height), (0.03, 0.04, "left", "bottom")),
+               ((1 - width, 1.0), (1 - height, 1.0), (0.98, 0.97, "right", "top")),
+               ((1 - width, 1.0), (0.0, height), (0.98, 0.04, "right", "bottom"))]
+    for (fx0, fx1), (fy0, fy1), place in corners:
+        t0, t1 = fx0 * x_right, fx1 * x_right
+        y0, y1 = frac_to_y(fy0), frac_to_y(fy1)
+        if all(not (s_at(c, t1) <= y1 and s_at(c, t0) >= y0) for c in curves):
+            return place
+    return corners[0][2]
+
+
+@_styled
+def km_small_multiples(km, table, panels, *, ncols=2, labels=None, colors=None, xlabel="Months",
+                       ylabel="Survival probability", panel_size=(3.5, 2.7), sharex=False):
+    """Kaplan-Meier curves of several cohorts, one small panel each, at most ``ncols`` (<= 2)
+    side by side; the survival axis is shared, the time axis only with ``sharex=True``
+    (cohorts with very different follow-up are unreadable on one time scale). Group sizes
+    (low / high) and the HR are printed in the first corner no curve passes through
+    (lower left, upper right, lower right; :func:`_free_corner`).
+
+    Parameters
+    ----------
+    km
+        Stacked Kaplan-Meier tables (:data:`helpers.survival.KM_COLUMNS` plus the key columns
+        of ``panels``).
+    table
+        One row per panel key with ``hr``, ``lower``, ``upper``, ``n_low``, ``n_high`` (e.g.
+        :func:`helpers.synthesis.every_cutoff`'s table), printed in each panel.
+    panels
+        A DataFrame of panel keys (columns present in both ``km`` and ``table``) and a
+        ``title`` column, in drawing order.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if ncols not in (1, 2):
+        raise ValueError("km_small_multiples: at most two panels side by side (ncols 1 or 2)")
+    _require(panels, ["title"], "km_small_multiples panels")
+    keys = [c for c in panels.columns if c != "title"]
+    _require(km, keys + ["group", "time", "survival", "n_censor"], "km_small_multiples km")
+    _require(table, keys + ["hr", "lower", "upper", "n_low", "n_high"], "km_small_multiples table")
+    n = len(panels)
+    nrows = max(1, math.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
+                             layout="constrained", sharey=True, squeeze=False)
+    labels = labels or {}
+    t_max = float(km["time"].max()) if len(km) else 1.0
+    for i, ax in enumerate(axes.flat):
+        _clean(ax)
+        if i >= n:
+            ax.set_axis_off()
+            continue
+        p = panels.iloc[i]
+        mask = np.ones(len(km), dtype=bool)
+        tmask = np.ones(len(table), dtype=bool)
+        for k in keys:
+            mask &= (km[k] == p[k]).to_numpy()
+            tmask &= (table[k] == p[k]).to_numpy()
+        part = km[mask]
+        ax.set_title(str(p["title"]), fontsize=10)
+        if part.empty:
+            ax.text(0.5, 0.5, "no split possible", transform=ax.transAxes, ha="center", color=GREY)
+        groups = _groups(part) if len(part) else []
+        color = _colors(groups, colors)
+        for g in groups:
+            gg = part[part["group"] == g].sort_values("time", kind="stable")
+            ax.step(gg["time"], gg["survival"], where="post", color=color[g],
+                    label=str(labels.get(g, g)), linewidth=1.5)
+            cens = gg[gg["n_censor"] > 0]
+            ax.plot(cens["time"], cens["survival"], linestyle="none", marker="|", markersize=5,
+                    color=color[g])
+        row = table[tmask]
+        note = ""
+        if len(row) and pd.notna(row.iloc[0]["n_low"]):
+            r = row.iloc[0]
+            note = f"n = {int(r['n_low'])} / {int(r['n_high'])}"
+            if pd.notna(r["hr"]):
+                note += f"\nHR {_fmt(r['hr'])} ({_fmt(r['lower'])}–{_fmt(r['upper'])})"
+        right = t_max if sharex or part.empty else float(part["time"].max())
+        ax.set_xlim(0, right * 1.02)
+        if note:
+            curves = [part[part["group"] == g].sort_values("time", kind="stable") for g in groups]
+            x, y, ha, va = _free_corner(curves, right * 1.02)
+            ax.text(x, y, note, transform=ax.transAxes, ha=ha, va=va, fontsize=9.5)
+        ax.set_ylim(-0.02, 1.03)
+        if i % ncols == 0:
+            ax.set_ylabel(ylabel)
+        if i >= n - ncols:
+            ax.set_xlabel(xlabel)
+    handles, names = [], []
+    for ax in axes.flat:
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            if l not in names:
+                handles.append(h)
+                names.append(l)
+    if handles:
+        fig.legend(handles, names, loc="outside lower center", ncol=len(names), fontsize=10)
+    return fig

@@ -352,6 +352,23 @@ class Recorder:
         for key in keys:
             self.text(key, text)
 
+    def record_table(self, name: str, table: pd.DataFrame) -> Path:
+        """Write a whole table the chapter reports (e.g. the input table of a meta-analysis)
+        beside the results file, as ``<results_dir>/tables/<chapter>__<name>.csv``.
+
+        The numbers the prose uses still go through :meth:`record` (one row each, in the
+        results file the scorecard reads); this keeps the table they came from, column for
+        column, for re-runs to compare. The ``tables`` sub-folder keeps these files out of
+        :func:`read_results`. Returns the path written.
+        """
+        if not name or not str(name).replace("_", "").isalnum():
+            raise ValueError(f"record_table: name must be a snake_case word, got {name!r}")
+        folder = self.path.parent / "tables"
+        folder.mkdir(parents=True, exist_ok=True)
+        out = folder / f"{self.chapter}__{name}.csv"
+        table.to_csv(out, index=False)
+        return out
+
     def table(self) -> pd.DataFrame:
         """The numbers recorded so far, as a tidy DataFrame."""
         return pd.DataFrame(self.rows, columns=RESULT_COLUMNS)

@@ -254,3 +254,21 @@ def test_change_revert_rebuild_leaves_the_scorecard_as_a_clean_build(tmp_path, m
         found_docs=set(docs), doc2path=lambda d: str(docs[d]))
     book_ext._restore_cached_results(None, env, list(docs))
     assert results_file.read_bytes() == first_results
+def test_cross_study_chapter_fingerprint_covers_every_study_it_reads():
+    """The IL-6 synthesis reads all three cohorts and published files: a change in any of them
+    must re-execute it; it reads no other chapter's results and is not an aggregate page."""
+    nb = json.loads((paths.CHAPTERS / "il6_synthesis.ipynb").read_text())
+    assert nb["metadata"]["hcc_book"]["studies"] == list(paths.STUDIES)
+    assert "study" not in nb["metadata"]["hcc_book"]
+    _, files = book_ext.inject_fingerprint(json.dumps(nb))
+    for study in paths.STUDIES:
+        assert set(paths.study_inputs(study)) <= set(files), study
+        assert paths.synthetic_cohort(study) in files and paths.published_numbers(study) in files
+    assert not any(f.parent == paths.RESULTS for f in files)
+
+
+def test_unknown_study_in_a_studies_list_is_a_clear_error():
+    text = json.dumps({"cells": [], "metadata": {"hcc_book": {"studies": ["atebev_il6", "nope"]}},
+                       "nbformat": 4, "nbformat_minor": 5})
+    with pytest.raises(ValueError, match="unknown study 'nope'"):
+        book_ext.inject_fingerprint(text)

@@ -197,3 +197,17 @@ def test_no_hidden_output_outside_a_kernel(tmp_path, monkeypatch):
 
     monkeypatch.setattr(IPython.display, "display", lambda *a, **k: pytest.fail("displayed"))
     Recorder("soramic", "quiet", results_dir=tmp_path, glue=False).record("k", 1.0)
+def test_record_table_writes_beside_the_results_file_and_outside_read_results(tmp_path):
+    import pandas as pd
+
+    from helpers.results import Recorder, read_results
+
+    rec = Recorder("all", "toy_chapter", results_dir=tmp_path, glue=False)
+    rec.record("toy_key", 1.5)
+    table = pd.DataFrame({"study": ["a", "b"], "hr": [1.2, 2.4]})
+    path = rec.record_table("inputs", table)
+    assert path == tmp_path / "tables" / "toy_chapter__inputs.csv"
+    pd.testing.assert_frame_equal(pd.read_csv(path), table)
+    assert list(read_results(tmp_path)["key"]) == ["toy_key"]
+    with pytest.raises(ValueError, match="snake_case"):
+        rec.record_table("bad name!", table)
