@@ -1132,7 +1132,10 @@ _COUNT_ROWS = {"n_patients", "n_events", "n_candidate_cuts"}
 def display_table(summary: pd.DataFrame, names=None) -> pd.DataFrame:
     """The summary rows ``names`` (default all) as text for a page: ``Quantity`` (human
     label), ``Estimate``, ``95% interval``, ``p`` (``<0.001`` or 3 decimals), ``Replicates``."""
-    from .tables import format_p
+    from .results import fmt_p
+
+    def format_p(p):
+        return fmt_p(p, prefix=False)
 
     s = summary.set_index("name")
     nums = s[["estimate", "lower", "upper", "p"]].astype(float)

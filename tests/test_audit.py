@@ -500,14 +500,14 @@ def test_the_audit_chapter_depends_on_the_published_numbers_and_links_only():
     helpers source, not on any cohort or results file (helpers/book_ext.py)."""
     from helpers import book_ext
 
-    files = book_ext.chapter_inputs("published")
+    import json
+
+    nb = json.loads((paths.CHAPTERS / "audit_papers.ipynb").read_text())
+    assert nb["metadata"]["hcc_book"]["study"] == "published"
+    files = book_ext.notebook_inputs(nb)
     assert paths.AUDIT_LINKS in files
     assert all(paths.published_numbers(s) in files for s in paths.STUDIES)
     assert not any(f.is_relative_to(paths.SYNTHETIC) or f.is_relative_to(paths.RESULTS) for f in files)
-    nb = paths.CHAPTERS / "audit_papers.ipynb"
-    import json
-    meta = json.loads(nb.read_text())["metadata"]
-    assert meta["hcc_book"]["study"] == "published"
 
 
 def test_a_bad_csv_destination_is_refused_before_anything_runs(tmp_path, capsys):

@@ -220,7 +220,8 @@ def test_the_atebev_split_is_the_one_the_atebev_chapters_use():
     from helpers import survival
     from helpers.studies import atebev_il6 as study
 
-    df, _ = study.load(il6_cutoff=synthesis.published_cutoffs().set_index("name").loc["atebev", "value"])
+    params = study.Params(il6_cutoff=synthesis.published_cutoffs().set_index("name").loc["atebev", "value"])
+    df = study.load(None, params)
     disc = study.cohort_subset(df, "discovery")
     ref = survival.cox(disc, "pfs_months", "pfs_event", ["il6_high"]).table.iloc[0]
     cohorts = synthesis.read_cohorts()
