@@ -52,7 +52,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from helpers import published
+from helpers import published, survival
 from helpers.studies import atebev_il6 as study
 from helpers.synth import common
 
@@ -233,18 +233,6 @@ def _trunc_weibull(rng, lam, shape, lo, hi, size=None):
     u = rng.uniform(size=size)
     s = s_lo - u * (s_lo - s_hi)
     return (-np.log(s) / lam) ** (1 / shape)
-
-
-def _km_median(time, event):
-    time, event = np.asarray(time, float), np.asarray(event, int)
-    s = 1.0
-    for u in np.unique(time[event == 1]):
-        n = np.sum(time >= u)
-        d = np.sum((time == u) & (event == 1))
-        s *= 1 - d / n
-        if s <= 0.5 + 1e-12:
-            return float(u)
-    return math.nan
 
 
 # --------------------------------------------------------------------------- main
@@ -622,7 +610,7 @@ def _fix_followup(pub, df, rng):
         t_fu = _v(pub, f"{c}_followup_median")
         for _ in range(3000):
             os_t, os_e = df.loc[idx, "os_months"].to_numpy(), df.loc[idx, "os_event"].to_numpy()
-            fu = _km_median(os_t, 1 - os_e)
+            fu = _followup(os_t, os_e)
             if abs(round(fu, 1) - t_fu) < 1e-9:
                 break
             cens = idx[os_e == 0]
@@ -635,7 +623,7 @@ def _fix_followup(pub, df, rng):
             if moved_pfs:
                 old_pfs = df.at[i, "pfs_months"]
                 df.at[i, "pfs_months"] = new
-            fu2 = _km_median(df.loc[idx, "os_months"].to_numpy(), 1 - os_e)
+            fu2 = _followup(df.loc[idx, "os_months"].to_numpy(), os_e)
             if abs(fu2 - t_fu) > abs(fu - t_fu) or (moved_pfs and not _cb6m_consistent(df.loc[[i]])):
                 df.at[i, "os_months"] = old
                 if moved_pfs:
@@ -643,6 +631,13 @@ def _fix_followup(pub, df, rng):
         else:
             raise ValueError(f"{c}: could not match the median follow-up {t_fu}")
     return df
+
+
+def _followup(os_months, os_event) -> float:
+    """Median follow-up by reverse Kaplan-Meier (the book's one KM, R's median rule), as
+    :func:`helpers.studies.atebev_il6.followup` computes it in the chapters."""
+    rev = pd.DataFrame({"t": os_months, "alive": 1 - np.asarray(os_event)})
+    return float(survival.km_summary(rev, "t", "alive")["median"].iloc[0])
 
 
 def _cb6m_consistent(d):
