@@ -297,7 +297,7 @@ def test_every_recorded_scorecard_row_has_computed_by(executed_book):
     nb = executed_book.notebook("summary_scorecard.ipynb")
     html = " ".join(o.get("data", {}).get("text/html", "") for c in nb.cells
                     if c.cell_type == "code" for o in c.get("outputs", []))
-    assert "computed_by" in html  # the scorecard page shows it
+    assert "Computed by" in html  # the scorecard page shows it (under its human label)
 
 
 def test_scorecard_reads_results_and_published_folders(tmp_path):
