@@ -134,3 +134,77 @@ def significance_phrase(p: float, alpha: float = 0.05) -> str:
     if p < alpha:
         return f"statistically significant (p < {alpha:g})"
     return f"not statistically significant (p >= {alpha:g})"
+
+
+# --- Counts, shares and medians in sentences -------------------------------------------------
+# One place for "n of N (x%)", "1 patient"/"3 patients" and "not reached", so prose slips such
+# as "1 patient(s)", "17.1 of IL-6-low patients" or "NA months" cannot be written by hand.
+
+
+def plural(n: int, noun: str, plural_form: str | None = None) -> str:
+    """``noun`` for ``n == 1``, else its plural (``noun + "s"`` unless ``plural_form``).
+
+    >>> plural(1, "patient"), plural(3, "patient"), plural(2, "analysis", "analyses")
+    ('patient', 'patients', 'analyses')
+    """
+    return noun if n == 1 else (plural_form or noun + "s")
+
+
+def count_noun(n: int, noun: str, plural_form: str | None = None) -> str:
+    """A count with its noun: ``"1 patient"``, ``"12 patients"``.
+
+    >>> count_noun(1, "death"), count_noun(12, "death")
+    ('1 death', '12 deaths')
+    """
+    return f"{int(n)} {plural(int(n), noun, plural_form)}"
+
+
+def percent(k: float, n: float, digits: int = 1) -> str:
+    """``k / n`` as a percentage with ``digits`` decimals (``"NA"`` if ``n`` is 0 or missing).
+
+    >>> percent(17, 45)
+    '37.8%'
+    """
+    if _missing(k) or _missing(n) or n == 0:
+        return "NA"
+    return f"{100 * k / n:.{digits}f}%"
+
+
+def n_of(k: int, n: int, noun: str | None = None, digits: int = 1) -> str:
+    """``"17 of 45 (37.8%)"``, or with a noun ``"17 of 45 patients (37.8%)"``.
+
+    >>> n_of(17, 45), n_of(1, 1, "patient")
+    ('17 of 45 (37.8%)', '1 of 1 patient (100.0%)')
+    """
+    what = f" {plural(int(n), noun)}" if noun else ""
+    return f"{int(k)} of {int(n)}{what} ({percent(k, n, digits)})"
+
+
+def median_text(value: float | None, unit: str = "months", digits: int = 1) -> str:
+    """A median survival time for prose: ``"17.1 months"``, or ``"not reached"`` when the
+    Kaplan-Meier curve never falls to 0.5 (``None``, NaN or infinite).
+
+    >>> median_text(17.06), median_text(float("nan"))
+    ('17.1 months', 'not reached')
+    """
+    if _missing(value) or not math.isfinite(value):
+        return "not reached"
+    return f"{value:.{digits}f} {unit}".rstrip()
+
+
+def p_change(p_from: float, p_to: float, digits: int = 3) -> str:
+    """How a p-value changed, in words, through the book's one p formatter.
+
+    Two p-values that print alike (both ``p < 0.001``) are not given a fold change.
+
+    >>> p_change(0.02, 0.3)
+    'from p = 0.020 to p = 0.300'
+    >>> p_change(1e-6, 2e-5)
+    'p < 0.001 in both'
+    """
+    from helpers.results import fmt_p
+
+    a, b = fmt_p(p_from, digits), fmt_p(p_to, digits)
+    if a == b:
+        return f"{a} in both"
+    return f"from {a} to {b}"
