@@ -51,10 +51,26 @@ GROUP_LABELS = {0: "IL-6 low", 1: "IL-6 high"}
 CUTOFF_ID = "discovery_il6_cutoff"
 ALTERNATIVE_CUTOFF_ID = "alternative_il6_cutoff"
 #: Covariates of the multivariable Cox models (Fig. 3), column -> label.
-MV_COVARIATES = {"age_years": "Age (per year)", "male": "Male sex", "ecog": "ECOG 1 vs 0",
+MV_COVARIATES = {"age_years": "Age (per 10 years)", "male": "Male sex", "ecog": "ECOG 1 vs 0",
                  "child_pugh_b": "Child-Pugh B vs A", "afp_ge400": "AFP >= 400 ng/ml",
                  "mvi": "Macrovascular invasion", "extrahepatic_spread": "Extrahepatic spread",
                  "il6_high": "IL-6 high vs low"}
+#: Age enters the Cox models per this many years (a per-year HR prints as 1.01 (1.00-1.03):
+#: the unit that means something clinically is a decade; the IL-6 HR does not depend on it).
+AGE_UNIT_YEARS = 10
+#: The test behind Table 2's age p-value (the paper's Methods: t tests for continuous data).
+AGE_TEST = "Student's t test (equal variances)"
+#: Short names of columns for "n = 287 of 312; 25 without AFP" notes (derived columns name
+#: the column they come from).
+SHORT_NAMES = {"afp_ng_ml": "AFP", "afp_ge400": "AFP", "log10_afp": "AFP", "ecog": "ECOG",
+               "child_pugh_class": "Child-Pugh class", "child_pugh_b": "Child-Pugh class",
+               "age_years": "age", "male": "sex", "mvi": "MVI", "extrahepatic_spread": "extrahepatic spread",
+               "il6_high": "IL-6", "il6_group": "IL-6", "il6_pg_ml": "IL-6", "bclc_stage": "BCLC stage",
+               "bclc_c": "BCLC stage", "aetiology": "aetiology", "hbv": "aetiology", "crp_mg_dl": "CRP",
+               "crafity": "CRP or AFP", "prior_local_therapy": "prior local therapy",
+               "best_response": "best response", "objective_response": "best response",
+               "pd_first": "best response", "cb6m": "CB6m", "response_group": "best response",
+               "pfs_months": "PFS", "pfs_event": "PFS", "os_months": "OS", "os_event": "OS"}
 #: Fig. 1B cytokines, column -> label.
 CYTOKINE_LABELS = {"il2_pg_ml": "IL-2", "il4_pg_ml": "IL-4", "il6_pg_ml": "IL-6", "il10_pg_ml": "IL-10",
                    "il17a_pg_ml": "IL-17A", "ifng_pg_ml": "IFN-γ", "tnfa_pg_ml": "TNF-α"}
@@ -144,6 +160,43 @@ def cohort_subset(df: pd.DataFrame, cohort: str) -> pd.DataFrame:
     return df[df["cohort"].astype(str) == cohort]
 
 
+def unit(column: str) -> str:
+    """The unit of a cohort column as the contract states it (``helpers/schemas``), so prose
+    and labels never type one (``""`` if the contract gives none)."""
+    from helpers import contract
+
+    for c in contract.contract_for(STUDY).columns:
+        if c.name == column:
+            return c.unit
+    return ""
+
+
+def complete_cases(df: pd.DataFrame, columns) -> dict:
+    """Complete cases for ``columns`` (those present): ``n`` (complete), ``total`` (rows) and
+    ``missing`` (``{short name: rows without it}``, in column order, only names with gaps)."""
+    cols = [c for c in dict.fromkeys(columns) if c in df.columns]
+    missing = {}
+    for c in cols:
+        k = int(df[c].isna().sum())
+        if k:
+            name = SHORT_NAMES.get(c, c)
+            missing[name] = max(missing.get(name, 0), k)
+    n = int(df[cols].notna().all(axis=1).sum()) if cols else len(df)
+    return {"n": n, "total": len(df), "missing": missing}
+
+
+def n_note(df: pd.DataFrame, columns, *, what: str = "") -> str:
+    """``"n = 287 of 312; 25 without AFP, 3 without ECOG"`` (complete cases for ``columns``),
+    or ``"n = 312"`` when nothing is missing; ``what`` names the rows (``"discovery
+    patients"``)."""
+    cc = complete_cases(df, columns)
+    head = f"n = {cc['n']}" + (f" {what}" if what else "")
+    if cc["n"] == cc["total"]:
+        return head
+    gaps = ", ".join(f"{k} without {name}" for name, k in cc["missing"].items())
+    return f"{head} of {cc['total']}; {gaps}"
+
+
 # --------------------------------------------------------------------------- IL-6 groups
 def il6_groups(df: pd.DataFrame, cutoff: float, high_if: str = ">=") -> pd.DataFrame:
     """Add ``il6_high`` (1/0) and ``il6_group`` (ordered: IL-6 low, IL-6 high).
@@ -229,21 +282,41 @@ def table1(df: pd.DataFrame, min_count: int = 0) -> pd.DataFrame:
 
 def table2(df: pd.DataFrame, min_count: int = 0) -> pd.DataFrame:
     """Table 2: characteristics by IL-6 group with p-values (Pearson chi-square without
-    continuity correction, as SPSS prints; age: Kruskal-Wallis in the table, Student's t in
-    :func:`age_t_test`)."""
+    continuity correction, as SPSS prints). Age is shown as median (IQR) as the paper prints
+    it, and its p is :data:`AGE_TEST` (:func:`age_t_test`, the test the Methods name), the
+    same p the chapter records (:func:`age_tests` lists the alternatives)."""
     variables = _present(df, TABLE2_VARIABLES)
-    return tables.table_one(df, "il6_group", variables, categorical=[v for v in _CATEGORICAL if v in variables],
+    tab = tables.table_one(df, "il6_group", variables, categorical=[v for v in _CATEGORICAL if v in variables],
                             nonnormal=["age_years"], labels=TABLE_LABELS, min_count=min_count, yates=False,
                             formats=tables.FORMATS_JOURNAL,
                             levels={k: v for k, v in _ONE_LEVEL.items() if k in variables},
                             rounding="half_up", digits={"age_years": 0})
+    age = tab["variable"] == "age_years"
+    if age.any() and tab.loc[age, "p"].notna().any():
+        p = age_t_test(df)
+        tab.loc[age, "p"] = p
+        tab.loc[age, "p_text"] = results.fmt_p(p, prefix=False)
+        tab.loc[age, "test"] = "ttest"
+    return tab
 
 
 def age_t_test(df: pd.DataFrame) -> float:
-    """Student's t test p for age, IL-6 high vs low."""
+    """Student's t test p for age, IL-6 high vs low (:data:`AGE_TEST`)."""
     a = df.loc[df["il6_high"] == 0, "age_years"].dropna()
     b = df.loc[df["il6_high"] == 1, "age_years"].dropna()
     return float(stats.ttest_ind(a, b).pvalue)
+
+
+def age_tests(df: pd.DataFrame) -> pd.DataFrame:
+    """Age, IL-6 high vs low, by the tests a reader might assume: Student's t (the one
+    Table 2 shows), Welch's t and Kruskal-Wallis (two groups: the Wilcoxon rank-sum test
+    without continuity correction). Columns ``test``, ``p``."""
+    a = df.loc[df["il6_high"] == 0, "age_years"].dropna()
+    b = df.loc[df["il6_high"] == 1, "age_years"].dropna()
+    return pd.DataFrame({"test": ["Student's t", "Welch's t", "Kruskal-Wallis"],
+                         "p": [float(stats.ttest_ind(a, b).pvalue),
+                               float(stats.ttest_ind(a, b, equal_var=False).pvalue),
+                               float(stats.kruskal(a, b).pvalue)]})
 
 
 def table_records(tab: pd.DataFrame, prefixes: dict) -> pd.DataFrame:
@@ -345,16 +418,23 @@ def os_rate(df: pd.DataFrame, cohort: str, months: float = 12.0) -> pd.DataFrame
 def multivariable(df: pd.DataFrame, endpoint: str, cohort: str = "total",
                   covariates: list | None = None) -> survival.CoxResult:
     """Multivariable Cox model of ``endpoint`` (Fig. 3): :data:`MV_COVARIATES` present in the
-    cohort (all binary 0/1 except age per year); rows with a missing value are dropped."""
+    cohort (all binary 0/1 except age, per :data:`AGE_UNIT_YEARS` years); rows with a
+    missing value are dropped (complete cases: ``n`` of the result; :func:`n_note`)."""
     covs = [c for c in (covariates or list(MV_COVARIATES)) if c in df.columns and df[c].notna().any()]
-    sub = cohort_subset(df, cohort)
+    sub = _age_scaled(cohort_subset(df, cohort))
     return survival.cox(sub, f"{endpoint}_months", f"{endpoint}_event", covs)
+
+
+def _age_scaled(df: pd.DataFrame) -> pd.DataFrame:
+    """``age_years`` in units of :data:`AGE_UNIT_YEARS` (for the Cox models only)."""
+    return df.assign(age_years=df["age_years"] / AGE_UNIT_YEARS) if "age_years" in df else df
 
 
 def univariable(df: pd.DataFrame, endpoint: str, cohort: str = "total") -> pd.DataFrame:
     """One Cox model per covariate of :data:`MV_COVARIATES` (the univariable column of Fig. 3)."""
     covs = [c for c in MV_COVARIATES if c in df.columns and df[c].notna().any()]
-    return survival.cox_univariable(cohort_subset(df, cohort), f"{endpoint}_months", f"{endpoint}_event", covs)
+    return survival.cox_univariable(_age_scaled(cohort_subset(df, cohort)), f"{endpoint}_months",
+                                    f"{endpoint}_event", covs)
 
 
 def label_terms(table: pd.DataFrame) -> pd.DataFrame:
@@ -641,8 +721,9 @@ def ecog_b7_shares(df: pd.DataFrame) -> pd.DataFrame:
     out = []
     for c in COHORTS:
         sub = cohort_subset(df, c)
-        out.append({"cohort": c, "ecog1_pct": (sub["ecog"] >= 1).mean() * 100,
-                    "b7_pct": (sub["child_pugh_class"].astype(str) == "B7").mean() * 100})
+        ecog, cp = sub["ecog"].dropna(), sub["child_pugh_class"].dropna().astype(str)
+        out.append({"cohort": c, "ecog1_pct": (ecog >= 1).mean() * 100 if len(ecog) else math.nan,
+                    "b7_pct": (cp == "B7").mean() * 100 if len(cp) else math.nan})
     return pd.DataFrame(out).set_index("cohort")
 
 
@@ -697,7 +778,7 @@ def outcome_phrases(cohort: str, out: dict) -> dict:
         text[f"{c}_{ep}_dir"] = prose.compare_word(r["hr"], 1.0, "worse", "better")
         text[f"{c}_{ep}_logrank"] = results.fmt_p(r["p_logrank"])
         text[f"{c}_{ep}_medians"] = "; ".join(
-            f"{lab} {results.fmt_number(r[f'median_{g}'], 1)} months" for g, lab in (("high", "IL-6 high"), ("low", "IL-6 low")))
+            f"{lab} {prose.median_text(r[f'median_{g}'])}" for g, lab in (("high", "IL-6 high"), ("low", "IL-6 low")))
     if "resp" in out:
         r = out["resp"].set_index("group")
         text[f"{c}_orr_dir"] = prose.compare_word(r.loc["IL-6 high", "rate"], r.loc["IL-6 low", "rate"])
@@ -831,13 +912,20 @@ def load(cohort_file=None, params=None) -> pd.DataFrame:
     ``"IL-6 ≥ <cut-off> pg/ml"``) and ``df.attrs["params"]`` the :class:`Params` used."""
     from helpers import contract
 
+    return from_frame(contract.read_cohort(STUDY, cohort_file), params)
+
+
+def from_frame(cohort: pd.DataFrame, params=None) -> pd.DataFrame:
+    """:func:`load` for a cohort already read (typed as :func:`helpers.contract.read_cohort`
+    returns it): :func:`prepare`, the cut-off and the IL-6 groups; no validation (tests use
+    it to feed cohorts with gaps the contract may refuse)."""
     params = _params(params)
-    df = prepare(contract.read_cohort(STUDY, cohort_file))
+    df = prepare(cohort)
     value, high_if, res = resolve_cutoff(df, params.il6_cutoff, cutoff_endpoint=params.cutoff_endpoint,
                                          cutoff_cohort=params.cutoff_cohort, minprop=params.minprop,
                                          maxprop=params.maxprop, seed=params.seed)
     df = il6_groups(df, value, high_if)
-    rule = f"IL-6 {'≥' if high_if == '>=' else '>'} {value:g} pg/ml"
+    rule = f"IL-6 {'≥' if high_if == '>=' else '>'} {value:g} {unit(MARKER)}"
     df.attrs["cut"] = Cut(value=value, high_if=high_if, maxstat=res, rule=rule)
     df.attrs["params"] = params
     return df
@@ -876,7 +964,7 @@ def _rows_table1(df, params):
     out = [{"key": r.key, "estimate": r.estimate} for r in table_records(t1, TABLE1_PREFIXES).itertuples()
            if r.key in ids and pd.notna(r.estimate)]
     if "child_pugh_class" in df:
-        a = df["child_pugh_class"].astype(str).str.startswith("A").mean() * 100
+        a = df["child_pugh_class"].dropna().astype(str).str.startswith("A").mean() * 100
         out.append({"key": "total_child_pugh_a_pct", "estimate": a})
     return out
 
@@ -977,9 +1065,11 @@ def _rows_figure3(df, params):
     out = []
     for ep in ("pfs", "os"):
         m = multivariable(df, ep, "total", mv_covariates(df))
-        r = m.table.set_index("term").loc["il6_high"]
-        out.append({"key": f"total_{ep}_hr_il6_high_multivariable", "estimate": r["hr"], "lower": r["lower"],
-                    "upper": r["upper"], "p": r["p"], "n": m.n})
+        for r in m.table.itertuples():
+            out.append({"key": f"total_{ep}_hr_{r.term}_multivariable", "estimate": r.hr, "lower": r.lower,
+                        "upper": r.upper, "p": r.p, "n": m.n})
+        out.append({"key": f"total_{ep}_multivariable_n", "estimate": m.n, "n": m.n})
+        out.append({"key": f"total_{ep}_multivariable_events", "estimate": m.events, "n": m.n})
     return out
 
 
