@@ -52,7 +52,7 @@ CUTOFF_ID = "discovery_il6_cutoff"
 ALTERNATIVE_CUTOFF_ID = "alternative_il6_cutoff"
 #: Covariates of the multivariable Cox models (Fig. 3), column -> label.
 MV_COVARIATES = {"age_years": "Age (per 10 years)", "male": "Male sex", "ecog": "ECOG 1 vs 0",
-                 "child_pugh_b": "Child-Pugh B vs A", "afp_ge400": "AFP >= 400 ng/ml",
+                 "child_pugh_b": "Child-Pugh B vs A", "afp_ge400": "AFP ≥ 400 ng/ml",
                  "mvi": "Macrovascular invasion", "extrahepatic_spread": "Extrahepatic spread",
                  "il6_high": "IL-6 high vs low"}
 #: Age enters the Cox models per this many years (a per-year HR prints as 1.01 (1.00-1.03):
@@ -80,7 +80,7 @@ LAB_LABELS = {"nlr": "NLR", "plr": "PLR", "sii": "SII", "pni": "PNI", "crp_mg_dl
 #: Fig. 1A clinical characteristics (binary), column -> label.
 CLINICAL_LABELS = {"male": "Male sex", "ecog": "ECOG 1", "child_pugh_b": "Child-Pugh B",
                    "bclc_c": "BCLC C", "mvi": "Macrovascular invasion",
-                   "extrahepatic_spread": "Extrahepatic spread", "afp_ge400": "AFP >= 400 ng/ml",
+                   "extrahepatic_spread": "Extrahepatic spread", "afp_ge400": "AFP ≥ 400 ng/ml",
                    "hbv": "Hepatitis B"}
 #: Table rows (variable, level) -> published id fragment.
 TABLE_IDS = {
@@ -100,7 +100,7 @@ TABLE2_P_IDS = {"male": "male", "ecog": "ecog", "child_pugh_class": "child_pugh"
                 "aetiology": "aetiology", "crafity": "crafity", "prior_local_therapy": "prior_local_therapy"}
 TABLE_LABELS = {"age_years": "Age (years)", "male": "Male sex", "ecog": "ECOG performance status",
                 "child_pugh_class": "Child-Pugh classification", "bclc_stage": "BCLC stage",
-                "afp_ge400": "AFP >= 400 ng/ml", "mvi": "Presence of MVI",
+                "afp_ge400": "AFP ≥ 400 ng/ml", "mvi": "Presence of MVI",
                 "extrahepatic_spread": "Presence of extrahepatic spread", "aetiology": "Aetiology of HCC",
                 "prior_local_therapy": "Prior local therapy for HCC", "il6_pg_ml": "IL-6 at baseline (pg/ml)",
                 "il6_group": "IL-6 at baseline", "crafity": "CRAFITY score"}
@@ -165,9 +165,10 @@ def unit(column: str) -> str:
     and labels never type one (``""`` if the contract gives none)."""
     from helpers import contract
 
-    for c in contract.contract_for(STUDY).columns:
-        if c.name == column:
-            return c.unit
+    for dataset in contract.contracts(STUDY).values():
+        for c in dataset.columns:
+            if c.name == column:
+                return c.unit
     return ""
 
 
@@ -690,6 +691,81 @@ def mv_table(model: survival.CoxResult, univariable_table: pd.DataFrame) -> pd.D
     cols = ["label", "hr", "lower", "upper", "p"]
     return (label_terms(univariable_table)[cols]
             .merge(label_terms(model.table)[cols], on="label", suffixes=("_univariable", "_multivariable")))
+
+
+def hr_ci_text(hr: float, lower: float, upper: float, digits: int = 2) -> str:
+    """``"2.93 (1.50–5.71)"`` for a table cell (``""`` if the HR is missing)."""
+    if hr is None or not np.isfinite(hr):
+        return ""
+    f = lambda x: results.fmt_number(x, digits)
+    return f"{f(hr)} ({f(lower)}–{f(upper)})"
+
+
+def median_ci_text(median: float, lower: float, upper: float, digits: int = 1) -> str:
+    """``"10.2 (7.1–13.0)"``; ``NR`` (not reached) for a median or limit the curve never reaches."""
+    f = lambda x: "NR" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+    return f"{f(median)} ({f(lower)}–{f(upper)})"
+
+
+def survival_long(rows: pd.DataFrame) -> pd.DataFrame:
+    """:func:`survival_by_group` rows (one per endpoint, 19 columns) as a table that fits the
+    page: one row per endpoint and IL-6 group with ``endpoint``, ``group``, ``n``, ``events``,
+    ``median_ci`` (months, ``NR`` = not reached) and, on the IL-6-high row, ``hr_ci`` (IL-6
+    low as reference), ``p`` (Cox Wald) and ``p_logrank``."""
+    out = []
+    for _, r in rows.iterrows():
+        for g, lab in (("low", "IL-6 low"), ("high", "IL-6 high")):
+            high = g == "high"
+            out.append({"endpoint": str(r["endpoint"]).upper(), "group": lab, "n": int(r[f"n_{g}"]),
+                        "events": int(r[f"events_{g}"]),
+                        "median_ci": median_ci_text(r[f"median_{g}"], r[f"median_{g}_lower"], r[f"median_{g}_upper"]),
+                        "hr_ci": hr_ci_text(r["hr"], r["lower"], r["upper"]) if high else "1 (reference)",
+                        "p": r["p"] if high else math.nan, "p_logrank": r["p_logrank"] if high else math.nan})
+    return pd.DataFrame(out)
+
+
+def mv_display(model: survival.CoxResult, univariable_table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`mv_table` for the page: ``label``, ``n_uni`` (patients in each univariable
+    model), ``hr_uni`` (HR (95% CI) text), ``p_uni``, ``hr_mv``, ``p_mv``."""
+    uni = label_terms(univariable_table)
+    mv = label_terms(model.table).set_index("label")
+    rows = []
+    for _, u in uni.iterrows():
+        m = mv.loc[u["label"]] if u["label"] in mv.index else None
+        rows.append({"label": u["label"], "n_uni": int(u["n"]), "hr_uni": hr_ci_text(u["hr"], u["lower"], u["upper"]),
+                     "p_uni": u["p"], "hr_mv": "" if m is None else hr_ci_text(m["hr"], m["lower"], m["upper"]),
+                     "p_mv": math.nan if m is None else m["p"]})
+    return pd.DataFrame(rows)
+
+
+def group_note(df: pd.DataFrame, variables, group: str = "il6_high", what: str | None = "baseline IL-6") -> str:
+    """The n of a table by IL-6 group: ``"n = 149 of 165 with baseline IL-6 (16 without).
+    Each row uses the patients with a value: 16 without ECOG, ..."`` (only the parts that
+    apply)."""
+    n, total = int(df[group].notna().sum()), len(df)
+    if what is None or n == total:
+        head = f"n = {n}"
+    else:
+        head = f"n = {n} of {total} with {what} ({total - n} without)"
+    known = df[df[group].notna()]
+    gaps = complete_cases(known, variables)["missing"]
+    if not gaps:
+        return head + "."
+    return head + ". Each row uses the patients with a value: " + ", ".join(
+        f"{k} without {name}" for name, k in gaps.items()) + "."
+
+
+def tme_label(score: str) -> str:
+    """A reader's name for a TME score column (``cibersort_t_cells_cd8`` -> ``CIBERSORT: t cells cd8``)."""
+    named = {"dysfunction_score": "T-cell dysfunction score", "exclusion_score": "T-cell exclusion score",
+             "cd8_density_mm2": f"CD8+ T-cell density ({unit('cd8_density_mm2') or 'cells/mm^2'})",
+             "cd4_density_mm2": f"CD4+ T-cell density ({unit('cd4_density_mm2') or 'cells/mm^2'})",
+             "cibersort_total": "CIBERSORT: total absolute score"}
+    if score in named:
+        return named[score].replace("mm^2", "mm²")
+    if score.startswith("cibersort_"):
+        return "CIBERSORT: " + score[len("cibersort_"):].replace("_", " ")
+    return score.replace("_", " ")
 
 
 def tme_total(tme: pd.DataFrame) -> pd.DataFrame:
