@@ -139,7 +139,7 @@ def test_reproduce_covers_every_published_id(shipped, pub):
 
 def test_reproduce_special_texts(shipped):
     rows = study.reproduce(shipped, None, "figure2").set_index("key")
-    assert rows.loc["discovery_orr_pct_il6_high", "text"] == "0/10 (0.0%)"
+    assert rows.loc["discovery_orr_pct_il6_high", "text"] == "0 of 10 (0.0%)"
     assert rows.loc["validation_orr_p_il6", "text"].startswith("p = ")
     assert rows.loc["discovery_pfs_hr_il6_high", "text"] == ""
 
@@ -517,3 +517,12 @@ def test_units_come_from_the_contract(shipped):
     il6 = [c for c in ct.contract_for(STUDY).columns if c.name == study.MARKER][0]
     assert study.unit(study.MARKER) == il6.unit
     assert shipped.attrs["cut"]["rule"].endswith(il6.unit)
+
+
+def test_table_display_reads_as_a_journal_table(shipped):
+    t = study.table_display(study.table2(shipped))
+    assert list(t.columns) == ["variable", "level", "IL-6 low", "IL-6 high", "p", "smd"]
+    assert t["variable"].iloc[1] == "Age (years), median (IQR)" and t["p"].iloc[1] == "0.301"
+    assert t.loc[t["variable"] == "Male sex, n (%)", "level"].tolist() == [""]
+    assert "hbv" not in set(t["level"]) and "Hepatitis B" in set(t["level"])
+    assert [study.subset_label(s) for s in ("cd4_memory_resting", "gd_t")] == ["CD4 memory resting", "γδ T"]

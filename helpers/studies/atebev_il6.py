@@ -301,6 +301,29 @@ def table2(df: pd.DataFrame, min_count: int = 0) -> pd.DataFrame:
     return tab
 
 
+#: Codes of table levels as a reader says them.
+LEVEL_LABELS = {"hbv": "Hepatitis B", "hcv": "Hepatitis C", "alcohol": "Alcohol", "other": "Other or unknown"}
+_STATISTIC_WORDS = {"median [IQR]": "median (IQR)", "n (%)": "n (%)", "n": "n"}
+
+
+def table_display(tab: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 or 2 (:func:`table1`, :func:`table2`) for the page: the summary named after
+    the characteristic (``Age (years), median (IQR)``), the ``1`` of one-level binary rows
+    dropped, level codes as words (``hbv`` -> ``Hepatitis B``); columns ``variable``,
+    ``level``, the groups, ``p``, ``smd`` (p and SMD on the first row of each variable)."""
+    f = tables.format_table_one(tab).reset_index(drop=True)
+    raw = tab.reset_index(drop=True)
+    stat = f["statistic"].astype(str).map(lambda x: _STATISTIC_WORDS.get(x, x))
+    first = f["variable"].astype(str) != ""
+    name = np.where(raw["variable"] == "n", "Patients, n",
+                    np.where(first & (stat != ""), f["variable"].astype(str) + ", " + stat, f["variable"].astype(str)))
+    one_level = raw["variable"].isin(list(_ONE_LEVEL))
+    level = f["level"].astype(str).str.replace(r"\.0$", "", regex=True)
+    level = level.map(lambda x: LEVEL_LABELS.get(x, x)).where(~one_level, "")
+    out = f.drop(columns=["statistic"]).assign(variable=name, level=level)
+    return out
+
+
 def age_t_test(df: pd.DataFrame) -> float:
     """Student's t test p for age, IL-6 high vs low (:data:`AGE_TEST`)."""
     a = df.loc[df["il6_high"] == 0, "age_years"].dropna()
@@ -755,6 +778,18 @@ def group_note(df: pd.DataFrame, variables, group: str = "il6_high", what: str |
         f"{k} without {name}" for name, k in gaps.items()) + "."
 
 
+_SUBSET_WORDS = {"cd4": "CD4", "cd8": "CD8", "nk": "NK", "dc": "DC", "tfh": "Tfh", "treg": "Treg", "b": "B",
+                 "t": "T", "gd": "γδ", "m0": "M0", "m1": "M1", "m2": "M2"}
+
+
+def subset_label(subset: str) -> str:
+    """A CIBERSORT subset as immunologists write it (``cd4_memory_resting`` -> ``CD4 memory
+    resting``, ``gd_t`` -> ``γδ T``)."""
+    words = [_SUBSET_WORDS.get(w, w) for w in subset.replace("cibersort_", "").split("_")]
+    text = " ".join(words)
+    return text[0].upper() + text[1:] if text[:1].isascii() else text
+
+
 def tme_label(score: str) -> str:
     """A reader's name for a TME score column (``cibersort_t_cells_cd8`` -> ``CIBERSORT: t cells cd8``)."""
     named = {"dysfunction_score": "T-cell dysfunction score", "exclusion_score": "T-cell exclusion score",
@@ -764,7 +799,7 @@ def tme_label(score: str) -> str:
     if score in named:
         return named[score].replace("mm^2", "mm²")
     if score.startswith("cibersort_"):
-        return "CIBERSORT: " + score[len("cibersort_"):].replace("_", " ")
+        return "CIBERSORT: " + subset_label(score)
     return score.replace("_", " ")
 
 
@@ -1016,7 +1051,7 @@ def _cut_of(df: pd.DataFrame) -> dict:
 
 def _pct_text(resp: pd.DataFrame, label: str) -> str:
     r = resp.set_index("group").loc[label]
-    return f"{int(r['responders'])}/{int(r['n'])} ({r['rate']:.1f}%)"
+    return prose.n_of(int(r["responders"]), int(r["n"]))
 
 
 def _p_row(key: str, p: float) -> dict:
@@ -1164,7 +1199,7 @@ def reproduce(df: pd.DataFrame, params=None, section: str | None = None) -> pd.D
     ``load`` used (``df.attrs["params"]``), and must agree with them on the cut-off
     parameters (the IL-6 groups were formed with those). A section the cohort cannot fill (e.g. no best
     responses for ``figure1``) returns no rows. ``text`` is set where the chapters glue a
-    special form (p-values as ``p = 0.005``, response rates as ``6/10 (60.0%)``);
+    special form (p-values as ``p = 0.005``, response rates as ``6 of 10 (60.0%)``);
     ``computed_by`` is ``helpers.studies.atebev_il6.reproduce[<section>]``."""
     check_section(STUDY, section, SECTIONS)
     loaded = df.attrs.get("params")
