@@ -526,3 +526,18 @@ def test_table_display_reads_as_a_journal_table(shipped):
     assert t.loc[t["variable"] == "Male sex, n (%)", "level"].tolist() == [""]
     assert "hbv" not in set(t["level"]) and "Hepatitis B" in set(t["level"])
     assert [study.subset_label(s) for s in ("cd4_memory_resting", "gd_t")] == ["CD4 memory resting", "γδ T"]
+
+
+@pytest.mark.parametrize("label", ["discovery", "validation"])
+def test_a_single_cohort_is_your_cohort(label):
+    """One hospital, no validation cohort (issue 17): every section runs, the one cohort plays
+    the discovery cohort's part and the validation sections are empty (skipped with a note)."""
+    raw = contract.read_cohort(STUDY, None)
+    df = study.from_frame(raw[raw["cohort"].astype(str) == label].copy())
+    assert study.single_cohort(df) == label and "your cohort" in study.single_cohort_note(df)
+    assert len(study.cohort_subset(df, "discovery")) == len(df) and study.cohort_subset(df, "validation").empty
+    rows = study.reproduce(df).set_index("key")
+    assert rows.loc["discovery_n", "estimate"] == len(df) and rows.loc["validation_n", "estimate"] == 0
+    assert "discovery_cb6m_n" in rows.index and "discovery_pfs_hr_il6_high" in rows.index
+    assert not rows.index.str.startswith("validation_pfs_hr").any()
+    assert study.single_cohort(study.load()) is None and study.single_cohort_note(study.load()) == ""

@@ -151,12 +151,41 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
+def cohort_labels(df: pd.DataFrame) -> list[str]:
+    """The cohort labels in the file: the study's (:data:`COHORTS`) first, then any other."""
+    present = [str(x) for x in df["cohort"].dropna().astype(str).unique()]
+    return [c for c in COHORTS if c in present] + sorted(c for c in present if c not in COHORTS)
+
+
+def single_cohort(df: pd.DataFrame) -> str | None:
+    """The one cohort label of a file with a single cohort (one hospital, no validation
+    cohort), else ``None``. Such a cohort is "your cohort": it plays the discovery cohort's
+    part (Figure 1, the cut-off search, the discovery sections of Figure 2), and the
+    validation sections are skipped with a note (:func:`cohort_subset`)."""
+    labels = cohort_labels(df)
+    return labels[0] if len(labels) == 1 else None
+
+
+def single_cohort_note(df: pd.DataFrame) -> str:
+    """The note a chapter shows for a single-cohort file (``""`` otherwise)."""
+    one = single_cohort(df)
+    if one is None:
+        return ""
+    return (f"**One cohort.** This file has a single cohort (label `{one}`, {len(df)} patients). It is analysed as "
+            "*your cohort*: the sections written for the paper's discovery cohort use it, and the validation "
+            "sections are skipped. The published numbers beside it are the paper's discovery cohort's.")
+
+
 def cohort_subset(df: pd.DataFrame, cohort: str) -> pd.DataFrame:
-    """Rows of one cohort; ``"total"`` = all rows."""
+    """Rows of one cohort; ``"total"`` = all rows. In a single-cohort file
+    (:func:`single_cohort`) ``"discovery"`` is that cohort and ``"validation"`` is empty."""
     if cohort == "total":
         return df
-    if cohort not in COHORTS:
-        raise ValueError(f"cohort {cohort!r}: expected one of total, {', '.join(COHORTS)}")
+    labels = cohort_labels(df)
+    if cohort not in COHORTS and cohort not in labels:
+        raise ValueError(f"cohort {cohort!r}: expected one of total, {', '.join(dict.fromkeys(COHORTS + tuple(labels)))}")
+    if len(labels) == 1 and cohort in COHORTS:
+        return df if cohort == "discovery" else df.iloc[0:0]
     return df[df["cohort"].astype(str) == cohort]
 
 
@@ -188,14 +217,14 @@ def complete_cases(df: pd.DataFrame, columns) -> dict:
 
 def n_note(df: pd.DataFrame, columns, *, what: str = "") -> str:
     """``"n = 287 of 312; 25 without AFP, 3 without ECOG"`` (complete cases for ``columns``),
-    or ``"n = 312"`` when nothing is missing; ``what`` names the rows (``"discovery
-    patients"``)."""
+    or ``"n = 312"`` when nothing is missing; ``what`` names the rows (``"n = 77 of 84
+    discovery patients; 7 without IL-6"``)."""
     cc = complete_cases(df, columns)
-    head = f"n = {cc['n']}" + (f" {what}" if what else "")
+    tail = f" {what}" if what else ""
     if cc["n"] == cc["total"]:
-        return head
+        return f"n = {cc['n']}{tail}"
     gaps = ", ".join(f"{k} without {name}" for name, k in cc["missing"].items())
-    return f"{head} of {cc['total']}; {gaps}"
+    return f"n = {cc['n']} of {cc['total']}{tail}; {gaps}"
 
 
 # --------------------------------------------------------------------------- IL-6 groups
@@ -1060,9 +1089,8 @@ def _p_row(key: str, p: float) -> dict:
 
 
 def _rows_cohort_sizes(df, params):
-    counts = df["cohort"].astype(str).value_counts()
     return [{"key": "total_n", "estimate": len(df)}] + [
-        {"key": f"{c}_n", "estimate": int(counts.get(c, 0))} for c in COHORTS]
+        {"key": f"{c}_n", "estimate": len(cohort_subset(df, c))} for c in COHORTS]
 
 
 def _published_ids() -> set:
@@ -1072,7 +1100,8 @@ def _published_ids() -> set:
 def _rows_table1(df, params):
     ids = _published_ids()
     t1 = table1(df, min_count=params.min_cell_count)
-    out = [{"key": r.key, "estimate": r.estimate} for r in table_records(t1, TABLE1_PREFIXES).itertuples()
+    prefixes = {col: pre for col, pre in TABLE1_PREFIXES.items() if f"{col}__n" in t1.columns}
+    out = [{"key": r.key, "estimate": r.estimate} for r in table_records(t1, prefixes).itertuples()
            if r.key in ids and pd.notna(r.estimate)]
     if "child_pugh_class" in df:
         a = df["child_pugh_class"].dropna().astype(str).str.startswith("A").mean() * 100
