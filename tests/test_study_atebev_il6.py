@@ -128,10 +128,18 @@ def test_known_misses_are_the_documented_ones(shipped, pub):
 # --------------------------------------------------------------------------- the study interface
 def test_reproduce_covers_every_published_id(shipped, pub):
     """On the shipped cohort, ``reproduce`` (what the chapters record) returns one row per
-    published id, except the ids in :data:`NOT_COMPUTED`; each row names its section."""
+    published id, except the ids in :data:`NOT_COMPUTED`, plus the Figure 3 terms the paper
+    drew but did not print (every covariate's HR, the models' n and events); each row names
+    its section."""
+    import re
+
     rows = study.reproduce(shipped)
     assert rows["key"].is_unique
-    assert set(rows["key"]) == set(pub["id"]) - set(NOT_COMPUTED)
+    extra = set(rows["key"]) - set(pub["id"])
+    assert set(rows["key"]) - extra == set(pub["id"]) - set(NOT_COMPUTED)
+    fig3 = re.compile(r"total_(pfs|os)_(hr_\w+_multivariable|multivariable_(n|events))")
+    assert all(fig3.fullmatch(k) for k in extra), sorted(extra)
+    assert len(extra) == 2 * (len(study.MV_COVARIATES) - 1 + 2)
     assert rows["computed_by"].str.fullmatch(r"helpers\.studies\.atebev_il6\.reproduce\[\w+\]").all()
     by_section = pd.concat([study.reproduce(shipped, None, s) for s in study.SECTIONS], ignore_index=True)
     pd.testing.assert_frame_equal(by_section, rows)
@@ -541,3 +549,42 @@ def test_a_single_cohort_is_your_cohort(label):
     assert "discovery_cb6m_n" in rows.index and "discovery_pfs_hr_il6_high" in rows.index
     assert not rows.index.str.startswith("validation_pfs_hr").any()
     assert study.single_cohort(study.load()) is None and study.single_cohort_note(study.load()) == ""
+
+
+def _chapter_cells():
+    import nbformat
+
+    for nb_path in sorted((paths.ROOT / "chapters").glob("atebev_*.ipynb")):
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            yield nb_path.stem, cell
+
+
+def test_figure_captions_take_the_data_source_from_the_banner_and_have_alt_text():
+    """A caption never types "synthetic": it ends with the glued data source (the banner's
+    source), so a researcher's run is not called synthetic; every figure says what it shows."""
+    figures = 0
+    for chapter, cell in _chapter_cells():
+        meta = cell.metadata.get("mystnb", {})
+        if "figure" not in meta:
+            continue
+        figures += 1
+        caption = meta["figure"]["caption"]
+        assert caption.endswith("{glue:text}`data_source`"), (chapter, caption)
+        assert "synthetic" not in caption.lower(), (chapter, caption)
+        assert len(meta.get("image", {}).get("alt", "")) > 40, (chapter, "alt text")
+    assert figures >= 17
+    assert study.data_source(None) == "Synthetic data."
+    assert study.data_source("/x/my_cohort.csv") == "Data: my_cohort.csv."
+
+
+def test_chapters_draw_at_most_two_panels_side_by_side():
+    """Figures are made with helpers.plots (figure(panels<=2), km_plot, forest_plot), never a
+    plt.subplots row of three or more panels."""
+    import re
+
+    for chapter, cell in _chapter_cells():
+        if cell.cell_type != "code":
+            continue
+        assert "plt.subplots(" not in cell.source, (chapter, cell.id)
+        for m in re.finditer(r"panels=(\d+)", cell.source):
+            assert int(m.group(1)) <= 2, (chapter, cell.id)

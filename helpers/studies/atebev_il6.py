@@ -151,6 +151,18 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
+def data_source(cohort_file=None, lab_files=()) -> str:
+    """The sentence a figure caption ends with, from the same source as the page's data
+    banner: ``"Synthetic data."`` for the shipped cohort (and shipped laboratory files), else
+    ``"Data: <file name>."``, so a researcher's run never calls their data synthetic."""
+    from pathlib import Path
+
+    files = [f for f in (cohort_file, *lab_files) if f is not None]
+    if not files:
+        return "Synthetic data."
+    return "Data: " + ", ".join(Path(str(f)).name for f in files) + "."
+
+
 def cohort_labels(df: pd.DataFrame) -> list[str]:
     """The cohort labels in the file: the study's (:data:`COHORTS`) first, then any other."""
     present = [str(x) for x in df["cohort"].dropna().astype(str).unique()]
