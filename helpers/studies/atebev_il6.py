@@ -311,12 +311,29 @@ def _present(df, variables):
     return [v for v in variables if v in df.columns and df[v].notna().any()]
 
 
+def _with_units(labels: dict) -> dict:
+    """``labels`` with each column's unit from the contract in place of the typed one
+    (``"CRP (mg/dl)"`` -> ``"CRP (<contract unit>)"``); labels without a unit are kept."""
+    import re
+
+    out = {}
+    for col, lab in labels.items():
+        u = unit(col)
+        out[col] = re.sub(r"\([^()]*\)$", f"({u})", lab) if u and lab.endswith(")") else lab
+    return out
+
+
+def _table_labels() -> dict:
+    """:data:`TABLE_LABELS` with units from the contract."""
+    return _with_units(TABLE_LABELS)
+
+
 def table1(df: pd.DataFrame, min_count: int = 0) -> pd.DataFrame:
     """Table 1: total (first), discovery, validation; journal format ``139 (84.2%)``,
     ``61 (55–68)`` (median, type-7 quartiles); SPSS rounding (half up)."""
     variables = _present(df, TABLE1_VARIABLES)
     return tables.table_one(df, "cohort", variables, categorical=[v for v in _CATEGORICAL if v in variables],
-                            nonnormal=["age_years", "il6_pg_ml"], labels=TABLE_LABELS, min_count=min_count,
+                            nonnormal=["age_years", "il6_pg_ml"], labels=_table_labels(), min_count=min_count,
                             total="Total", total_first=True, yates=False, formats=tables.FORMATS_JOURNAL,
                             levels={k: v for k, v in _ONE_LEVEL.items() if k in variables},
                             rounding="half_up", digits={"age_years": 0, "il6_pg_ml": 2})
@@ -329,7 +346,7 @@ def table2(df: pd.DataFrame, min_count: int = 0) -> pd.DataFrame:
     same p the chapter records (:func:`age_tests` lists the alternatives)."""
     variables = _present(df, TABLE2_VARIABLES)
     tab = tables.table_one(df, "il6_group", variables, categorical=[v for v in _CATEGORICAL if v in variables],
-                            nonnormal=["age_years"], labels=TABLE_LABELS, min_count=min_count, yates=False,
+                            nonnormal=["age_years"], labels=_table_labels(), min_count=min_count, yates=False,
                             formats=tables.FORMATS_JOURNAL,
                             levels={k: v for k, v in _ONE_LEVEL.items() if k in variables},
                             rounding="half_up", digits={"age_years": 0})
@@ -696,7 +713,7 @@ def figure1a_overview(df: pd.DataFrame) -> pd.DataFrame:
     """Figure 1A as a table: every cytokine and laboratory marker (Student's t) and clinical
     characteristic (Pearson chi-square) by CB6m in the discovery cohort, smallest p first;
     ``higher_without_cb6m`` says which group has the higher value."""
-    cont = compare_means(df, {**CYTOKINE_LABELS, **LAB_LABELS}, "cb6m")
+    cont = compare_means(df, {**CYTOKINE_LABELS, **_with_units(LAB_LABELS)}, "cb6m")
     binary = compare_proportions(df, CLINICAL_LABELS, "cb6m")
     out = pd.concat([cont.assign(kind="continuous (mean)"), binary.assign(kind="clinical (%)")],
                     ignore_index=True)
