@@ -564,8 +564,10 @@ def orr_direction(resp: pd.DataFrame) -> str:
 
 def outcome_texts(name: str, resp: pd.DataFrame, comps: dict) -> dict:
     """The prose of the outcomes chapter for one cohort (glue key -> text): the response
-    direction and tests, and per endpoint the HR with log-rank p and the medians."""
-    from helpers.results import fmt_number, fmt_p
+    direction and tests, and per endpoint the HR with log-rank p and the medians ("not
+    reached" where the curve stays above 0.5)."""
+    from helpers.prose import median_text
+    from helpers.results import fmt_p
 
     out = {f"{name}_orr_direction": orr_direction(resp)}
     for ep, t in comps.items():
@@ -573,8 +575,8 @@ def outcome_texts(name: str, resp: pd.DataFrame, comps: dict) -> dict:
         out[f"{name}_{ep}_summary"] = (f"HR {r['hr']:.2f} (95% CI {r['lower']:.2f}–{r['upper']:.2f}), "
                                        f"Wald {fmt_p(r['p_wald'])}, log-rank {fmt_p(r['p_logrank'])}")
         med = t.set_index("label")["median"]
-        out[f"{name}_{ep}_medians"] = ("PBIShi " + fmt_number(med.get("PBIShi"), 1) + " vs PBISlo "
-                                       + fmt_number(med.get("PBISlo"), 1) + " months (NA: not reached)")
+        out[f"{name}_{ep}_medians"] = (f"PBIShi {median_text(med.get('PBIShi'))} vs PBISlo "
+                                       f"{median_text(med.get('PBISlo'))}")
     out[f"{name}_orr_tests"] = (f"Fisher {fmt_p(resp['p_fisher'].iloc[0])}; Pearson {fmt_p(resp['p'].iloc[0])}; "
                                 f"Yates {fmt_p(resp['p_yates'].iloc[0])}")
     return out
@@ -582,14 +584,18 @@ def outcome_texts(name: str, resp: pd.DataFrame, comps: dict) -> dict:
 
 def matched_cohort(df: pd.DataFrame, params: Params | None = None):
     """The propensity-score-matched cohort (Figure 2): ``(ab, covariates, matched)`` with
-    ``ab`` the atezolizumab + bevacizumab patients, ``covariates`` the :data:`PS_COVARIATES`
-    complete in ``ab``, ``matched`` :func:`helpers.matching.match_nearest` with
-    ``params.caliper`` (``None`` when there is no covariate or only one PBIS group)."""
+    ``ab`` the atezolizumab + bevacizumab patients complete in PBIS group and the covariates
+    (the complete cases the propensity model uses; ``ab.attrs["n_all"]`` is the number before
+    dropping incomplete rows), ``covariates`` the :data:`PS_COVARIATES` the cohort has (a
+    column entirely empty counts as absent), ``matched`` :func:`helpers.matching.match_nearest`
+    with ``params.caliper`` (``None`` when there is no covariate or only one PBIS group)."""
     from helpers import matching
 
     params = params or PARAMS
-    ab = ab_patients(df)
-    covariates = [c for c in PS_COVARIATES if c in ab.columns and ab[c].notna().all()]
+    ab_all = ab_patients(df)
+    covariates = [c for c in PS_COVARIATES if c in ab_all.columns and ab_all[c].notna().any()]
+    ab = ab_all.dropna(subset=["pbis_high", *covariates]).copy()
+    ab.attrs["n_all"] = len(ab_all)
     if not covariates or ab["pbis_high"].nunique() != 2:
         return ab, covariates, None
     return ab, covariates, matching.match_nearest(ab, "pbis_high", covariates, caliper=params.caliper)
@@ -602,6 +608,7 @@ def _rec(key, estimate, lower=None, upper=None, p=None, n=None, text=""):
 
 def _group_records(prefix: str, resp: pd.DataFrame, comps: dict) -> list[dict]:
     """Responders and response rate per group, Fisher's p, and the HR per endpoint."""
+    from helpers.prose import n_of
     from helpers.results import fmt_p
 
     r = resp.set_index("group")
@@ -609,7 +616,7 @@ def _group_records(prefix: str, resp: pd.DataFrame, comps: dict) -> list[dict]:
     for g, k in (("high", 1), ("low", 0)):
         responders, n, pct = int(r.loc[k, "responders"]), int(r.loc[k, "n"]), r.loc[k, "percent"]
         out.append(_rec(f"{prefix}_count_orr_pbis_{g}", responders, n=n))
-        out.append(_rec(f"{prefix}_percent_orr_pbis_{g}", pct, n=n, text=f"{responders}/{n}, {pct:.1f}%"))
+        out.append(_rec(f"{prefix}_percent_orr_pbis_{g}", pct, n=n, text=n_of(responders, n)))
     p = resp["p_fisher"].iloc[0]
     out.append(_rec(f"{prefix}_p_orr_pbis", p, text=fmt_p(p)))
     for ep, t in comps.items():
@@ -902,3 +909,168 @@ def pbis_arrays(df: pd.DataFrame, endpoint: str = "os"):
     d = df[[time, event] + list(PBIS_MARKERS)].dropna().reset_index(drop=True)
     return (d[time].to_numpy(dtype=float), d[event].to_numpy(dtype=float),
             d[list(PBIS_MARKERS)].to_numpy(dtype=float))
+
+
+# --------------------------------------------------------------------------- tables for the page
+# Each function below turns an analysis table into the table a reader sees (human labels,
+# estimates with their CI in one cell, one row per factor); numbers are not recomputed.
+
+#: Labels of the model terms, with the unit each continuous HR is per.
+TERM_LABELS = {
+    "pbis_high": "PBIShi (vs PBISlo)", "crafity_high": "CRAFITY ≥ 1 point", "nlr_high": "NLR high",
+    "crp_high": "CRP high", "pbis_without_il2": "PBIS without IL-2", "pbis_without_il12": "PBIS without IL-12",
+    "nlr_crp": "NLR + CRP only",
+    "ecog": "ECOG PS (per point)", "child_pugh_score": "Child-Pugh score (per point)",
+    "log10_afp": "AFP (per doubling)", "log10_pivka_ii": "PIVKA-II (per doubling)",
+    "tumor_size_cm": "Largest tumour diameter (per cm)", "previous_treatment": "Previous HCC treatment",
+    "viral_etiology": "Viral aetiology (HBV or HCV)", "multiple_tumors": "Multiple intrahepatic tumours",
+}
+#: Score labels for tables (``SCORES`` keeps the ASCII ids the published rows use).
+SCORE_LABELS = {"pbis_high": "PBIS ≥ 2 of 4", "crafity_high": "CRAFITY ≥ 1 point", "nlr_high": "NLR alone",
+                "crp_high": "CRP alone", "pbis_without_il2": "PBIS without IL-2",
+                "pbis_without_il12": "PBIS without IL-12", "nlr_crp": "NLR + CRP only"}
+OUTCOME_LABELS = {"os": "Overall survival", "pfs": "Progression-free survival", "orr": "Objective response"}
+#: log(x + 1) terms whose ratio the tables give per doubling: ``ratio ** (log_base(2))``.
+LOG_TERMS = {"log10_afp": 10.0, "log10_pivka_ii": 10.0}
+#: Footnote for tables with per-doubling ratios.
+PER_DOUBLING_NOTE = ("AFP and PIVKA-II enter the models as log10(x + 1); their ratios are shown per doubling "
+                     "(HR per 10-fold ^ log10 2), an exact re-expression of the same model.")
+
+
+def per_doubling(table: pd.DataFrame, estimate: str = "estimate", term: str = "term") -> pd.DataFrame:
+    """``table`` with the ratios (``estimate``, ``lower``, ``upper``) of the log-scale terms of
+    :data:`LOG_TERMS` re-expressed per doubling of the marker (``r ** log_base(2)``; p unchanged:
+    the same model, another unit). Other rows unchanged."""
+    out = table.copy()
+    rows = out[term].isin(list(LOG_TERMS))
+    for name, base in LOG_TERMS.items():
+        sel = out[term] == name
+        power = math.log(2.0) / math.log(base)
+        for col in (estimate, "lower", "upper"):
+            out.loc[sel, col] = out.loc[sel, col].astype(float) ** power
+    out.attrs["per_doubling"] = bool(rows.any())
+    return out
+
+
+def estimate_text(estimate: float, lower: float, upper: float, digits: int = 2) -> str:
+    """``"3.56 (2.11–6.03)"``; an empty string if the estimate is missing."""
+    from helpers.results import fmt_number
+
+    if estimate is None or not np.isfinite(float(estimate)):
+        return ""
+    return f"{fmt_number(estimate, digits)} ({fmt_number(lower, digits)}–{fmt_number(upper, digits)})"
+
+
+def model_events(df: pd.DataFrame, outcome: str, columns) -> tuple[int, int]:
+    """``(n, events)`` of the complete cases a model of ``outcome`` on ``columns`` uses
+    (events: deaths / progressions, or responders for ``"orr"``)."""
+    if outcome == "orr":
+        cols, event = ["objective_response", *columns], "objective_response"
+    else:
+        time, event = ENDPOINTS[outcome]
+        cols = [time, event, *columns]
+    d = df[[c for c in dict.fromkeys(cols) if c in df]].apply(pd.to_numeric, errors="coerce").dropna()
+    return len(d), int(d[event].sum())
+
+
+def model_header(df: pd.DataFrame, outcome: str, columns) -> str:
+    """A column-group header naming the model and its complete cases, e.g.
+    ``"Overall survival (n = 116, 77 deaths)"``."""
+    from helpers.prose import count_noun
+
+    n, events = model_events(df, outcome, columns)
+    what = {"os": "death", "pfs": "progression or death", "orr": "responder"}[outcome]
+    plural_form = {"os": "deaths", "pfs": "progressions or deaths", "orr": "responders"}[outcome]
+    return f"{OUTCOME_LABELS[outcome]} (n = {n}, {count_noun(events, what, plural_form)})"
+
+
+def models_table(models: dict, df: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """Table 3 for the page: one row per factor, per model an estimate (95% CI) and p column.
+
+    ``models`` maps ``"os"``/``"pfs"``/``"orr"`` to :func:`multivariable` tables; ``df`` (the
+    data the models were fitted on) gives each model's complete cases and events for its
+    header. Ratios of log terms are per doubling (:func:`per_doubling`). Returns ``(table,
+    groups)`` for :func:`helpers.book.show` (``groups``: header -> its two columns)."""
+    terms = list(dict.fromkeys(t for m in models.values() for t in m["term"]))
+    out = pd.DataFrame({"factor": [TERM_LABELS.get(t, t) for t in terms]})
+    groups = {}
+    for outcome, m in models.items():
+        m = per_doubling(m).set_index("term")
+        ratio = "OR" if outcome == "orr" else "HR"
+        est_col, p_col = f"{outcome}_estimate", f"{outcome}_p"
+        out[est_col] = [estimate_text(*m.loc[t, ["estimate", "lower", "upper"]]) if t in m.index else "—"
+                        for t in terms]
+        out[p_col] = [float(m.loc[t, "p"]) if t in m.index else math.nan for t in terms]
+        adjust = [t for t in m.index]
+        if df is not None:
+            head = model_header(df, outcome, adjust)
+        else:
+            head = f"{OUTCOME_LABELS[outcome]} (n = {int(m['n'].iloc[0])})"
+        groups[head] = [est_col, p_col]
+        out.attrs.setdefault("labels", {})[est_col] = f"{ratio} (95% CI)"
+        out.attrs["labels"][p_col] = "p"
+    out.attrs["labels"]["factor"] = "Factor"
+    return out, groups
+
+
+def scores_table(s3: pd.DataFrame, df: pd.DataFrame | None = None, adjust: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """Table S3 for the page: one row per score, per endpoint its adjusted HR (95% CI) and p.
+    Returns ``(table, groups)`` as :func:`models_table` does."""
+    adjust = adjust or ADJUST
+    order = list(dict.fromkeys(s3["score"]))
+    out = pd.DataFrame({"score": [SCORE_LABELS.get(s, s) for s in order]})
+    groups, labels = {}, {"score": "Score (high vs low)"}
+    for outcome in ("os", "pfs"):
+        part = s3[s3["outcome"] == outcome].set_index("score")
+        est_col, p_col = f"{outcome}_hr", f"{outcome}_p"
+        out[est_col] = [estimate_text(*part.loc[s, ["estimate", "lower", "upper"]]) if s in part.index else "—"
+                        for s in order]
+        out[p_col] = [float(part.loc[s, "p"]) if s in part.index else math.nan for s in order]
+        ns = sorted({int(x) for x in part["n"]}) if len(part) else []
+        n_text = f"n = {ns[0]}" if len(ns) == 1 else f"n = {ns[0]}–{ns[-1]}" if ns else "n = 0"
+        groups[f"{OUTCOME_LABELS[outcome]} ({n_text})"] = [est_col, p_col]
+        labels[est_col], labels[p_col] = "HR (95% CI)", "p"
+    out.attrs["labels"] = labels
+    return out, groups
+
+
+def outcomes_table(resp: pd.DataFrame, comps: dict) -> pd.DataFrame:
+    """Figure 1 of one cohort as a table: rows for the patients, the objective response
+    (``k of n (x%)``), and per endpoint the events and the median (95% CI) in months, per PBIS
+    group; the effect (HR (95% CI), PBIShi vs PBISlo, Cox) and p (Fisher's exact test for
+    response, log-rank for survival) in the row of each outcome. A median not reached reads
+    "not reached"; its upper limit "NR"."""
+    from helpers.prose import n_of
+
+    r = resp.set_index("label")
+    groups = ["PBISlo", "PBIShi"]
+    rows = [dict(row="Patients with a response assessment", PBISlo=str(int(r.loc["PBISlo", "n"])),
+                 PBIShi=str(int(r.loc["PBIShi", "n"])), effect="", p=math.nan),
+            dict(row="Objective response (CR or PR)",
+                 **{g: n_of(int(r.loc[g, "responders"]), int(r.loc[g, "n"])) for g in groups},
+                 effect="", p=float(resp["p_fisher"].iloc[0]))]
+
+    def _m(x):
+        return "NR" if x is None or not np.isfinite(float(x)) else f"{float(x):.1f}"
+
+    for ep, t in comps.items():
+        s = t.set_index("label")
+        name = OUTCOME_LABELS[ep]
+        x = t.iloc[0]
+        rows.append(dict(row=f"{name}: events / patients",
+                         **{g: f"{int(s.loc[g, 'events'])} / {int(s.loc[g, 'n'])}" if g in s.index else "" for g in groups},
+                         effect=estimate_text(x["hr"], x["lower"], x["upper"]), p=float(x["p_logrank"])))
+        rows.append(dict(row=f"{name}: median, months (95% CI)",
+                         **{g: ("not reached" if not np.isfinite(float(s.loc[g, "median"])) else _m(s.loc[g, "median"]))
+                            + f" ({_m(s.loc[g, 'median_lower'])}–{_m(s.loc[g, 'median_upper'])})"
+                            if g in s.index else "" for g in groups},
+                         effect="", p=math.nan))
+    out = pd.DataFrame(rows)
+    out.attrs["labels"] = {"row": "", "PBISlo": "PBISlo", "PBIShi": "PBIShi", "effect": "HR (95% CI)", "p": "p"}
+    return out
+
+
+#: Footnotes of :func:`outcomes_table`.
+OUTCOMES_TABLE_NOTES = ("HR: Cox regression, PBIShi vs PBISlo (reference), Efron ties, Wald 95% CI.",
+                        "Medians: Kaplan-Meier, 95% CI by the log method (R survfit); NR: not reached.")
+OUTCOMES_TABLE_TEST = "Fisher's exact test for objective response; log-rank test for survival"
