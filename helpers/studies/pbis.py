@@ -1074,3 +1074,79 @@ def outcomes_table(resp: pd.DataFrame, comps: dict) -> pd.DataFrame:
 OUTCOMES_TABLE_NOTES = ("HR: Cox regression, PBIShi vs PBISlo (reference), Efron ties, Wald 95% CI.",
                         "Medians: Kaplan-Meier, 95% CI by the log method (R survfit); NR: not reached.")
 OUTCOMES_TABLE_TEST = "Fisher's exact test for objective response; log-rank test for survival"
+
+
+#: Binary (0/1) characteristics: their levels read No/Yes in tables.
+BINARY = ("male", "viral_etiology", "previous_treatment", "multiple_tumors", "macrovascular_invasion",
+          "extrahepatic_spread", "objective_response")
+
+
+def table_one_display(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`helpers.tables.format_table_one` output with readable rows: characteristic
+    names through :func:`helpers.labels.label` (the contract's labels and units), the levels
+    ``0``/``1`` of the :data:`BINARY` characteristics as ``No``/``Yes``. Numbers and p-values
+    unchanged."""
+    from helpers.labels import label
+
+    out = table.copy()
+    names = out["variable"].replace("", np.nan).ffill()
+    binary = names.isin(BINARY)
+    out["variable"] = [label(v) if isinstance(v, str) and v and v != "n" else v for v in out["variable"]]
+    out.loc[binary, "level"] = out.loc[binary, "level"].map(
+        lambda v: {"0": "No", "1": "Yes", "0.0": "No", "1.0": "Yes"}.get(str(v), v))
+    return out
+
+
+def points_distribution(df: pd.DataFrame) -> pd.DataFrame:
+    """Patients per cohort and PBIS points (0 to the number of markers): columns ``cohort``,
+    ``n`` (patients), one column per number of points (``"0"`` ... ``"4"``) and ``not_scored``
+    (a PBIS marker missing) when any patient is not scored."""
+    points = pd.to_numeric(df["pbis_points"], errors="coerce")
+    levels = list(range(len(PBIS_MARKERS) + 1))
+    rows = []
+    for name, part in df.groupby(df["cohort"].astype(str), sort=False):
+        p = points.loc[part.index]
+        row = {"cohort": name.capitalize(), "n": len(part)}
+        row.update({str(k): int((p == k).sum()) for k in levels})
+        row["not_scored"] = int(p.isna().sum())
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    order = {c.capitalize(): i for i, c in enumerate(COHORTS)}
+    out = out.sort_values("cohort", key=lambda s: s.map(order).fillna(len(order))).reset_index(drop=True)
+    if not out["not_scored"].any():
+        out = out.drop(columns="not_scored")
+    return out
+
+
+def marker_label(marker: str) -> str:
+    """The display name of a PBIS marker or cytokine column (``"IL-12"``, ``"CRP (mg/dL)"``)."""
+    if marker in PBIS_MARKERS and marker not in CYTOKINE_LABELS:
+        return PBIS_MARKERS[marker][1]
+    return CYTOKINE_LABELS.get(marker, marker)
+
+
+def univariable_table(s1: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Table S1 for the page: one row per marker, per endpoint HR per doubling (95% CI) and p;
+    the group headers give each endpoint's patients and events (complete cases; the range if
+    markers differ). Returns ``(table, groups)`` as :func:`models_table` does."""
+    from helpers.prose import count_noun
+
+    order = list(dict.fromkeys(s1["marker"]))
+    out = pd.DataFrame({"marker": [marker_label(m) for m in order]})
+    groups, labels = {}, {"marker": "Marker (log2(x + 1))"}
+    for ep in ENDPOINTS:
+        part = s1[s1["endpoint"] == ep].set_index("marker")
+        if part.empty:
+            continue
+        est_col, p_col = f"{ep}_hr", f"{ep}_p"
+        out[est_col] = [estimate_text(*part.loc[m, ["hr", "lower", "upper"]]) if m in part.index else "—" for m in order]
+        out[p_col] = [float(part.loc[m, "p"]) if m in part.index else math.nan for m in order]
+
+        def _rng(col):
+            v = sorted({int(x) for x in part[col]})
+            return f"{v[0]}" if len(v) == 1 else f"{v[0]}–{v[-1]}"
+        what = "death" if ep == "os" else "event"
+        groups[f"{OUTCOME_LABELS[ep]} (n = {_rng('n')}, {_rng('events')} {'deaths' if ep == 'os' else 'events'})"] = [est_col, p_col]
+        labels[est_col], labels[p_col] = "HR per doubling (95% CI)", "p"
+    out.attrs["labels"] = labels
+    return out, groups
