@@ -8,6 +8,7 @@ side.
 """
 from __future__ import annotations
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -35,12 +36,48 @@ def km_figure(patients: pd.DataFrame, comparison: pd.DataFrame, endpoint: str, t
 
 
 def forest_figure(table: pd.DataFrame, *, estimate: str = "estimate", label: str = "term", labels=None,
-                  title: str | None = None, xlabel: str | None = None):
-    """A column-wide forest plot (label | plot | estimate (95% CI) | p)."""
-    ax = plots.forest_plot(table, estimate=estimate, label=label, labels=labels, xlabel=xlabel)
+                  title: str | None = None, xlabel: str | None = None, ratio: str = "HR"):
+    """A column-wide forest plot (label | plot | ratio (95% CI) | p); ``ratio`` (``"HR"`` or
+    ``"OR"``) names the estimate column's header."""
+    key = ratio.lower()
+    if estimate != key:
+        table = table.drop(columns=[key], errors="ignore").rename(columns={estimate: key})
+    ax = plots.forest_plot(table, estimate=key, label=label, labels=labels, xlabel=xlabel)
     if title:
         ax.figure.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=11)
     return ax
+
+
+def plain_log_ticks(ax, axis: str = "both") -> None:
+    """Log-scale ticks labelled as plain numbers (``0.1``, ``1``, ``10``) with no labelled minor
+    ticks, so tick labels never run into each other."""
+    for name in ("x", "y") if axis == "both" else (axis,):
+        a = getattr(ax, f"{name}axis")
+        if a.get_scale() != "log":
+            continue
+        a.set_major_locator(mpl.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=8))
+        a.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        a.set_minor_formatter(mpl.ticker.NullFormatter())
+
+
+def cutoff_search_grid(search: pd.DataFrame, curves: list, used: dict):
+    """The minimum-p search of each PBIS marker (−log10 log-rank p at every candidate cut),
+    two panels per row: dashed line the cut with the smallest p, dotted line the cut-off used."""
+    rows = int(np.ceil(len(curves) / 2))
+    fig, axes = plots.figure(panels=2, rows=rows, height=3.3 * rows)
+    for k, ax in enumerate(np.ravel(axes)):
+        if k >= len(curves):
+            ax.set_visible(False)
+            continue
+        curve = curves[k]
+        marker = curve["marker"].iloc[0]
+        c = curve.assign(neglog10p=-np.log10(curve["p"]))
+        log_x = bool((c["cut"] > 0).all())
+        plots.maxstat_plot(c, search.set_index("marker").loc[marker, "cutoff_minp"], ax=ax, y="neglog10p",
+                           ylabel="−log10 log-rank p", xlabel=study.marker_label(marker), log_x=log_x)
+        ax.axvline(used[marker], color="0.4", linestyle=":", linewidth=1)
+        plain_log_ticks(ax, "x")
+    return fig
 
 
 def cytokine_boxes(ab: pd.DataFrame, cytokines=None):
@@ -59,6 +96,7 @@ def cytokine_boxes(ab: pd.DataFrame, cytokines=None):
         ax.boxplot([d.loc[d["pbis_points"] == v, c] + 0.01 for v in levels], positions=levels, widths=0.6,
                    showfliers=False, medianprops={"color": plots.PALETTE[1]})
         ax.set_yscale("log")
+        plain_log_ticks(ax, "y")
         ax.set_xticks(levels, [str(v) for v in levels])
         ax.set_title(f"{study.CYTOKINE_LABELS[c]} (n = {len(d)})")
         if k % 2 == 0:

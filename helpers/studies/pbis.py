@@ -1081,20 +1081,40 @@ BINARY = ("male", "viral_etiology", "previous_treatment", "multiple_tumors", "ma
           "extrahepatic_spread", "objective_response")
 
 
-def table_one_display(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`helpers.tables.format_table_one` output with readable rows: characteristic
-    names through :func:`helpers.labels.label` (the contract's labels and units), the levels
-    ``0``/``1`` of the :data:`BINARY` characteristics as ``No``/``Yes``. Numbers and p-values
-    unchanged."""
+def table_one_display(table: pd.DataFrame, groups=None) -> pd.DataFrame:
+    """:func:`helpers.tables.format_table_one` output as a journal's Table 1: one
+    ``characteristic`` column that names the row and its statistic ("Age (years), median
+    [IQR]"; labels through :func:`helpers.labels.label`, the contract's labels and units), a
+    binary (:data:`BINARY`) characteristic as its one "yes" row with the p and SMD beside it,
+    the levels of other categorical ones as indented rows under their name. ``groups``: the
+    group columns in the order to show (default: as given). Numbers and p-values unchanged."""
     from helpers.labels import label
 
-    out = table.copy()
-    names = out["variable"].replace("", np.nan).ffill()
-    binary = names.isin(BINARY)
-    out["variable"] = [label(v) if isinstance(v, str) and v and v != "n" else v for v in out["variable"]]
-    out.loc[binary, "level"] = out.loc[binary, "level"].map(
-        lambda v: {"0": "No", "1": "Yes", "0.0": "No", "1.0": "Yes"}.get(str(v), v))
-    return out
+    t = table.copy()
+    group_cols = list(groups) if groups else [c for c in t.columns if c not in ("variable", "level", "statistic", "p", "smd")]
+    names = t["variable"].replace("", np.nan).ffill()
+    rows = []
+    for name, part in t.groupby(names, sort=False):
+        first = part.iloc[0]
+        stat = first["statistic"]
+        if name == "n":
+            rows.append({"characteristic": "Patients, n", **{g: first[g] for g in group_cols}, "p": "", "smd": ""})
+            continue
+        text = label(name)
+        if name in BINARY and len(part) <= 2:
+            yes = part[part["level"].astype(str).isin(["1", "1.0", "True", "yes"])]
+            row = yes.iloc[0] if len(yes) else part.iloc[-1]
+            rows.append({"characteristic": f"{text}, {stat}", **{g: row[g] for g in group_cols},
+                         "p": first["p"], "smd": first["smd"]})
+        elif len(part) == 1:
+            rows.append({"characteristic": f"{text}, {stat}", **{g: first[g] for g in group_cols},
+                         "p": first["p"], "smd": first["smd"]})
+        else:
+            rows.append({"characteristic": f"{text}, {stat}", **{g: "" for g in group_cols},
+                         "p": first["p"], "smd": first["smd"]})
+            for _, r in part.iterrows():
+                rows.append({"characteristic": f"\u2003{r['level']}", **{g: r[g] for g in group_cols}, "p": "", "smd": ""})
+    return pd.DataFrame(rows, columns=["characteristic", *group_cols, "p", "smd"])
 
 
 def points_distribution(df: pd.DataFrame) -> pd.DataFrame:
