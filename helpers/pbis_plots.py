@@ -28,7 +28,8 @@ def km_figure(patients: pd.DataFrame, comparison: pd.DataFrame, endpoint: str, t
     summary = t.assign(group=t["label"])[["group", "n", "events", "median", "median_lower", "median_upper"]]
     last = float(pd.to_numeric(patients[study.ENDPOINTS[endpoint][0]], errors="coerce").max())
     times = [x for x in RISK_TIMES if x <= max(12.0, last)]
-    ax = plots.km_plot(study.km_curves(patients, endpoint), summary=summary, hr=t.iloc[0],
+    hr = t.iloc[0] if np.isfinite(float(t["hr"].iloc[0])) else None   # not estimable: see the table's note
+    ax = plots.km_plot(study.km_curves(patients, endpoint), summary=summary, hr=hr,
                        logrank=float(t["p_logrank"].iloc[0]), risk_times=times,
                        title=title or study.OUTCOME_LABELS[endpoint], order=["PBISlo", "PBIShi"],
                        ylabel=f"{study.OUTCOME_LABELS[endpoint]} probability")
@@ -55,9 +56,14 @@ def plain_log_ticks(ax, axis: str = "both") -> None:
         a = getattr(ax, f"{name}axis")
         if a.get_scale() != "log":
             continue
-        a.set_major_locator(mpl.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=8))
-        a.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        lo, hi = sorted(getattr(ax, f"get_{name}lim")())
+        ticks = [m * 10.0 ** k for k in range(int(np.floor(np.log10(lo))) - 1, int(np.ceil(np.log10(hi))) + 1)
+                 for m in (1, 2, 5) if lo <= m * 10.0 ** k <= hi]
+        if len(ticks) > 7:                              # keep labels apart on long ranges
+            ticks = [t for t in ticks if f"{t:g}".lstrip("0.").startswith("1")] or ticks
+        getattr(ax, f"set_{name}ticks")(ticks, [f"{t:g}" for t in ticks])
         a.set_minor_formatter(mpl.ticker.NullFormatter())
+        getattr(ax, f"set_{name}lim")(lo, hi)
 
 
 def cutoff_search_grid(search: pd.DataFrame, curves: list, used: dict):
@@ -118,6 +124,12 @@ def correlation_heatmap(corr: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(plots.COLUMN_IN, 4.8), layout="constrained")
     plots.heatmap(mat.rename(index=rows), ax=ax, vmin=-0.5, vmax=0.5, colorbar_label="Spearman r",
                   annotate=False)
+    from helpers.labels import label
+
+    short = {"afp_ng_ml": "AFP\n(ng/mL)", "age_years": "Age\n(years)", "child_pugh_score": "Child-Pugh\nscore",
+             "ecog": "ECOG PS", "pivka_ii_mau_ml": "PIVKA-II\n(mAU/mL)", "tumor_size_cm": "Tumour size\n(cm)"}
+    ax.set_xticks(range(mat.shape[1]), [short.get(c) or plots.wrap_label(label(c), 12) for c in mat.columns],
+                  rotation=0, ha="center")
     for i in range(mat.shape[0]):
         for j in range(mat.shape[1]):
             v = mat.iat[i, j]

@@ -236,14 +236,51 @@ def outcome_comparison(df: pd.DataFrame, endpoint: str, group: str = "pbis_high"
     km["group"] = km["group"].astype(int)
     km.insert(1, "label", km["group"].map(GROUP_LABELS) if group == "pbis_high" else km["group"].astype(str))
     hr = lower = upper = p_wald = p_lr = math.nan
+    notes = []
     if d[group].nunique() == 2 and d[event].sum() > 0:
-        res = survival.cox(d, time, event, [group])
+        (res, lr), notes = fit_quietly(
+            lambda: (survival.cox(d, time, event, [group]), survival.logrank(d, time, event, group)),
+            f"{OUTCOME_LABELS[endpoint]}, PBIShi vs PBISlo")
         row = res.table.iloc[0]
         hr, lower, upper, p_wald = float(row.hr), float(row.lower), float(row.upper), float(row.p)
-        p_lr = float(survival.logrank(d, time, event, group)["p"].iloc[0])
+        p_lr = float(lr["p"].iloc[0])
+        if notes:  # not converged: the HR is not estimable; the log-rank test still is
+            hr = lower = upper = p_wald = math.nan
     km["hr"], km["lower"], km["upper"], km["p_wald"], km["p_logrank"] = hr, lower, upper, p_wald, p_lr
     km.insert(0, "endpoint", endpoint)
+    km.attrs["notes"] = notes
     return km
+
+
+def fit_quietly(fit, what: str):
+    """Run ``fit()`` and turn the warnings of :mod:`helpers.survival` and
+    :mod:`helpers.regression` (a likelihood that does not converge, a singular log-rank
+    variance) into readable notes: returns ``(result, notes)``, ``notes`` a list of sentences
+    naming ``what`` was fitted. Nothing is printed, so no raw warning reaches a page."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fit()
+    notes = []
+    for w in caught:
+        text = str(w.message)
+        if "did not converge" in text or "converge" in text.lower() or "separation" in text.lower():
+            notes.append(f"{what}: the model did not converge to a finite estimate (a group with no "
+                         "events or responses, or complete separation), so its ratio is not estimable "
+                         "and not shown.")
+        elif "singular" in text:
+            notes.append(f"{what}: the log-rank variance is singular (too few events at distinct "
+                         "times); the test has reduced information.")
+        elif "encountered in" in text:       # numpy's arithmetic warnings: judged below
+            continue
+        else:
+            notes.append(f"{what}: {text.split(';')[0]}.")
+    numeric = [w for w in caught if "encountered in" in str(w.message)]
+    if numeric and not notes:
+        notes.append(f"{what}: a numerical problem in the fit ({str(numeric[0].message)}); read the "
+                     "estimate with care.")
+    return result, list(dict.fromkeys(notes))
 
 
 def km_curves(df: pd.DataFrame, endpoint: str, group: str = "pbis_group") -> pd.DataFrame:
@@ -427,17 +464,20 @@ def multivariable(df: pd.DataFrame, outcome: str, score: str, adjust: list[str])
     from helpers import regression
 
     adjust = [a for a in adjust if a != score]
+    what = f"{OUTCOME_LABELS[outcome]}, {SCORE_LABELS.get(score, score)} adjusted"
     if outcome == "orr":
-        t = regression.logistic(df, "objective_response", [score] + adjust)
+        t, notes = fit_quietly(lambda: regression.logistic(df, "objective_response", [score] + adjust), what)
         t = t.rename(columns={"or": "estimate"})
     else:
         time, event = ENDPOINTS[outcome]
-        res = survival.cox(df, time, event, [score] + adjust)
+        res, notes = fit_quietly(lambda: survival.cox(df, time, event, [score] + adjust), what)
         t = res.table.rename(columns={"hr": "estimate"})
         t["n"] = res.n
     t.insert(0, "outcome", outcome)
     t.insert(1, "score", score)
-    return t[["outcome", "score", "term", "estimate", "lower", "upper", "p", "n"]]
+    out = t[["outcome", "score", "term", "estimate", "lower", "upper", "p", "n"]]
+    out.attrs["notes"] = notes
+    return out
 
 
 def score_comparison(df: pd.DataFrame, scores_=None, adjust: dict | None = None) -> pd.DataFrame:
@@ -445,14 +485,16 @@ def score_comparison(df: pd.DataFrame, scores_=None, adjust: dict | None = None)
     score and outcome: ``outcome``, ``score``, ``label``, ``estimate``, ``lower``, ``upper``,
     ``p``, ``n``."""
     adjust = adjust or {"os": OS_ADJUST, "pfs": PFS_ADJUST, "orr": ORR_ADJUST}
-    rows = []
+    rows, notes = [], []
     for s in scores_ or SCORES:
         if s not in df or df[s].nunique() < 2:
             continue
         for outcome in ("os", "pfs"):
             t = multivariable(df, outcome, s, adjust[outcome])
             rows.append(t[t["term"] == s].iloc[0])
+            notes += t.attrs.get("notes", [])
     out = pd.DataFrame(rows).reset_index(drop=True)
+    out.attrs["notes"] = notes
     out.insert(2, "label", out["score"].map(SCORES))
     return out
 
@@ -1010,6 +1052,7 @@ def models_table(models: dict, df: pd.DataFrame | None = None) -> tuple[pd.DataF
         out.attrs.setdefault("labels", {})[est_col] = f"{ratio} (95% CI)"
         out.attrs["labels"][p_col] = "p"
     out.attrs["labels"]["factor"] = "Factor"
+    out.attrs["notes"] = [n for m in models.values() for n in m.attrs.get("notes", [])]
     return out, groups
 
 
@@ -1031,6 +1074,7 @@ def scores_table(s3: pd.DataFrame, df: pd.DataFrame | None = None, adjust: dict 
         groups[f"{OUTCOME_LABELS[outcome]} ({n_text})"] = [est_col, p_col]
         labels[est_col], labels[p_col] = "HR (95% CI)", "p"
     out.attrs["labels"] = labels
+    out.attrs["notes"] = list(s3.attrs.get("notes", []))
     return out, groups
 
 
@@ -1067,6 +1111,7 @@ def outcomes_table(resp: pd.DataFrame, comps: dict) -> pd.DataFrame:
                          effect="", p=math.nan))
     out = pd.DataFrame(rows)
     out.attrs["labels"] = {"row": "", "PBISlo": "PBISlo", "PBIShi": "PBIShi", "effect": "HR (95% CI)", "p": "p"}
+    out.attrs["notes"] = [n for t in comps.values() for n in t.attrs.get("notes", [])]
     return out
 
 
