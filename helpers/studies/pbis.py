@@ -1056,12 +1056,15 @@ def models_table(models: dict, df: pd.DataFrame | None = None) -> tuple[pd.DataF
     return out, groups
 
 
-def scores_table(s3: pd.DataFrame, df: pd.DataFrame | None = None, adjust: dict | None = None) -> tuple[pd.DataFrame, dict]:
-    """Table S3 for the page: one row per score, per endpoint its adjusted HR (95% CI) and p.
+def scores_table(s3: pd.DataFrame, df: pd.DataFrame | None = None, adjust: dict | None = None,
+                 threshold: int | None = None) -> tuple[pd.DataFrame, dict]:
+    """Table S3 for the page: one row per score, per endpoint its adjusted HR (95% CI) and p;
+    ``threshold``: the PBIShi threshold the page used (default: the paper's), for PBIS's label.
     Returns ``(table, groups)`` as :func:`models_table` does."""
-    adjust = adjust or ADJUST
+    threshold = PARAMS.pbis_threshold if threshold is None else threshold
+    names = {**SCORE_LABELS, "pbis_high": f"PBIS ≥ {int(threshold)} of {len(PBIS_MARKERS)}"}
     order = list(dict.fromkeys(s3["score"]))
-    out = pd.DataFrame({"score": [SCORE_LABELS.get(s, s) for s in order]})
+    out = pd.DataFrame({"score": [names.get(s, s) for s in order]})
     groups, labels = {}, {"score": "Score (high vs low)"}
     for outcome in ("os", "pfs"):
         part = s3[s3["outcome"] == outcome].set_index("score")
