@@ -35,6 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from helpers import scores, survival
+from helpers.schemas import soramic as _schema
 from helpers.results import fmt_estimate, fmt_number, fmt_p
 from helpers.studies import StudyParams, check_section, param, rows
 
@@ -116,7 +117,7 @@ TERMS = {
     "il6_high": ("IL-6 high (> cut-off)", ("il6_pg_ml",)),
     "il8_high": ("IL-8 high (> cut-off)", ("il8_pg_ml",)),
     "male": ("Sex (male vs female)", ("male",)),
-    "age_ge65": ("Age (>= 65 vs < 65 years)", ("age_years",)),
+    "age_ge65": ("Age (≥ 65 vs < 65 years)", ("age_years",)),
     "ecog1": ("ECOG (1 vs 0)", ("ecog",)),
     "cirrhosis": ("Cirrhosis (yes vs no)", ("cirrhosis",)),
     "hbv": ("Hepatitis B etiology (yes vs no)", ("hbv",)),
@@ -127,9 +128,9 @@ TERMS = {
     "child_pugh_b": ("Child-Pugh (B vs A)", ("child_pugh_class",)),
     "bclc_c": ("BCLC (C vs B)", ("bclc_stage",)),
     "albumin_low": ("Albumin (< 36 g/L)", ("albumin_g_l",)),
-    "bilirubin_high": ("Total bilirubin (>= 17 umol/L)", ("bilirubin_umol_l",)),
-    "afp_high": ("AFP (>= 400 vs < 400 ng/mL)", ("afp_ng_ml",)),
-    "diffuse": ("Diffuse disease (>= 10 lesions)", ("diffuse_disease",)),
+    "bilirubin_high": ("Total bilirubin (≥ 17 umol/L)", ("bilirubin_umol_l",)),
+    "afp_high": ("AFP (≥ 400 vs < 400 ng/mL)", ("afp_ng_ml",)),
+    "diffuse": ("Diffuse disease (≥ 10 lesions)", ("diffuse_disease",)),
     "extrahepatic": ("Extrahepatic disease", ("extrahepatic_spread",)),
     "malbi_2b3": ("mALBI grade (2b and 3 vs 1 and 2a)", ("albumin_g_l", "bilirubin_umol_l")),
 }
@@ -153,7 +154,7 @@ ENDPOINTS = {
 #: Table 1 rows: variable -> (label, level shown (term column), source columns).
 TABLE1 = {
     "male": ("Gender (male)", ("male",)),
-    "age_ge65": ("Age (>= 65 years)", ("age_years",)),
+    "age_ge65": ("Age (≥ 65 years)", ("age_years",)),
     "white": ("Race (White)", ("white",)),
     "ecog0": ("ECOG 0", ("ecog",)),
     "ecog1": ("ECOG 1", ("ecog",)),
@@ -163,7 +164,7 @@ TABLE1 = {
     "hcv": ("Etiology: hepatitis C", ("hcv",)),
     "alcohol": ("Etiology: alcohol", ("alcohol",)),
     "previous_tace": ("Previous TACE", ("previous_tace",)),
-    "diffuse": ("Diffuse disease (>= 10 lesions)", ("diffuse_disease",)),
+    "diffuse": ("Diffuse disease (≥ 10 lesions)", ("diffuse_disease",)),
     "pvi": ("Portal vein infiltration", ("pvi",)),
     "extrahepatic": ("Extrahepatic spread", ("extrahepatic_spread",)),
     "child_pugh_a": ("Child-Pugh A", ("child_pugh_class",)),
@@ -171,9 +172,9 @@ TABLE1 = {
     "bclc_b": ("BCLC B", ("bclc_stage",)),
     "bclc_c": ("BCLC C", ("bclc_stage",)),
     "up_to_7_out": ("Up-to-7 criteria (outside)", ("up_to_7_out",)),
-    "bilirubin_high": ("Total bilirubin >= 17 umol/L", ("bilirubin_umol_l",)),
+    "bilirubin_high": ("Total bilirubin ≥ 17 umol/L", ("bilirubin_umol_l",)),
     "albumin_low": ("Albumin < 36 g/L", ("albumin_g_l",)),
-    "afp_high": ("AFP >= 400 ng/mL", ("afp_ng_ml",)),
+    "afp_high": ("AFP ≥ 400 ng/mL", ("afp_ng_ml",)),
     "malbi_2b3": ("mALBI grade 2b and 3", ("albumin_g_l", "bilirubin_umol_l")),
 }
 #: Rows of Table 1 that are levels of one variable, tested together (p on the first level).
@@ -524,6 +525,58 @@ def km_compare(df: pd.DataFrame, endpoint: str, marker: str) -> dict:
     return {"summary": summ, "curve": curve, "logrank": lr, "hr": hr, "n": len(d)}
 
 
+def median_table(km: dict) -> pd.DataFrame:
+    """The Kaplan-Meier summaries of :func:`km_compare` per marker as one table for the page:
+    ``marker``, ``group`` (a label, e.g. "IL-6 low"), ``n``, ``events`` and ``median`` (95% CI)
+    in months as text, "not reached" where the curve never falls to 0.5 (or a limit is not
+    reached)."""
+    from helpers import prose
+
+    def part(x):
+        return prose.median_text(x, unit="").strip()
+    rows = []
+    for m, k in km.items():
+        for r in k["summary"].itertuples():
+            rows.append(dict(marker=MARKER_LABELS[m], group=f"{MARKER_LABELS[m]} {str(r.group).split('_')[-1]}",
+                             n=int(r.n), events=int(r.events),
+                             median=f"{part(r.median)} ({part(r.median_lower)}–{part(r.median_upper)})"))
+    return pd.DataFrame(rows, columns=["marker", "group", "n", "events", "median"])
+
+
+def risk_horizon(curve: pd.DataFrame, min_at_risk: int = 10, step: float = 3.0) -> float:
+    """How far a Kaplan-Meier figure's time axis can go while every group still has at least
+    ``min_at_risk`` patients at risk: the last time (rounded up to a multiple of ``step``) at
+    which the smallest group's number at risk is ``>= min_at_risk``. Beyond it a single event
+    moves a curve by a tenth or more, so the curves are not drawn there."""
+    last = []
+    for _, g in curve.groupby("group", observed=True):
+        g = g.sort_values("time")
+        ok = g[g["n_risk"] >= min_at_risk]
+        # n_risk is counted just before each time: the curve is supported up to the first
+        # time where fewer remain
+        after = g[g["n_risk"] < min_at_risk]
+        last.append(float(after["time"].iloc[0]) if len(after) else float(g["time"].max()))
+        if not len(ok):
+            last[-1] = 0.0
+    h = min(last) if last else 0.0
+    return float(np.ceil(h / step) * step) if h > 0 else step
+
+
+def event_cluster(df: pd.DataFrame, endpoint: str, width: float = 0.5) -> dict:
+    """The densest window of ``width`` months of events: ``{"start", "end", "events"}`` (events
+    with times in ``[start, start + width]``) and ``"total"`` events. Used to say when many
+    events share nearly one time (a curve then drops steeply there)."""
+    t, e, _ = ENDPOINTS[endpoint]
+    d = endpoint_data(df, endpoint)
+    times = np.sort(d.loc[d[e] == 1, t].to_numpy(float))
+    best = dict(start=np.nan, end=np.nan, events=0, total=len(times))
+    for i, a in enumerate(times):
+        k = int(np.searchsorted(times, a + width, side="right") - i)
+        if k > best["events"]:
+            best.update(start=float(a), end=float(times[i + k - 1]), events=k)
+    return best
+
+
 def km_overall(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     """KM summary of the whole cohort (one row, group ``all``)."""
     t, e, _ = ENDPOINTS[endpoint]
@@ -565,7 +618,8 @@ def multivariable(df: pd.DataFrame, endpoint: str, model: str, terms=None) -> pd
                         columns=["term", "label", "hr", "lower", "upper", "p", "n", "events", "note"])
 
 
-def _hr_cell(r) -> str:
+def hr_cell(r) -> str:
+    """``"2.11 (1.23-3.64)"`` for a Cox row, or "not estimable" (:func:`fit_cox`)."""
     if not np.isfinite(r.hr):
         return NOT_ESTIMABLE
     return f"{r.hr:.2f} ({r.lower:.2f}-{r.upper:.2f})"
@@ -582,7 +636,7 @@ def cox_side_by_side(uni: pd.DataFrame, m1: pd.DataFrame, m2: pd.DataFrame) -> p
         cols = {}
         if with_n:
             cols[(name, "n")] = t["n"].astype(int).astype(str)
-        cols[(name, "HR (95% CI)")] = [_hr_cell(r) for r in t.itertuples()]
+        cols[(name, "HR (95% CI)")] = [hr_cell(r) for r in t.itertuples()]
         cols[(name, "p")] = [fmt_p(p, prefix=False) if np.isfinite(p) else "" for p in t.p]
         return pd.DataFrame(cols, index=t.index)
     out = fmt(uni, "Univariable", True).join(fmt(m1, "Model 1"), how="left").join(fmt(m2, "Model 2"), how="left")
@@ -621,9 +675,9 @@ CONTINUOUS = {
     "albumin_g_l": ("Albumin", "sd"), "bilirubin_umol_l": ("Total bilirubin", "doubling"),
     "albi_score": ("ALBI score", "sd"),
 }
-#: Units of :data:`CONTINUOUS` as the cohort contract stores them.
-CONTINUOUS_UNITS = {"il6_pg_ml": "pg/mL", "il8_pg_ml": "pg/mL", "albumin_g_l": "g/L",
-                    "bilirubin_umol_l": "umol/L", "albi_score": "points"}
+#: Units of :data:`CONTINUOUS`: the cohort contract's (:mod:`helpers.schemas.soramic`).
+CONTINUOUS_UNITS = {**{c.name: c.unit for c in _schema.COHORT_COLUMNS if c.name in CONTINUOUS and c.unit},
+                    "albi_score": "points"}
 
 
 def continuous_models(df: pd.DataFrame, endpoint: str = "os") -> pd.DataFrame:
