@@ -430,6 +430,19 @@ def lesion_size_summary(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def lesion_size_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`lesion_size_summary` for the page: one row per group (``group`` as a label), its
+    ``n``, ``median``, ``mean`` and ``sd``, and the t test's ``p`` on each marker's high row
+    (high vs low)."""
+    from helpers.labels import label
+
+    rows = summary[~summary["group"].str.endswith("_p")].copy()
+    ps = summary[summary["group"].str.endswith("_p")].set_index("group")["p"]
+    rows["p"] = [ps.get(f"{g[:-5]}_p", np.nan) if g.endswith("_high") else np.nan for g in rows["group"]]
+    rows["group"] = [label(g) for g in rows["group"]]
+    return rows[["group", "n", "median", "mean", "sd", "p"]].reset_index(drop=True)
+
+
 # ----------------------------------------------------------------------------- survival
 def endpoint_data(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     """Rows with the endpoint's time and event present."""
@@ -981,6 +994,22 @@ def reproduce(df: pd.DataFrame, params: Params | None = None, section: str | Non
     numbers = ["estimate", "lower", "upper", "p", "n"]
     out[numbers] = out[numbers].astype(float)  # NaN, not None, where a row has no such number
     return out
+
+
+def cutoff_table(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`maxstat_comparison`'s table for the page, one row per marker and kind of cut-off
+    (pre-specified, maxstat): ``marker``, ``kind``, ``cut``, ``n_high`` (patients above it),
+    ``n`` (patients with the endpoint and the marker), the naive log-rank ``p`` at that cut and
+    the ``p`` corrected for the search (exact Gauss, and the Lau94 bound; blank for the
+    pre-specified cut, which needs no correction)."""
+    rows = []
+    for r in table.itertuples():
+        rows.append(dict(marker=r.marker, kind="pre-specified", cut=r.prespecified_cut, n_high=r.n_high_pre,
+                         n=r.n, p=r.logrank_p_pre, p_exact_gauss=np.nan, p_lau94=np.nan))
+        rows.append(dict(marker=r.marker, kind="maxstat (data-driven)", cut=r.maxstat_cut, n_high=r.n_high_maxstat,
+                         n=r.n, p=r.naive_logrank_p, p_exact_gauss=r.corrected_p_exact_gauss,
+                         p_lau94=r.corrected_p_lau94))
+    return pd.DataFrame(rows, columns=["marker", "kind", "cut", "n_high", "n", "p", "p_exact_gauss", "p_lau94"])
 
 
 def significant_terms(tab: pd.DataFrame) -> str:
