@@ -631,16 +631,18 @@ def multivariable(df: pd.DataFrame, endpoint: str, model: str, terms=None) -> pd
                         columns=["term", "label", "hr", "lower", "upper", "p", "n", "events", "note"])
 
 
-def hr_cell(r) -> str:
-    """``"2.11 (1.23-3.64)"`` for a Cox row, or "not estimable" (:func:`fit_cox`)."""
+def hr_cell(r, sep: str = " ") -> str:
+    """``"2.11 (1.23-3.64)"`` for a Cox row, or "not estimable" (:func:`fit_cox`); ``sep="\\n"``
+    puts the CI on a second line (a narrow table cell)."""
     if not np.isfinite(r.hr):
         return NOT_ESTIMABLE
-    return f"{r.hr:.2f} ({r.lower:.2f}-{r.upper:.2f})"
+    return f"{r.hr:.2f}{sep}({r.lower:.2f}-{r.upper:.2f})"
 
 
 def cox_side_by_side(uni: pd.DataFrame, m1: pd.DataFrame, m2: pd.DataFrame) -> pd.DataFrame:
     """Tables 2-3 as printed: one row per term; for the univariable models n (complete cases
-    of the endpoint and that term), HR (95% CI) and p; for Model 1 and Model 2 HR (95% CI)
+    of the endpoint and that term), HR (95% CI; the CI on a second line, so the three models
+    fit the text column) and p; for Model 1 and Model 2 HR (95% CI)
     and p (blank where a term is not in a model; "not estimable" where :func:`fit_cox` could
     not estimate it, the reason in :func:`cox_notes`). Columns are a two-level index
     (model, quantity) for the grouped header."""
@@ -649,7 +651,7 @@ def cox_side_by_side(uni: pd.DataFrame, m1: pd.DataFrame, m2: pd.DataFrame) -> p
         cols = {}
         if with_n:
             cols[(name, "n")] = t["n"].astype(int).astype(str)
-        cols[(name, "HR (95% CI)")] = [hr_cell(r) for r in t.itertuples()]
+        cols[(name, "HR (95% CI)")] = [hr_cell(r, "\n") for r in t.itertuples()]
         cols[(name, "p")] = [fmt_p(p, prefix=False) if np.isfinite(p) else "" for p in t.p]
         return pd.DataFrame(cols, index=t.index)
     out = fmt(uni, "Univariable", True).join(fmt(m1, "Model 1"), how="left").join(fmt(m2, "Model 2"), how="left")
