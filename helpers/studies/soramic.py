@@ -558,19 +558,17 @@ def median_table(km: dict) -> pd.DataFrame:
 
 def risk_horizon(curve: pd.DataFrame, min_at_risk: int = 10, step: float = 3.0) -> float:
     """How far a Kaplan-Meier figure's time axis can go while every group still has at least
-    ``min_at_risk`` patients at risk: the last time (rounded up to a multiple of ``step``) at
-    which the smallest group's number at risk is ``>= min_at_risk``. Beyond it a single event
+    ``min_at_risk`` patients at risk: the first time at which fewer than ``min_at_risk`` remain
+    at risk in some group, rounded up to a multiple of ``step`` (the risk table's grid). Beyond it a single event
     moves a curve by a tenth or more, so the curves are not drawn there."""
     last = []
     for _, g in curve.groupby("group", observed=True):
         g = g.sort_values("time")
-        ok = g[g["n_risk"] >= min_at_risk]
-        # n_risk is counted just before each time: the curve is supported up to the first
-        # time where fewer remain
-        after = g[g["n_risk"] < min_at_risk]
+        # n_risk is counted just before each time; after its events and censorings fewer
+        # remain: the first time at which fewer than min_at_risk remain ends the support
+        remaining = g["n_risk"] - g["n_event"] - g["n_censor"]
+        after = g[remaining < min_at_risk]
         last.append(float(after["time"].iloc[0]) if len(after) else float(g["time"].max()))
-        if not len(ok):
-            last[-1] = 0.0
     h = min(last) if last else 0.0
     return float(np.ceil(h / step) * step) if h > 0 else step
 
