@@ -39,7 +39,7 @@ class Column:
     sections that need them are skipped with a note. ``section`` names the chapter section an
     optional column feeds. ``source`` says where the column's synthetic values come from.
 
-    Empty cells: only the identifier and, for a required ``endpoint`` (``"os"``, ``"pfs"``),
+    Empty cells: only the identifier, the cohort label and, for a required ``endpoint`` (``"os"``, ``"pfs"``),
     its time and event columns need a value in every row (:func:`must_fill`); every other
     cell may be empty (each analysis uses the complete cases of its own variables). A column
     empty in every row counts as absent. ``nullable`` is kept for old contracts: it makes an
@@ -63,9 +63,9 @@ class Column:
 
 
 def must_fill(c: Column) -> bool:
-    """True if every row needs a value in column ``c``: the identifier, and the time and event
-    of a required endpoint."""
-    return c.dtype == "id" or (bool(c.endpoint) and c.required and not c.nullable)
+    """True if every row needs a value in column ``c``: the identifier, the cohort label, and
+    the time and event of a required endpoint."""
+    return c.dtype == "id" or c.codes == "cohort" or (bool(c.endpoint) and c.required and not c.nullable)
 
 
 @dataclass(frozen=True)
@@ -274,8 +274,7 @@ BINARY_CODES = {"1": 1, "1.0": 1, "yes": 1, "y": 1, "true": 1, "t": 1,
 RESPONSE_CODES = {"complete response": "CR", "complete": "CR", "partial response": "PR", "partial": "PR",
                   "stable disease": "SD", "stable": "SD", "progressive disease": "PD",
                   "progression": "PD", "progressive": "PD", "not evaluable": "NE",
-                  "not evaluated": "NE", "non-evaluable": "NE", "unevaluable": "NE", "ne": "NE",
-                  "na": "NE", "n/a": "NE"}
+                  "not evaluated": "NE", "non-evaluable": "NE", "unevaluable": "NE", "ne": "NE"}
 
 #: The coding families a ``category`` column may name in ``Column.codes``: what is accepted
 #: beyond the ``allowed`` values themselves (letter case is always ignored).
@@ -350,6 +349,8 @@ UNIT_SUFFIXES = {
     "mm": ("mm", "length", 0.1), "cm": ("cm", "length", 1.0),
 }
 
+#: Mass concentrations convert into each other within a factor of 1,000 (pg/mL <-> ng/mL,
+#: mg/L <-> mg/dL, g/L <-> g/dL); further apart, the unit is refused.
 #: Analytes whose mass and molar concentrations convert: stem -> µmol/L per mg/dL
 #: (bilirubin: 10 mg/L / 584.66 g/mol = 17.1 µmol/L per mg/dL, the clinical factor).
 MOLAR_FACTORS = {"bilirubin": 17.1}
@@ -377,14 +378,21 @@ def unit_factor(stem: str, source: str, target: str) -> float | None:
     if f_s is None or f_t is None:
         return None
     if dim_s == dim_t:
-        return f_s / f_t
-    molar = MOLAR_FACTORS.get(stem)
-    if molar is None or {dim_s, dim_t} != {"mass", "molar"}:
+        factor = f_s / f_t
+    else:
+        molar = MOLAR_FACTORS.get(stem)
+        if molar is None or {dim_s, dim_t} != {"mass", "molar"}:
+            return None
+        # to mg/dL, then mg/dL -> µmol/L by the analyte's factor, then to the target molar unit
+        if dim_s == "mass":
+            factor = (f_s / UNIT_SUFFIXES["mg_dl"][2]) * molar / f_t
+        else:
+            factor = f_s / molar * UNIT_SUFFIXES["mg_dl"][2] / f_t
+    # a concentration a thousandfold or more away is not a unit a lab reports for this
+    # analyte (IL-6 in g/dL): refused rather than silently scaled
+    if dim_s in ("mass", "molar") and not 1e-3 * (1 - 1e-9) <= factor <= 1e3 * (1 + 1e-9):
         return None
-    # to mg/dL, then mg/dL -> µmol/L by the analyte's factor, then to the target molar unit
-    if dim_s == "mass":
-        return (f_s / UNIT_SUFFIXES["mg_dl"][2]) * molar / f_t
-    return f_s / molar * UNIT_SUFFIXES["mg_dl"][2] / f_t
+    return factor
 
 
 def _scale_cell(v, factor: float):
@@ -941,15 +949,18 @@ def missing_columns(df: pd.DataFrame, columns) -> list[str]:
 
 
 def data_dictionary(study: str) -> pd.DataFrame:
-    """The study's contracts as a tidy table: dataset, column, type, unit, required, allowed
-    values / range, description, source (and the chapter section an optional column feeds)."""
+    """The study's contracts as a tidy table: dataset, column, type, unit, required, cells (a
+    value in every row, or may be empty), allowed values / range and accepted codes,
+    description, source (and the chapter section an optional column feeds)."""
     rows = []
     for name, c in contracts(study).items():
         for col in c.columns:
             if col.dtype == "category":
                 allowed = ", ".join(map(str, col.allowed))
+                if col.codes in CODES:
+                    allowed += f" ({CODES[col.codes]})"
             elif col.dtype == "binary":
-                allowed = "0, 1"
+                allowed = "0, 1 (yes/no, true/false)"
             elif col.min is not None or col.max is not None:
                 lo = "" if col.min is None else _fmt_value(col.min)
                 hi = "" if col.max is None else _fmt_value(col.max)
@@ -958,16 +969,45 @@ def data_dictionary(study: str) -> pd.DataFrame:
                 allowed = ""
             if col.below_lod:
                 allowed = (allowed + "; " if allowed else "") + "<LOD or <x allowed (read as 0)"
-            if col.nullable:
-                allowed = (allowed + "; " if allowed else "") + "may be empty"
             rows.append({
                 "dataset": name, "column": col.name, "type": col.dtype, "unit": col.unit,
                 "required": "required" if col.required else "optional",
+                "cells": "a value in every row" if must_fill(col) else "may be empty",
                 "allowed": allowed, "description": col.description,
                 "section": col.section, "source": col.source,
             })
-    return pd.DataFrame(rows, columns=["dataset", "column", "type", "unit", "required", "allowed",
+    return pd.DataFrame(rows, columns=["dataset", "column", "type", "unit", "required", "cells", "allowed",
                                        "description", "section", "source"])
+
+
+def codes_table() -> pd.DataFrame:
+    """What is accepted beyond the contract's own values, and what each becomes: binary
+    spellings, written-out responses, Child-Pugh codings, cohort labels (tidy: kind, written,
+    read_as)."""
+    rows = [{"kind": "binary (0/1) columns", "written": ", ".join(k for k, v in BINARY_CODES.items() if v == val),
+             "read_as": str(val)} for val in (1, 0)]
+    by_code = {}
+    for k, v in RESPONSE_CODES.items():
+        by_code.setdefault(v, []).append(k)
+    rows += [{"kind": "best response", "written": f"{code}, " + ", ".join(ks), "read_as": code}
+             for code, ks in by_code.items()]
+    rows += [
+        {"kind": "Child-Pugh class (A/B/C columns)", "written": "A, 5, 6, A5, A6, 'Child-Pugh A5'", "read_as": "A"},
+        {"kind": "Child-Pugh class (A/B/C columns)", "written": "B, 7, 8, 9, B7 ... B9", "read_as": "B"},
+        {"kind": "Child-Pugh class (A/B/C columns)", "written": "C, 10 ... 15, C10 ... C15", "read_as": "C"},
+        {"kind": "Child-Pugh class and score (atebev_il6)", "written": "6, A6, a 6", "read_as": "A6 (likewise 5-15)"},
+        {"kind": "Child-Pugh class and score (atebev_il6)", "written": "A, B, C (score unknown)", "read_as": "A, B, C"},
+        {"kind": "Child-Pugh (any)", "written": "A9, B5, 16 (class and score disagree, or no such score)",
+         "read_as": "refused"},
+        {"kind": "cohort label, one-cohort study (soramic)", "written": "any label", "read_as": "the study's label"},
+        {"kind": "cohort label, several cohorts", "written": "the study's labels (any letter case); others with "
+                                                              "run --cohort-labels 'A=discovery,B=validation'",
+         "read_as": "the study's label"},
+        {"kind": "any category", "written": "any letter case (Discovery, cr)", "read_as": "the contract's spelling"},
+        {"kind": "any column", "written": "an empty cell", "read_as": "missing (allowed except in the id and the "
+                                                                    "time and event of a required endpoint)"},
+    ]
+    return pd.DataFrame(rows, columns=["kind", "written", "read_as"])
 
 
 def rules_table(study: str) -> pd.DataFrame:

@@ -407,10 +407,10 @@ def _soramic_report(df, **kw):
 
 def test_empty_cells_allowed_except_id_and_endpoints():
     df = _soramic_raw()
-    for col in ("il6_pg_ml", "cirrhosis", "child_pugh_class", "albumin_g_l", "age_years", "cohort"):
+    for col in ("il6_pg_ml", "cirrhosis", "child_pugh_class", "albumin_g_l", "age_years"):
         df.loc[df.index[::10], col] = np.nan
     assert _soramic_report(df).empty
-    for col in ("os_months", "os_event", "patient_id"):
+    for col in ("os_months", "os_event", "patient_id", "cohort"):
         bad = df.copy()
         bad.loc[bad.index[3], col] = np.nan
         report = _soramic_report(bad)
@@ -511,11 +511,12 @@ def test_declared_units_are_converted(study, given, target, factor):
     assert ct.unit_factor(ct.split_unit(target)[0], ct.split_unit(given)[1], ct.split_unit(target)[1]) == pytest.approx(factor)
 
 
-def test_unit_without_conversion_or_given_twice_is_refused():
+@pytest.mark.parametrize("name", ["il6_iu_ml", "il6_g_dl", "albumin_mmol_l"])
+def test_unit_without_conversion_or_given_twice_is_refused(name):
     df = _soramic_raw()
-    df["il6_iu_ml"] = df.pop("il6_pg_ml")
+    df[name] = df.pop(ct.split_unit(name)[0] + "_" + ("g_l" if name.startswith("albumin") else "pg_ml"))
     report = _soramic_report(df)
-    row = report[report["column"] == "il6_iu_ml"]
+    row = report[report["column"] == name]
     assert len(row) == 1 and "no well-defined conversion" in row["found"].iloc[0]
     df = _soramic_raw()
     df["bilirubin_mg_dl"] = "1.0"
