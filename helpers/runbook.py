@@ -30,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import contract, paths
+from .prose import count_noun, percent
 
 #: A pre-specified cut-off leaving fewer patients than this in a group is warned about.
 MIN_GROUP = 5
@@ -148,7 +149,7 @@ def cutoff_warnings(study: str, df: pd.DataFrame, user: dict | None = None, min_
             small = min(low, high) < min_group
             rows.append({"column": col, "parameter": name, "cutoff": cut, "high_if": high_if,
                          "cohort": label, "n": len(x), "low": low, "high": high,
-                         "warning": (f"WARNING: {col} {high_if} {cut:g} leaves {min(low, high)} patient(s) in the "
+                         "warning": (f"WARNING: {col} {high_if} {cut:g} leaves {count_noun(min(low, high), 'patient')} in the "
                                      f"{'low' if low < high else 'high'} group of {label} (fewer than {min_group}): "
                                      f"the marker may be on another scale (unit?); sections using this cut-off "
                                      f"are unreliable; maxstat / min-p sections still run. Set another cut-off "
@@ -176,6 +177,12 @@ def information(study: str, path, labels: dict | None = None, user: dict | None 
         except Exception as exc:  # information must never stop a valid cohort
             lines.append(f"(cut-off check not possible: {type(exc).__name__}: {exc})")
     lines += [f"{col}: {text}" for col, text in notes]
+    for col in c.columns:
+        if col.codes == "cohort" and len(col.allowed) == 1 and col.name in prepared.columns:
+            own = sorted(set(prepared[col.name].dropna().astype(str).str.strip()) - {str(col.allowed[0])})
+            if own:
+                lines.append(f"{col.name}: label(s) {', '.join(own)} read as {col.allowed[0]} "
+                             f"({study} analyses one cohort)")
     miss = contract.missingness(prepared, c)
     absent = miss[miss["missing"] == miss["n"]]
     partly = miss[(miss["missing"] > 0) & (miss["missing"] < miss["n"])]
@@ -185,7 +192,7 @@ def information(study: str, path, labels: dict | None = None, user: dict | None 
     if len(partly):
         lines.append(f"empty cells (each table and model uses the complete cases of its own variables; "
                      f"{len(prepared)} patients):")
-        lines += [f"  {r.column}: {r.missing} empty ({r.percent_missing:g} %)" for r in partly.itertuples()]
+        lines += [f"  {r.column}: {r.missing} empty ({percent(r.missing, r.n)})" for r in partly.itertuples()]
     absent_optional = [col.name for col in c.columns if col.name not in prepared.columns and not col.required]
     if absent_optional:
         lines.append("optional columns not in the file: " + ", ".join(absent_optional))
@@ -222,6 +229,17 @@ def stderr_outputs(notebook: Path) -> list[str]:
     return found
 
 
+def _book_copy(source: Path, target: Path) -> None:
+    """Copy an executed notebook for the book, without papermill's injected-parameters cell
+    (it holds the run's temporary paths; the first page lists the parameters instead)."""
+    nb = json.loads(Path(source).read_text())
+    for cell in nb.get("cells", []):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell["metadata"]["tags"] = tags + ["remove-cell"]
+    Path(target).write_text(json.dumps(nb), encoding="utf-8")
+
+
 def _config(title: str) -> dict:
     import yaml
 
@@ -239,7 +257,8 @@ def _config(title: str) -> dict:
 
 
 def build_book(out: Path, study: str, chapters: list[Path], cohort_name: str, info: list[str],
-               summary: str, scorecard_nb: Path | None = None) -> tuple[Path, list[str]]:
+               summary: str, scorecard_nb: Path | None = None,
+               parameters: dict | None = None) -> tuple[Path, list[str]]:
     """Render the executed notebooks in ``out`` as a Jupyter Book in ``out/html``.
 
     Returns ``(html folder, build warnings)``. The book's source (``out/.book``) holds
@@ -258,10 +277,10 @@ def build_book(out: Path, study: str, chapters: list[Path], cohort_name: str, in
         if (paths.CHAPTERS / page).exists():
             shutil.copy2(paths.CHAPTERS / page, src / "chapters" / page)
     for nb in chapters:
-        shutil.copy2(out / nb.name, src / "chapters" / nb.name)
+        _book_copy(out / nb.name, src / "chapters" / nb.name)
     files = [f"chapters/{nb.stem}" for nb in chapters]
     if scorecard_nb is not None and scorecard_nb.exists():
-        shutil.copy2(scorecard_nb, src / "chapters" / scorecard_nb.name)
+        _book_copy(scorecard_nb, src / "chapters" / scorecard_nb.name)
         files.append(f"chapters/{scorecard_nb.stem}")
     title = f"{study}: re-run on {cohort_name}"
     intro = [f"# {study}: the chapters re-run on your cohort", "",
@@ -270,6 +289,9 @@ def build_book(out: Path, study: str, chapters: list[Path], cohort_name: str, in
              "notebooks are beside this folder).", ""]
     if summary:
         intro += ["Published vs this cohort: " + " ".join(summary.splitlines()), ""]
+    if parameters is not None:
+        shown = [f"{k} = {v!r}" for k, v in parameters.items() if k not in ("cohort_file", "results_dir")]
+        intro += ["## Parameters of this run", "", "```text", *(shown or ["(the study's defaults)"]), "```", ""]
     if info:
         intro += ["## Information about the cohort", "", "```text", *info, "```", ""]
     (src / "intro.md").write_text("\n".join(intro), encoding="utf-8")
@@ -324,7 +346,7 @@ def book_step(out: Path, study: str, chapters: list[Path], params: dict, summary
     info_file = out / "information.txt"
     info = info_file.read_text().splitlines() if info_file.exists() else []
     html, warnings = build_book(out, study, chapters, Path(params["cohort_file"]).name, info, summary,
-                                scorecard_nb=target if target.exists() else None)
+                                scorecard_nb=target if target.exists() else None, parameters=params)
     (out / "book_warnings.txt").write_text("\n".join(warnings) + ("\n" if warnings else ""), encoding="utf-8")
     return html
 

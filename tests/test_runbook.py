@@ -62,7 +62,7 @@ def test_validate_prints_information(capsys):
     assert "meets the contract" in out and "Information (not errors)" in out
     assert "WARNING: il8_pg_ml > " in out
     assert "os_months: read from os_days" in out and "bilirubin_umol_l: read from bilirubin_mg_dl" in out
-    assert "il6_pg_ml: 106 empty (25.4 %)" in out
+    assert "il6_pg_ml: 106 empty (25.4%)" in out
 
 
 def test_pbc_fixture_is_what_the_r_script_wrote():
