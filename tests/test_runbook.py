@@ -115,3 +115,54 @@ def test_pbc_logrank_matches_r_on_complete_cases(pbc_run):
     lr = res.loc["soramic_os_logrank_p_il6"]
     assert lr["p"] == pytest.approx(r["logrank_p_ast_gt_100"], rel=1e-3)
     assert lr["n"] == r["n_ast"]
+
+
+# --------------------------------------------------------------------------- a messy cohort
+LABELS = {"atebev_il6": {"Innsbruck": "discovery", "Vienna": "validation"},
+          "pbis": {"Seoul AB": "derivation", "Incheon AB": "validation", "Seoul lenvatinib": "lenvatinib"},
+          "soramic": {}}
+
+
+def messy_cohort(study: str, seed: int = 11) -> pd.DataFrame:
+    """The shipped cohort as a real registry writes it: 10 % of the cells empty in every column
+    that may be empty, NE responses, Child-Pugh as letters, another site's cohort labels,
+    yes/no binaries."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    c = ct.contract_for(study)
+    df = pd.read_csv(paths.synthetic_cohort(study), dtype=str)
+    back = {v: k for k, v in LABELS[study].items()} or {"soramic": "Mayo RE cohort"}
+    df["cohort"] = df["cohort"].map(back)
+    if "child_pugh_class" in df:
+        df["child_pugh_class"] = df["child_pugh_class"].str[0].str.lower()
+    if "best_response" in df:
+        ne = df.index[rng.random(len(df)) < 0.05]
+        df.loc[ne, "best_response"] = "NE"
+        if "objective_response" in df:
+            df.loc[ne, "objective_response"] = "0"
+    for col in c.columns:
+        if col.name in df and col.dtype == "binary" and not ct.must_fill(col):
+            df[col.name] = df[col.name].map({"1": "yes", "0": "no"})
+    blank = {}
+    for col in c.columns:
+        if col.name in df and not ct.must_fill(col):
+            key = col.endpoint or col.name  # an optional endpoint loses its time and event together
+            if key not in blank:
+                blank[key] = rng.random(len(df)) < 0.10
+            df.loc[blank[key], col.name] = np.nan
+    return df
+
+
+@pytest.mark.parametrize("study", paths.STUDIES)
+def test_messy_cohort_meets_the_contract_with_its_labels(study, tmp_path):
+    path = tmp_path / f"{study}_messy.csv"
+    messy_cohort(study).to_csv(path, index=False)
+    assert ct.validate_file(study, path, labels=LABELS[study]).empty
+    info = runbook.information(study, path, LABELS[study])
+    assert any("empty cells" in ln for ln in info)
+    df = ct.parse_frame(pd.read_csv(path, dtype=str), ct.contract_for(study), LABELS[study])
+    assert set(df["cohort"].astype(str)) <= set(map(str, ct.contract_for(study).columns[1].allowed))
+    if LABELS[study]:  # without the mapping: refused, and the message says how to map
+        report = ct.validate_file(study, path)
+        assert "--cohort-labels" in " ".join(report["expected"])
