@@ -11,10 +11,10 @@ What a run does, in order:
    with papermill, kernel ``python3``, working directory ``chapters/`` (as in the book build),
    with the parameters ``cohort_file`` (absolute path), ``results_dir`` (``OUT/results``) and
    the user's ``-p NAME VALUE`` pairs; executed notebooks go to ``OUT/``;
-4. exports each executed notebook to ``OUT/html/`` (nbconvert ``HTMLExporter``; images are
-   embedded and no script, style sheet or font is fetched from the network, so the pages
-   read offline; formulae show as TeX source, see :func:`export_html`), with an
-   ``index.html`` listing them;
+4. builds a Jupyter Book of the executed notebooks and the scorecard page in ``OUT/html/``
+   without re-executing them (:func:`helpers.runbook.build_book`; ``--html none`` skips it);
+   the run options ``--cohort-labels``, ``--tcell``, ``--il6-exposure``, ``--tme`` and the
+   information printed about the cohort are in :mod:`helpers.runbook`;
 5. writes ``OUT/comparison.csv`` (published vs this cohort, :func:`helpers.scorecard.scorecard`)
    and prints its one-line summary;
 6. writes ``OUT/run.json`` (study, cohort path and SHA-256, parameters, chapters, versions).
