@@ -5,7 +5,7 @@ Commands
 run STUDY --cohort FILE --out DIR [--force] [-p NAME VALUE ...] [--cohort-labels MAP]
         [--tcell FILE --il6-exposure FILE --tme FILE] [--html book|none]
     Validate a cohort, then run the study's chapters on it with papermill and build their book.
-validate STUDY FILE [--cohort-labels MAP]
+validate STUDY FILE [--dataset NAME] [--cohort-labels MAP]
     Check a cohort CSV against the study's contract; print every failure at once.
 synthesize [--check]
     Regenerate ``data/synthetic/`` from ``data/published/`` (``--check``: compare only).
@@ -81,10 +81,11 @@ def _cmd_validate(args) -> int:
 
     labels = runbook.parse_labels(args.cohort_labels)
     runbook.check_labels(args.study, labels)
-    report = contract.validate_file(args.study, args.file, labels=labels)
+    report = contract.validate_file(args.study, args.file, dataset=args.dataset, labels=labels)
     print(contract.format_report(report, args.file))
     if report.empty:
-        info = runbook.format_information(runbook.information(args.study, args.file, labels))
+        info = runbook.format_information(runbook.information(args.study, args.file, labels,
+                                                              dataset=args.dataset))
         if info:
             print("\n" + info)
     return 0 if report.empty else 1
@@ -187,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("validate", help="check a cohort CSV against a study's contract")
     p.add_argument("study")
     p.add_argument("file")
+    p.add_argument("--dataset", default="cohort",
+                   help="cohort (default), or a laboratory dataset: tcell, il6_exposure, tme (atebev_il6)")
     p.add_argument("--cohort-labels", default=None, metavar="MAP",
                    help="your cohort labels as the study's: 'SITE_A=discovery,SITE_B=validation'")
     p.set_defaults(func=_cmd_validate)

@@ -166,3 +166,11 @@ def test_messy_cohort_meets_the_contract_with_its_labels(study, tmp_path):
     if LABELS[study]:  # without the mapping: refused, and the message says how to map
         report = ct.validate_file(study, path)
         assert "--cohort-labels" in " ".join(report["expected"])
+
+
+def test_validate_a_lab_file(capsys):
+    tcell = str(paths.synthetic_lab("atebev_il6", "tcell"))
+    assert cli(["validate", "atebev_il6", tcell, "--dataset", "tcell"]) == 0
+    assert "meets the contract" in capsys.readouterr().out
+    assert cli(["validate", "atebev_il6", tcell]) == 1  # not a cohort
+    assert cli(["validate", "atebev_il6", tcell, "--dataset", "tme"]) == 1
