@@ -539,8 +539,8 @@ def _empty_columns(df: pd.DataFrame, contract: Contract) -> set:
 def _parse_column(raw: pd.Series, c: Column):
     """Parse one column. Returns (values, below_lod flags or None, bad mask)."""
     if c.dtype in ("str", "category", "id"):
-        values = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
-        values = values.mask(values.map(lambda v: isinstance(v, str) and v == ""))
+        values = raw.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+        values = values.mask(values.map(lambda v: isinstance(v, str) and v == "").astype(bool))
         if c.dtype == "category" or c.dtype == "id":
             # numbers read from a typed frame: compare as text ("1" == 1)
             values = values.map(lambda v: v if _isna(v) or isinstance(v, str) else _fmt_value(v))
