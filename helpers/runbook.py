@@ -205,12 +205,14 @@ def format_information(lines: list[str]) -> str:
 
 def prepared_cohort(study: str, cohort: Path, labels: dict, folder: Path) -> Path:
     """The cohort the chapters read: ``cohort`` itself, or (with ``--cohort-labels``) a copy
-    in ``folder`` with the study's labels (``cohort_as_read.csv``), as the contract reads it."""
+    with the study's labels, as the contract reads it, under the same file name in
+    ``folder/cohort_as_read/`` (so the pages name the researcher's file)."""
     if not labels:
         return cohort
     raw, _ = contract.read_csv_text(cohort)
     df, _, _ = contract.prepare(raw, contract.contract_for(study), labels)
-    target = folder / "cohort_as_read.csv"
+    (folder / "cohort_as_read").mkdir(exist_ok=True)
+    target = folder / "cohort_as_read" / cohort.name
     df.to_csv(target, index=False, lineterminator="\n")
     return target
 

@@ -174,3 +174,14 @@ def test_validate_a_lab_file(capsys):
     assert "meets the contract" in capsys.readouterr().out
     assert cli(["validate", "atebev_il6", tcell]) == 1  # not a cohort
     assert cli(["validate", "atebev_il6", tcell, "--dataset", "tme"]) == 1
+
+
+def test_prepared_cohort_keeps_the_file_name_and_maps_labels(tmp_path):
+    src = tmp_path / "in" / "my_sites.csv"
+    src.parent.mkdir()
+    messy_cohort("atebev_il6").to_csv(src, index=False)
+    assert runbook.prepared_cohort("atebev_il6", src, {}, tmp_path) == src
+    copy = runbook.prepared_cohort("atebev_il6", src, LABELS["atebev_il6"], tmp_path)
+    assert copy.name == "my_sites.csv" and copy != src
+    assert set(pd.read_csv(copy)["cohort"]) == {"discovery", "validation"}
+    assert ct.validate_file("atebev_il6", copy).empty
