@@ -2,9 +2,10 @@
 
 Commands
 --------
-run STUDY --cohort FILE --out DIR [--force] [-p NAME VALUE ...]
-    Validate a cohort, then run the study's chapters on it with papermill.
-validate STUDY FILE
+run STUDY --cohort FILE --out DIR [--force] [-p NAME VALUE ...] [--cohort-labels MAP]
+        [--tcell FILE --il6-exposure FILE --tme FILE] [--html book|none]
+    Validate a cohort, then run the study's chapters on it with papermill and build their book.
+validate STUDY FILE [--dataset NAME] [--cohort-labels MAP]
     Check a cohort CSV against the study's contract; print every failure at once.
 synthesize [--check]
     Regenerate ``data/synthetic/`` from ``data/published/`` (``--check``: compare only).
@@ -76,19 +77,28 @@ def _cmd_check_offline(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from . import contract
+    from . import contract, runbook
 
-    report = contract.validate_file(args.study, args.file)
+    labels = runbook.parse_labels(args.cohort_labels)
+    runbook.check_labels(args.study, labels)
+    report = contract.validate_file(args.study, args.file, dataset=args.dataset, labels=labels)
     print(contract.format_report(report, args.file))
+    if report.empty:
+        info = runbook.format_information(runbook.information(args.study, args.file, labels,
+                                                              dataset=args.dataset))
+        if info:
+            print("\n" + info)
     return 0 if report.empty else 1
 
 
 def _cmd_run(args) -> int:
-    from . import run
+    from . import run, runbook
 
     params = {name: value for name, value in (args.param or [])}
+    labs = {"tcell": args.tcell, "il6_exposure": args.il6_exposure, "tme": args.tme}
     run.run_study(args.study, cohort=args.cohort, out=args.out, force=args.force,
-                  parameters=params)
+                  parameters=params, html=args.html != "none",
+                  labels=runbook.parse_labels(args.cohort_labels), labs=labs)
     return 0
 
 
@@ -164,11 +174,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help="a chapter parameter, as with papermill -p")
+    p.add_argument("--cohort-labels", default=None, metavar="MAP",
+                   help="your cohort labels as the study's: 'SITE_A=discovery,SITE_B=validation'")
+    p.add_argument("--tcell", default=None, metavar="FILE", help="atebev_il6: T-cell assay CSV (Fig. 4A-B)")
+    p.add_argument("--il6-exposure", default=None, metavar="FILE",
+                   help="atebev_il6: IL-6 exposure assay CSV (Fig. 4C-F)")
+    p.add_argument("--tme", default=None, metavar="FILE",
+                   help="atebev_il6: tumour microenvironment CSV (Fig. 5, S3)")
+    p.add_argument("--html", choices=["book", "none"], default="book",
+                   help="book (default): a Jupyter Book of the chapters in OUT/html; none: notebooks only")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("validate", help="check a cohort CSV against a study's contract")
     p.add_argument("study")
     p.add_argument("file")
+    p.add_argument("--dataset", default="cohort",
+                   help="cohort (default), or a laboratory dataset: tcell, il6_exposure, tme (atebev_il6)")
+    p.add_argument("--cohort-labels", default=None, metavar="MAP",
+                   help="your cohort labels as the study's: 'SITE_A=discovery,SITE_B=validation'")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("synthesize", help="regenerate data/synthetic/ from data/published/")

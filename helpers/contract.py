@@ -33,10 +33,17 @@ class Column:
     """One column of a dataset.
 
     ``dtype``: ``"id"`` (unique text/number per row), ``"int"``, ``"float"``, ``"binary"``
-    (0/1), ``"category"`` (one of ``allowed``), ``"str"``. ``min``/``max`` bound numbers
-    (inclusive). ``required=False`` columns may be absent; chapter sections that need them
-    are skipped with a note. ``section`` names the chapter section an optional column feeds.
-    ``source`` says where the column's synthetic values come from (paper table / derived).
+    (0/1; yes/no and true/false are read too), ``"category"`` (one of ``allowed``; letter case
+    ignored, and the spellings of the column's ``codes`` family, see :data:`CODES`), ``"str"``.
+    ``min``/``max`` bound numbers (inclusive). ``required=False`` columns may be absent; chapter
+    sections that need them are skipped with a note. ``section`` names the chapter section an
+    optional column feeds. ``source`` says where the column's synthetic values come from.
+
+    Empty cells: only the identifier, the cohort label and, for a required ``endpoint`` (``"os"``, ``"pfs"``),
+    its time and event columns need a value in every row (:func:`must_fill`); every other
+    cell may be empty (each analysis uses the complete cases of its own variables). A column
+    empty in every row counts as absent. ``nullable`` is kept for old contracts: it makes an
+    endpoint column optional per row.
     """
 
     name: str
@@ -51,6 +58,14 @@ class Column:
     below_lod: bool = False
     section: str = ""
     source: str = ""
+    endpoint: str = ""
+    codes: str = ""
+
+
+def must_fill(c: Column) -> bool:
+    """True if every row needs a value in column ``c``: the identifier, the cohort label, and
+    the time and event of a required endpoint."""
+    return c.dtype == "id" or c.codes == "cohort" or (bool(c.endpoint) and c.required and not c.nullable)
 
 
 @dataclass(frozen=True)
@@ -225,9 +240,10 @@ def _fmt_value(v, quote=False) -> str:
 
 def _expected_type(c: Column) -> str:
     if c.dtype == "binary":
-        return "0 or 1"
+        return "0 or 1 (or yes/no, true/false)"
     if c.dtype == "category":
-        return "one of " + ", ".join(map(str, c.allowed))
+        text = "one of " + ", ".join(map(str, c.allowed))
+        return text + (f" ({CODES[c.codes]})" if c.codes in CODES else "")
     if c.dtype == "int":
         text = "a whole number"
     elif c.dtype == "float":
@@ -249,16 +265,291 @@ def _expected_type(c: Column) -> str:
     return text
 
 
+# --------------------------------------------------------------------------- codes people use
+#: Spellings read as 1 / 0 in a ``binary`` column (letter case and spaces ignored).
+BINARY_CODES = {"1": 1, "1.0": 1, "yes": 1, "y": 1, "true": 1, "t": 1,
+                "0": 0, "0.0": 0, "no": 0, "n": 0, "false": 0, "f": 0}
+
+#: Best overall response (RECIST 1.1 / mRECIST) written out, and what each becomes.
+RESPONSE_CODES = {"complete response": "CR", "complete": "CR", "partial response": "PR", "partial": "PR",
+                  "stable disease": "SD", "stable": "SD", "progressive disease": "PD",
+                  "progression": "PD", "progressive": "PD", "not evaluable": "NE",
+                  "not evaluated": "NE", "non-evaluable": "NE", "unevaluable": "NE", "ne": "NE"}
+
+#: The coding families a ``category`` column may name in ``Column.codes``: what is accepted
+#: beyond the ``allowed`` values themselves (letter case is always ignored).
+CODES = {
+    "child_pugh": "class A/B/C, score 5-15 (5-6 = A, 7-9 = B, 10-15 = C), or class and score "
+                  "(A5 ... C15, 'A 5', 'Child-Pugh A5'); a score whose class disagrees is refused",
+    "response": "CR, PR, SD, PD, NE, or written out (complete response, partial response, stable "
+                "disease, progressive disease, not evaluable / not evaluated)",
+    "cohort": "the study's labels; a study of one cohort reads any label as its own; other labels "
+              "are mapped with run --cohort-labels 'SITE_A=discovery,SITE_B=validation'",
+}
+
+_CP = re.compile(r"^(?:child[\s_-]*pugh)?[\s:_-]*(?:class)?[\s:_-]*([abc])?[\s_-]*(\d{1,2})?$", re.IGNORECASE)
+
+
+def _child_pugh_class(score: int) -> str | None:
+    return "A" if 5 <= score <= 6 else "B" if 7 <= score <= 9 else "C" if 10 <= score <= 15 else None
+
+
+def _code(value, c: Column):
+    """One category cell in the contract's spelling (unchanged if not recognised)."""
+    if not isinstance(value, str) or not value:
+        return value
+    lower = {str(a).lower(): str(a) for a in c.allowed}
+    if value.lower() in lower:
+        return lower[value.lower()]
+    if c.codes == "response":
+        code = RESPONSE_CODES.get(" ".join(value.lower().split()))
+        return code if code in set(map(str, c.allowed)) else value
+    if c.codes == "child_pugh":
+        m = _CP.match(value.strip())
+        if not m or not (m.group(1) or m.group(2)):
+            return value
+        letter = m.group(1).upper() if m.group(1) else None
+        score = int(m.group(2)) if m.group(2) else None
+        if score is not None:
+            derived = _child_pugh_class(score)
+            if derived is None or (letter and letter != derived):
+                return value
+            letter = derived
+            if f"{letter}{score}" in lower.values():
+                return f"{letter}{score}"
+        return letter if letter in lower.values() else value
+    if c.codes == "cohort" and len(c.allowed) == 1:
+        return str(c.allowed[0])
+    return value
+
+
+def _binary_text(value):
+    if isinstance(value, (bool, np.bool_)):
+        return str(int(value))
+    if isinstance(value, str):
+        return str(BINARY_CODES.get(value.strip().lower(), value))
+    return value
+
+
+# --------------------------------------------------------------------------- units
+#: Unit suffixes of column names: suffix -> (unit as printed, dimension, factor to the
+#: dimension's base unit: mg/L for mass concentration, months for time, cm for length).
+UNIT_SUFFIXES = {
+    "g_dl": ("g/dL", "mass", 10_000.0), "g_l": ("g/L", "mass", 1_000.0),
+    "mg_dl": ("mg/dL", "mass", 10.0), "mg_l": ("mg/L", "mass", 1.0),
+    "ug_ml": ("µg/mL", "mass", 1.0), "ug_l": ("µg/L", "mass", 1e-3), "ng_ml": ("ng/mL", "mass", 1e-3),
+    "ng_l": ("ng/L", "mass", 1e-6), "pg_ml": ("pg/mL", "mass", 1e-6),
+    "umol_l": ("µmol/L", "molar", 1.0), "mmol_l": ("mmol/L", "molar", 1_000.0),
+    "nmol_l": ("nmol/L", "molar", 1e-3),
+    "iu_ml": ("IU/mL", "activity", None), "u_ml": ("U/mL", "activity", None),
+    "iu_l": ("IU/L", "activity", None), "u_l": ("U/L", "activity", None),
+    "mau_ml": ("mAU/mL", "activity", None),
+    "days": ("days", "time", 1 / 30.4375), "weeks": ("weeks", "time", 7 / 30.4375),
+    "months": ("months", "time", 1.0), "years": ("years", "time", 12.0),
+    "mm": ("mm", "length", 0.1), "cm": ("cm", "length", 1.0),
+}
+
+#: Mass concentrations convert into each other within a factor of 1,000 (pg/mL <-> ng/mL,
+#: mg/L <-> mg/dL, g/L <-> g/dL); further apart, the unit is refused.
+#: Analytes whose mass and molar concentrations convert: stem -> µmol/L per mg/dL
+#: (bilirubin: 10 mg/L / 584.66 g/mol = 17.1 µmol/L per mg/dL, the clinical factor).
+MOLAR_FACTORS = {"bilirubin": 17.1}
+
+#: Follow-up plausibility (months): a time above this, or a median above
+#: :data:`MAX_MEDIAN_MONTHS`, is refused as probably another unit.
+MAX_MONTHS = 240.0
+MAX_MEDIAN_MONTHS = 120.0
+
+
+def split_unit(name: str) -> tuple[str, str]:
+    """``(stem, unit suffix)`` of a column name (``"crp_mg_dl"`` -> ``("crp", "mg_dl")``);
+    ``(name, "")`` without a known unit suffix."""
+    for suffix in sorted(UNIT_SUFFIXES, key=len, reverse=True):
+        if name.endswith("_" + suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix) - 1], suffix
+    return name, ""
+
+
+def unit_factor(stem: str, source: str, target: str) -> float | None:
+    """The factor taking ``stem`` in ``source`` units to ``target`` units (both unit
+    suffixes), ``None`` where no conversion is well defined."""
+    _, dim_s, f_s = UNIT_SUFFIXES[source]
+    _, dim_t, f_t = UNIT_SUFFIXES[target]
+    if f_s is None or f_t is None:
+        return None
+    if dim_s == dim_t:
+        factor = f_s / f_t
+    else:
+        molar = MOLAR_FACTORS.get(stem)
+        if molar is None or {dim_s, dim_t} != {"mass", "molar"}:
+            return None
+        # to mg/dL, then mg/dL -> µmol/L by the analyte's factor, then to the target molar unit
+        if dim_s == "mass":
+            factor = (f_s / UNIT_SUFFIXES["mg_dl"][2]) * molar / f_t
+        else:
+            factor = f_s / molar * UNIT_SUFFIXES["mg_dl"][2] / f_t
+    # a concentration a thousandfold or more away is not a unit a lab reports for this
+    # analyte (IL-6 in g/dL): refused rather than silently scaled
+    if dim_s in ("mass", "molar") and not 1e-3 * (1 - 1e-9) <= factor <= 1e3 * (1 + 1e-9):
+        return None
+    return factor
+
+
+def _scale_cell(v, factor: float):
+    if _isna(v):
+        return v
+    if isinstance(v, str):
+        t = v.strip()
+        if t.startswith("<"):
+            try:
+                return f"<{float(t[1:].strip()) * factor:.6g}"
+            except ValueError:
+                return v  # "<LOD"
+        try:
+            return repr(float(t) * factor)
+        except ValueError:
+            return v  # reported as text by the target column's check
+    try:
+        return float(v) * factor
+    except (TypeError, ValueError):
+        return v
+
+
+def accepted_units(contract: Contract) -> pd.DataFrame:
+    """Per contract column with a unit suffix: the other column names a cohort may use for it
+    (another unit), and the factor each is multiplied by."""
+    rows = []
+    for c in contract.columns:
+        stem, unit = split_unit(c.name)
+        if not unit:
+            continue
+        for other in UNIT_SUFFIXES:
+            if other == unit:
+                continue
+            f = unit_factor(stem, other, unit)
+            if f is not None:
+                rows.append({"dataset": contract.dataset, "column": c.name, "unit": UNIT_SUFFIXES[unit][0],
+                             "also_accepted": f"{stem}_{other}", "in": UNIT_SUFFIXES[other][0],
+                             "multiplied_by": float(f"{f:.6g}")})
+    return pd.DataFrame(rows, columns=["dataset", "column", "unit", "also_accepted", "in", "multiplied_by"])
+
+
+def prepare(df: pd.DataFrame, contract: Contract, labels: dict | None = None):
+    """The cohort in the contract's names and units, before validation.
+
+    Returns ``(frame, notes, problems)``: ``notes`` are ``(column, text)`` lines of
+    information (a unit converted, labels mapped); ``problems`` are ``(column, expected,
+    found)`` refusals (a unit with no well-defined conversion, a column given twice).
+    A column named with the contract column's stem and another unit suffix (``crp_mg_l`` for
+    ``crp_mg_dl``, ``os_days`` for ``os_months``) is converted (:func:`unit_factor`);
+    ``labels`` maps the cohort's own labels to the study's (``{"SITE_A": "discovery"}``).
+    """
+    df = df.copy()
+    notes, problems = [], []
+    names = {c.name for c in contract.columns}
+    stems = {}
+    for c in contract.columns:
+        stem, unit = split_unit(c.name)
+        if unit and c.dtype in ("float", "int"):
+            stems[stem] = (c, unit)
+    for col in list(df.columns):
+        if not isinstance(col, str) or col in names:
+            continue
+        stem, unit = split_unit(col)
+        if not unit or stem not in stems:
+            continue
+        target, tunit = stems[stem]
+        shown = f"{UNIT_SUFFIXES[unit][0]} to {UNIT_SUFFIXES[tunit][0]}"
+        if target.name in df.columns:
+            problems.append((f"{col}, {target.name}", f"{target.name} once (in {UNIT_SUFFIXES[tunit][0]})",
+                             "given twice, in two units: keep one column"))
+            continue
+        factor = unit_factor(stem, unit, tunit)
+        if factor is None:
+            problems.append((col, f"{target.name} in {UNIT_SUFFIXES[tunit][0]}",
+                             f"{col} in {UNIT_SUFFIXES[unit][0]}: no well-defined conversion from "
+                             f"{shown}; convert it and name the column {target.name}"))
+            continue
+        df[target.name] = df[col].map(lambda v, f=factor: _scale_cell(v, f))
+        df = df.drop(columns=[col])
+        notes.append((target.name, f"read from {col}: {shown} (x {factor:.6g})"))
+    if labels:
+        for c in contract.columns:
+            if c.codes == "cohort" and c.name in df.columns:
+                raw = df[c.name].map(lambda v: v.strip() if isinstance(v, str) else v)
+                mapped = raw.map(lambda v: labels.get(str(v), v) if not _isna(v) else v)
+                unknown = sorted({str(k) for k in labels} - set(raw.dropna().astype(str)))
+                df[c.name] = mapped
+                notes.append((c.name, "labels mapped: " + ", ".join(f"{k} -> {v}" for k, v in labels.items())))
+                if unknown:
+                    notes.append((c.name, f"label(s) {', '.join(unknown)} in the mapping do not occur"))
+    return df, notes, problems
+
+
+def _time_problems(parsed: pd.DataFrame, present) -> list:
+    """Follow-up times that look like another unit (days or weeks written as months)."""
+    out = []
+    for c in present:
+        if not (c.endpoint and c.dtype == "float" and c.unit == "months") or c.name not in parsed:
+            continue
+        x = pd.to_numeric(parsed[c.name], errors="coerce")
+        stem = split_unit(c.name)[0]
+        how = (f"times in days or weeks? name the column {stem}_days or {stem}_weeks (converted to "
+               f"months), or convert to months")
+        big = list(parsed.index[x > MAX_MONTHS])
+        if big:
+            out.append((c.name, big, f"months, at most {MAX_MONTHS:g} (20 years of follow-up)",
+                        f"up to {x.max():g}: {how}"))
+        elif x.notna().any() and x.median() > MAX_MEDIAN_MONTHS:
+            out.append((c.name, [], f"months: a median follow-up of at most {MAX_MEDIAN_MONTHS:g}",
+                        f"median {x.median():g}: {how}"))
+    return out
+
+
+def missingness(df: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """Per contract column present in ``df``: patients, empty cells, their share (information,
+    not an error: each analysis uses the complete cases of its own variables)."""
+    rows = []
+    n = len(df)
+    for c in contract.columns:
+        if c.name not in df.columns:
+            continue
+        s = df[c.name]
+        empty = int((s.isna() | s.astype("string").str.strip().eq("")).sum())
+        rows.append({"column": c.name, "n": n, "missing": empty,
+                     "percent_missing": round(100 * empty / n, 1) if n else float("nan"),
+                     "status": "absent (empty in every row)" if n and empty == n else
+                     ("complete" if empty == 0 else "partly empty")})
+    return pd.DataFrame(rows, columns=["column", "n", "missing", "percent_missing", "status"])
+
+
+def _empty_columns(df: pd.DataFrame, contract: Contract) -> set:
+    out = set()
+    if len(df.index) == 0:
+        return out
+    for c in contract.columns:
+        if c.name in df.columns:
+            s = df[c.name]
+            if (s.isna() | s.astype("string").str.strip().eq("")).all():
+                out.add(c.name)
+    return out
+
+
 # --------------------------------------------------------------------------- parsing
 def _parse_column(raw: pd.Series, c: Column):
     """Parse one column. Returns (values, below_lod flags or None, bad mask)."""
     if c.dtype in ("str", "category", "id"):
-        values = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
+        values = raw.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+        values = values.mask(values.map(lambda v: isinstance(v, str) and v == "").astype(bool))
         if c.dtype == "category" or c.dtype == "id":
             # numbers read from a typed frame: compare as text ("1" == 1)
             values = values.map(lambda v: v if _isna(v) or isinstance(v, str) else _fmt_value(v))
+        if c.dtype == "category":
+            values = values.map(lambda v: _code(v, c))
         return values, None, pd.Series(False, index=raw.index)
     text = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
+    if c.dtype == "binary":
+        text = text.map(_binary_text)
     lod = None
     if c.below_lod:
         lod = text.map(lambda v: isinstance(v, str) and bool(LOD_PATTERN.match(v)))
@@ -290,7 +581,7 @@ def _pandera_schema(contract: Contract, present: list[Column]):
             if c.max is not None:
                 checks.append(pa.Check.le(c.max, error=f"<= {_fmt_value(c.max)}"))
         cols[c.name] = pa.Column(
-            None, checks=checks, nullable=c.nullable and c.dtype != "id",
+            None, checks=checks, nullable=not must_fill(c),
             unique=c.dtype == "id", required=True, coerce=False,
         )
     return pa.DataFrameSchema(cols, strict=False)
@@ -331,7 +622,8 @@ def _parse(df: pd.DataFrame, contract: Contract):
     return parsed, problems, bad_cells
 
 
-def validate(df: pd.DataFrame, contract: Contract, path="<DataFrame>", lines=None) -> pd.DataFrame:
+def validate(df: pd.DataFrame, contract: Contract, path="<DataFrame>", lines=None,
+             labels: dict | None = None) -> pd.DataFrame:
     """Every failure of ``df`` against ``contract``, one row each (:data:`REPORT_COLUMNS`);
     empty when the data meet the contract.
 
@@ -340,7 +632,9 @@ def validate(df: pd.DataFrame, contract: Contract, path="<DataFrame>", lines=Non
     named by index label. Checks, all reported together: required columns present; text in
     numeric columns; whole numbers; 0/1 coding; allowed categories; ranges (e.g. negative
     times); missing values in non-nullable columns; unique identifiers; the contract's
-    cross-column rules (evaluated where all their columns are present).
+    cross-column rules (evaluated where all their columns are present); follow-up times
+    plausible in months. Before the checks, columns in another unit are converted and cohort
+    labels mapped (:func:`prepare`, ``labels``); a column empty in every row counts as absent.
     """
     import pandera.pandas as pa
 
@@ -363,16 +657,24 @@ def validate(df: pd.DataFrame, contract: Contract, path="<DataFrame>", lines=Non
             where="header")
         df = df.loc[:, ~df.columns.duplicated()]
 
+    df, _, unit_problems = prepare(df, contract, labels)
+    for column, expected, found in unit_problems:
+        add(column, [], expected, found, where="header")
+    empty = _empty_columns(df, contract)
+    df = df.drop(columns=sorted(empty))
     present = [c for c in contract.columns if c.name in df.columns]
     for c in contract.columns:
         if c.required and c.name not in df.columns:
             others = [x for x in df.columns if x not in {k.name for k in contract.columns}]
-            add(c.name, [], f"a required column: {_expected_type(c)}",
-                "column missing" + _find_close(c.name, others), where="header")
+            found = ("column empty in every row (an empty column counts as absent)" if c.name in empty
+                     else "column missing" + _find_close(c.name, others))
+            add(c.name, [], f"a required column: {_expected_type(c)}", found, where="header")
 
     parsed, problems, bad_cells = _parse(df, contract)
     for column, idx, expected, found in problems:
         add(column, idx, expected, found)
+    for column, idx, expected, found in _time_problems(parsed, present):
+        add(column, idx, expected, found, where="all rows")
 
     if len(df.index) and present:
         schema = _pandera_schema(contract, present)
@@ -401,7 +703,7 @@ def validate(df: pd.DataFrame, contract: Contract, path="<DataFrame>", lines=Non
                         vals = set(pd.to_numeric(df[column], errors="coerce").dropna().unique())
                         if vals and vals <= {1, 2}:
                             found += " (coded 1/2 as in R's Surv? recode: 0 = no event/censored, 1 = event)"
-                        expected = "0 or 1" + (f": {col.description}" if col.description else "")
+                        expected = _expected_type(col) + (f": {col.description}" if col.description else "")
                     else:
                         expected = _expected_type(col)
                         if check.startswith(">="):
@@ -543,7 +845,7 @@ def _looks_headerless(df: pd.DataFrame, contract: Contract) -> bool:
     return numeric >= max(1, len(cols) // 2)
 
 
-def validate_file(study: str, path, dataset: str = "cohort") -> pd.DataFrame:
+def validate_file(study: str, path, dataset: str = "cohort", labels: dict | None = None) -> pd.DataFrame:
     """Read ``path`` as CSV (an unreadable or empty file is a report row, not an exception)
     and validate it against ``study``'s ``dataset`` contract."""
     contract = contract_for(study, dataset)
@@ -553,7 +855,7 @@ def validate_file(study: str, path, dataset: str = "cohort") -> pd.DataFrame:
     if _looks_headerless(df, contract):
         return _file_problem(path, "a header line naming the columns (patient_id, ...)",
                              f"no header: the first line holds values ({', '.join(map(str, df.columns[:4]))}, ...)")
-    return validate(df, contract, path, lines=lines)
+    return validate(df, contract, path, lines=lines, labels=labels)
 
 
 def printable(value) -> str:
@@ -607,10 +909,13 @@ def _typed(parsed: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     return out
 
 
-def parse_frame(df: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+def parse_frame(df: pd.DataFrame, contract: Contract, labels: dict | None = None) -> pd.DataFrame:
     """Typed columns of ``df`` (raw text or typed) as :func:`read_cohort` returns them, without
     validating: numbers parsed, ``<LOD``/``<x`` read as 0 with ``<col>_below_lod`` flags,
-    binary as int, categories as ``Categorical``. Validate first (:func:`validate`)."""
+    binary as int, categories as ``Categorical``, columns in another unit converted, columns
+    empty in every row dropped (absent). Validate first (:func:`validate`)."""
+    df, _, _ = prepare(df, contract, labels)
+    df = df.drop(columns=sorted(_empty_columns(df, contract)))
     parsed, _, _ = _parse(df, contract)
     return _typed(parsed, contract)
 
@@ -644,15 +949,18 @@ def missing_columns(df: pd.DataFrame, columns) -> list[str]:
 
 
 def data_dictionary(study: str) -> pd.DataFrame:
-    """The study's contracts as a tidy table: dataset, column, type, unit, required, allowed
-    values / range, description, source (and the chapter section an optional column feeds)."""
+    """The study's contracts as a tidy table: dataset, column, type, unit, required, cells (a
+    value in every row, or may be empty), allowed values / range and accepted codes,
+    description, source (and the chapter section an optional column feeds)."""
     rows = []
     for name, c in contracts(study).items():
         for col in c.columns:
             if col.dtype == "category":
                 allowed = ", ".join(map(str, col.allowed))
+                if col.codes in CODES:
+                    allowed += f" ({CODES[col.codes]})"
             elif col.dtype == "binary":
-                allowed = "0, 1"
+                allowed = "0, 1 (yes/no, true/false)"
             elif col.min is not None or col.max is not None:
                 lo = "" if col.min is None else _fmt_value(col.min)
                 hi = "" if col.max is None else _fmt_value(col.max)
@@ -661,16 +969,45 @@ def data_dictionary(study: str) -> pd.DataFrame:
                 allowed = ""
             if col.below_lod:
                 allowed = (allowed + "; " if allowed else "") + "<LOD or <x allowed (read as 0)"
-            if col.nullable:
-                allowed = (allowed + "; " if allowed else "") + "may be empty"
             rows.append({
                 "dataset": name, "column": col.name, "type": col.dtype, "unit": col.unit,
                 "required": "required" if col.required else "optional",
+                "cells": "a value in every row" if must_fill(col) else "may be empty",
                 "allowed": allowed, "description": col.description,
                 "section": col.section, "source": col.source,
             })
-    return pd.DataFrame(rows, columns=["dataset", "column", "type", "unit", "required", "allowed",
+    return pd.DataFrame(rows, columns=["dataset", "column", "type", "unit", "required", "cells", "allowed",
                                        "description", "section", "source"])
+
+
+def codes_table() -> pd.DataFrame:
+    """What is accepted beyond the contract's own values, and what each becomes: binary
+    spellings, written-out responses, Child-Pugh codings, cohort labels (tidy: kind, written,
+    read_as)."""
+    rows = [{"kind": "binary (0/1) columns", "written": ", ".join(k for k, v in BINARY_CODES.items() if v == val),
+             "read_as": str(val)} for val in (1, 0)]
+    by_code = {}
+    for k, v in RESPONSE_CODES.items():
+        by_code.setdefault(v, []).append(k)
+    rows += [{"kind": "best response", "written": f"{code}, " + ", ".join(ks), "read_as": code}
+             for code, ks in by_code.items()]
+    rows += [
+        {"kind": "Child-Pugh class (A/B/C columns)", "written": "A, 5, 6, A5, A6, 'Child-Pugh A5'", "read_as": "A"},
+        {"kind": "Child-Pugh class (A/B/C columns)", "written": "B, 7, 8, 9, B7 ... B9", "read_as": "B"},
+        {"kind": "Child-Pugh class (A/B/C columns)", "written": "C, 10 ... 15, C10 ... C15", "read_as": "C"},
+        {"kind": "Child-Pugh class and score (atebev_il6)", "written": "6, A6, a 6", "read_as": "A6 (likewise 5-15)"},
+        {"kind": "Child-Pugh class and score (atebev_il6)", "written": "A, B, C (score unknown)", "read_as": "A, B, C"},
+        {"kind": "Child-Pugh (any)", "written": "A9, B5, 16 (class and score disagree, or no such score)",
+         "read_as": "refused"},
+        {"kind": "cohort label, one-cohort study (soramic)", "written": "any label", "read_as": "the study's label"},
+        {"kind": "cohort label, several cohorts", "written": "the study's labels (any letter case); others with "
+                                                              "run --cohort-labels 'A=discovery,B=validation'",
+         "read_as": "the study's label"},
+        {"kind": "any category", "written": "any letter case (Discovery, cr)", "read_as": "the contract's spelling"},
+        {"kind": "any column", "written": "an empty cell", "read_as": "missing (allowed except in the id and the "
+                                                                    "time and event of a required endpoint)"},
+    ]
+    return pd.DataFrame(rows, columns=["kind", "written", "read_as"])
 
 
 def rules_table(study: str) -> pd.DataFrame:

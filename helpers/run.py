@@ -11,10 +11,10 @@ What a run does, in order:
    with papermill, kernel ``python3``, working directory ``chapters/`` (as in the book build),
    with the parameters ``cohort_file`` (absolute path), ``results_dir`` (``OUT/results``) and
    the user's ``-p NAME VALUE`` pairs; executed notebooks go to ``OUT/``;
-4. exports each executed notebook to ``OUT/html/`` (nbconvert ``HTMLExporter``; images are
-   embedded and no script, style sheet or font is fetched from the network, so the pages
-   read offline; formulae show as TeX source, see :func:`export_html`), with an
-   ``index.html`` listing them;
+4. builds a Jupyter Book of the executed notebooks and the scorecard page in ``OUT/html/``
+   without re-executing them (:func:`helpers.runbook.build_book`; ``--html none`` skips it);
+   the run options ``--cohort-labels``, ``--tcell``, ``--il6-exposure``, ``--tme`` and the
+   information printed about the cohort are in :mod:`helpers.runbook`;
 5. writes ``OUT/comparison.csv`` (published vs this cohort, :func:`helpers.scorecard.scorecard`)
    and prints its one-line summary;
 6. writes ``OUT/run.json`` (study, cohort path and SHA-256, parameters, chapters, versions).
@@ -309,8 +309,6 @@ def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: d
             except Exception as exc:  # papermill raises PapermillExecutionError and others
                 raise RunError(f"chapter {nb.stem} failed: {_last_line(exc)}") from None
             timings[nb.stem] = round(time.perf_counter() - t0, 2)
-            if html:
-                export_html(target, out / "html")
     finally:
         for k, v in env_before.items():
             if v is None:
@@ -321,13 +319,18 @@ def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: d
             raise RunError(f"the cohort file {cohort} changed during the run")
 
     summary = _write_comparison(study, results_dir, out)
-    if html:
-        write_index(out, study, cohort, chapters, summary)
+    if html:  # the book of this cohort (helpers/runbook.py)
+        from . import runbook
+
+        t0 = time.perf_counter()
+        runbook.book_step(out, study, chapters, params, summary, bar_disabled=not progress)
+        timings["book"] = round(time.perf_counter() - t0, 2)
     return summary, timings
 
 
 def run_study(study: str, cohort, out, force: bool = False, parameters: dict | None = None,
-              progress: bool = True, html: bool = True) -> Path:
+              progress: bool = True, html: bool = True, labels: dict | None = None,
+              labs: dict | None = None) -> Path:
     """Validate ``cohort``, run ``study``'s chapters on it and write everything to ``out``.
 
     Parameters
@@ -343,7 +346,11 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
         Chapter parameters as ``{name: value}``; text values are parsed as papermill's
         ``-p`` does (:func:`parse_value`).
     progress, html : bool
-        Show a tqdm bar over chapters; export HTML.
+        Show a tqdm bar over chapters; build the cohort's book in ``OUT/html``
+        (:func:`helpers.runbook.build_book`).
+    labels, labs : dict, optional
+        ``{your label: study label}`` (``--cohort-labels``); laboratory files
+        ``{"tcell": path, "il6_exposure": path, "tme": path}`` (:mod:`helpers.runbook`).
 
     Returns
     -------
@@ -371,11 +378,16 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
     if not chapters or missing:
         raise RunError(f"{study}: chapter notebooks missing: {', '.join(str(m) for m in missing) or 'none listed'}")
 
-    report = contract.validate_file(study, cohort)
+    from . import runbook
+
+    runbook.check_labels(study, labels)
+    report = contract.validate_file(study, cohort, labels=labels)
     if not report.empty:
         raise RunError(contract.format_report(report, cohort) + "\n\nNothing was run.")
     out = check_out(out, cohort, force)
     user = check_parameters(study, parameters, chapters)
+    user.update(runbook.lab_parameters(study, labs))
+    info = runbook.information(study, cohort, labels, user)
     digest = _sha256(cohort)
 
     # Everything is written into a hidden staging folder beside --out and renamed into place
@@ -393,10 +405,14 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
     except OSError as exc:
         raise RunError(f"cannot write the output folder {final}: {exc.strerror or exc}") from None
     try:
-        summary, timings = _run_into(staging, study, cohort, chapters, user, digest, progress, html)
+        read = runbook.prepared_cohort(study, cohort, labels, staging)
+        (staging / "information.txt").write_text("\n".join(info) + "\n", encoding="utf-8")
+        summary, timings = _run_into(staging, study, read, chapters, user,
+                                     digest if read == cohort else _sha256(read), progress, html)
         meta = {
             "study": study, "cohort": str(cohort), "cohort_sha256": digest,
-            "parameters": user, "chapters": [c.stem for c in chapters], "seconds": timings,
+            "parameters": user, "cohort_labels": labels or {}, "chapters": [c.stem for c in chapters],
+            "seconds": timings,
             "python": sys.version.split()[0],
         }
         (staging / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
@@ -419,6 +435,7 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
     print(f"{study}: ran {len(chapters)} chapters on {cohort.name}; output in {out}")
     if summary:
         print(summary + f"\ncomparison: {out / 'comparison.csv'}")
+    runbook.report(out, info)
     return out
 
 

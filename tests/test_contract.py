@@ -16,10 +16,10 @@ TOY = Contract(
     study="toy", dataset="cohort", description="a toy cohort",
     columns=(
         Column("patient_id", "id", "patient"),
-        Column("os_months", "float", "overall survival", unit="months", min=0),
-        Column("os_event", "binary", "1 = died, 0 = censored"),
-        Column("pfs_months", "float", "progression-free survival", unit="months", min=0),
-        Column("pfs_event", "binary", "1 = progressed or died"),
+        Column("os_months", "float", "overall survival", unit="months", min=0, endpoint="os"),
+        Column("os_event", "binary", "1 = died, 0 = censored", endpoint="os"),
+        Column("pfs_months", "float", "progression-free survival", unit="months", min=0, endpoint="pfs"),
+        Column("pfs_event", "binary", "1 = progressed or died", endpoint="pfs"),
         Column("il6_pg_ml", "float", "IL-6", unit="pg/mL", min=0, below_lod=True),
         Column("child_pugh_class", "category", "Child-Pugh class", allowed=("A", "B")),
         Column("ecog", "int", "ECOG", min=0, max=4, required=False),
@@ -87,7 +87,7 @@ def test_good_file_meets_contract(tmp_path):
         (_with(0, "child_pugh_class", "C"), "child_pugh_class", "line 2 (P01)", "one of A, B", "C"),
         (_with(0, "ecog", "1.5"), "ecog", "line 2 (P01)", "whole number", "1.5"),
         (_with(0, "ecog", "7"), "ecog", "line 2 (P01)", "0..4", "above the maximum: 7"),
-        (_with(0, "il6_pg_ml", ""), "il6_pg_ml", "line 2 (P01)", "a value in every row", "empty"),
+        (_with(0, "pfs_event", ""), "pfs_event", "line 2 (P01)", "a value in every row", "empty"),
         (_with(0, "il6_pg_ml", "<"), "il6_pg_ml", "line 2 (P01)", "<LOD", "text '<'"),
         (_with(0, "os_months", "inf"), "os_months", "line 2 (P01)", "a number", "text 'inf'"),
     ],
@@ -394,3 +394,151 @@ def test_edited_cohorts_give_a_report_not_a_traceback(tmp_path_factory, edits):
     report = _validate_text(tmp_path_factory.mktemp("fuzz") / "f.csv", text.encode())
     if not edits:
         assert report.empty
+
+
+# --------------------------------------------------------------------------- real-cohort input
+def _soramic_raw():
+    return pd.read_csv(paths.synthetic_cohort("soramic"), dtype=str)
+
+
+def _soramic_report(df, **kw):
+    return ct.validate(df, ct.contract_for("soramic"), "x.csv", **kw)
+
+
+def test_empty_cells_allowed_except_id_and_endpoints():
+    df = _soramic_raw()
+    for col in ("il6_pg_ml", "cirrhosis", "child_pugh_class", "albumin_g_l", "age_years"):
+        df.loc[df.index[::10], col] = np.nan
+    assert _soramic_report(df).empty
+    for col in ("os_months", "os_event", "patient_id", "cohort"):
+        bad = df.copy()
+        bad.loc[bad.index[3], col] = np.nan
+        report = _soramic_report(bad)
+        assert list(report["column"]) == [col] and report["found"].iloc[0] == "empty", report
+
+
+def test_missingness_and_empty_column_counts_as_absent():
+    df = _soramic_raw()
+    df.loc[df.index[:8], "il6_pg_ml"] = np.nan
+    df["hbv"] = np.nan
+    c = ct.contract_for("soramic")
+    miss = ct.missingness(df, c).set_index("column")
+    assert miss.loc["il6_pg_ml", "missing"] == 8 and miss.loc["il6_pg_ml", "percent_missing"] == round(800 / len(df), 1)
+    assert miss.loc["hbv", "status"].startswith("absent")
+    assert _soramic_report(df).empty  # optional and empty: absent, not an error
+    assert "hbv" not in ct.parse_frame(df, c).columns
+    df["il8_pg_ml"] = ""  # required and empty in every row: refused as absent
+    report = _soramic_report(df)
+    assert list(report["column"]) == ["il8_pg_ml"] and "empty in every row" in report["found"].iloc[0]
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("yes", 1), ("No", 0), ("TRUE", 1), ("false", 0), ("1", 1), ("0.0", 0), ("y", 1), ("F", 0)])
+def test_binary_spellings(raw, expected):
+    df = _soramic_raw()
+    df["cirrhosis"] = raw
+    assert _soramic_report(df).empty
+    assert set(ct.parse_frame(df, ct.contract_for("soramic"))["cirrhosis"]) == {expected}
+
+
+@pytest.mark.parametrize("study, raw, expected", [
+    ("soramic", "A", "A"), ("soramic", "b", "B"), ("soramic", "5", "A"), ("soramic", "7", "B"),
+    ("soramic", "10", "C"), ("soramic", "A6", "A"), ("soramic", "Child-Pugh B7", "B"), ("soramic", "c 12", "C"),
+    ("atebev_il6", "A", "A"), ("atebev_il6", "6", "A6"), ("atebev_il6", "b8", "B8"), ("atebev_il6", "C11", "C11")])
+def test_child_pugh_spellings(study, raw, expected):
+    c = ct.contract_for(study, "cohort")
+    df = pd.read_csv(paths.synthetic_cohort(study), dtype=str)
+    df["child_pugh_class"] = raw
+    assert ct.validate(df, c).empty
+    assert set(ct.parse_frame(df, c)["child_pugh_class"].astype(str)) == {expected}
+
+
+@pytest.mark.parametrize("raw", ["A9", "B5", "16", "D"])
+def test_child_pugh_inconsistent_refused(raw):
+    df = _soramic_raw()
+    df.loc[0, "child_pugh_class"] = raw
+    report = _soramic_report(df)
+    assert list(report["column"]) == ["child_pugh_class"] and "score 5-15" in report["expected"].iloc[0]
+
+
+def test_responses_with_ne_and_written_out():
+    df = pd.read_csv(paths.synthetic_cohort("pbis"), dtype=str)
+    c = ct.contract_for("pbis")
+    df.loc[0, "best_response"], df.loc[0, "objective_response"] = "NE", "0"
+    df.loc[1, "best_response"], df.loc[1, "objective_response"] = "Not evaluable", "0"
+    df.loc[2, "best_response"], df.loc[2, "objective_response"] = "partial response", "1"
+    assert ct.validate(df, c).empty
+    got = ct.parse_frame(df, c)["best_response"].astype(str)
+    assert list(got[:3]) == ["NE", "NE", "PR"]
+
+
+def test_one_cohort_study_reads_any_label_many_cohorts_need_a_mapping():
+    df = _soramic_raw()
+    df["cohort"] = "Mayo Clinic"
+    assert _soramic_report(df).empty
+    assert set(ct.parse_frame(df, ct.contract_for("soramic"))["cohort"]) == {"soramic"}
+    ab = pd.read_csv(paths.synthetic_cohort("atebev_il6"), dtype=str)
+    ab["cohort"] = ab["cohort"].map({"discovery": "SITE_A", "validation": "SITE_B"})
+    c = ct.contract_for("atebev_il6")
+    report = ct.validate(ab, c)
+    assert list(report["column"]) == ["cohort"] and "--cohort-labels" in report["expected"].iloc[0]
+    labels = {"SITE_A": "discovery", "SITE_B": "validation"}
+    assert ct.validate(ab, c, labels=labels).empty
+    assert set(ct.parse_frame(ab, c, labels)["cohort"].astype(str)) == {"discovery", "validation"}
+
+
+@pytest.mark.parametrize("study, given, target, factor", [
+    ("soramic", "bilirubin_mg_dl", "bilirubin_umol_l", 17.1),
+    ("soramic", "albumin_g_dl", "albumin_g_l", 10.0),
+    ("pbis", "crp_mg_l", "crp_mg_dl", 0.1),
+    ("atebev_il6", "crp_mg_l", "crp_mg_dl", 0.1),
+    ("atebev_il6", "albumin_g_l", "albumin_g_dl", 0.1),
+    ("soramic", "os_days", "os_months", 1 / 30.4375),
+    ("pbis", "pfs_weeks", "pfs_months", 7 / 30.4375),
+    ("soramic", "il6_ng_ml", "il6_pg_ml", 1000.0),
+])
+def test_declared_units_are_converted(study, given, target, factor):
+    c = ct.contract_for(study)
+    df = pd.read_csv(paths.synthetic_cohort(study), dtype=str)
+    if target not in df:
+        df[target] = "1.0"
+    want = pd.to_numeric(df[target], errors="coerce")
+    df[given] = df.pop(target).map(lambda v: v if str(v).startswith("<") else repr(float(v) / factor)
+                                   if not pd.isna(v) else v)
+    assert ct.validate(df, c).empty
+    got = ct.parse_frame(df, c)[target]
+    assert np.allclose(got[want.notna()], want.dropna(), rtol=1e-9)
+    assert ct.unit_factor(ct.split_unit(target)[0], ct.split_unit(given)[1], ct.split_unit(target)[1]) == pytest.approx(factor)
+
+
+@pytest.mark.parametrize("name", ["il6_iu_ml", "il6_g_dl", "albumin_mmol_l"])
+def test_unit_without_conversion_or_given_twice_is_refused(name):
+    df = _soramic_raw()
+    df[name] = df.pop(ct.split_unit(name)[0] + "_" + ("g_l" if name.startswith("albumin") else "pg_ml"))
+    report = _soramic_report(df)
+    row = report[report["column"] == name]
+    assert len(row) == 1 and "no well-defined conversion" in row["found"].iloc[0]
+    df = _soramic_raw()
+    df["bilirubin_mg_dl"] = "1.0"
+    report = _soramic_report(df)
+    assert "given twice" in " ".join(report["found"])
+
+
+def test_times_in_days_written_as_months_are_refused_with_the_fix():
+    df = _soramic_raw()
+    for col in ("os_months", "pfs_months", "liver_dysfunction_months"):
+        df[col] = (pd.to_numeric(df[col]) * 30.4375).map(repr)
+    report = _soramic_report(df)
+    row = report[report["column"] == "os_months"]
+    assert len(row) == 1 and "os_days" in row["found"].iloc[0] and "240" in row["expected"].iloc[0]
+    df = _soramic_raw()
+    df["os_months"] = "130"  # every time plausible, the median not
+    report = _soramic_report(df)
+    assert "median" in report[report["column"] == "os_months"]["found"].iloc[0]
+
+
+def test_accepted_units_table_lists_conversions():
+    table = ct.accepted_units(ct.contract_for("soramic"))
+    row = table[(table["column"] == "bilirubin_umol_l") & (table["also_accepted"] == "bilirubin_mg_dl")]
+    assert row["multiplied_by"].iloc[0] == 17.1
+    assert "albumin_g_dl" in set(table["also_accepted"]) and "os_days" in set(table["also_accepted"])

@@ -36,12 +36,17 @@ STUDY = "atebev_il6"
 COHORTS = ("discovery", "validation")
 #: The study's key marker (the column a shuffling test permutes).
 MARKER = "il6_pg_ml"
+#: Pre-specified cut-offs: marker column -> (Params name, high if). The run warns when one
+#: leaves fewer than a few patients in a group (helpers.runbook.cutoff_warnings).
+CUTOFFS = {"il6_pg_ml": ("il6_cutoff", ">=")}
 #: Serum cytokines of Fig. 1B (column names).
 CYTOKINES = ("il2_pg_ml", "il4_pg_ml", "il6_pg_ml", "il10_pg_ml", "il17a_pg_ml",
              "ifng_pg_ml", "tnfa_pg_ml")
 #: RECIST 1.1 best overall response levels.
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")
-CHILD_PUGH = ("A5", "A6", "B7", "B8", "B9")
+#: Child-Pugh class and score as the paper tabulates them (A5 ... B9); C10-C15 and a plain class
+#: (A, B, C: score unknown) are accepted too (the models use class A vs B only).
+CHILD_PUGH = ("A5", "A6", "B7", "B8", "B9", "C10", "C11", "C12", "C13", "C14", "C15", "A", "B", "C")
 AETIOLOGY = ("hbv", "hcv", "alcohol", "other")
 
 _SYN = "synthetic: helpers/synth/atebev_il6.py"
@@ -71,16 +76,16 @@ def _cyto(name: str, label: str, required: bool = False, section: str = "") -> C
 COHORT_COLUMNS = (
     Column("patient_id", "id", "Patient identifier (one row per patient)", source=_SYN),
     Column("cohort", "category", "discovery (3 centres, n = 84) or validation (1 centre, n = 81)",
-           allowed=COHORTS, source="Table 1 header"),
+           allowed=COHORTS, source="Table 1 header", codes="cohort"),
     # outcomes
     Column("os_months", "float", "Overall survival: treatment start to death or last follow-up",
            unit="months", min=0,
-           source=f"{_SYN}; progression + post-progression survival, calibrated to the printed OS HRs and median follow-up (the printed 1-year OS rates are not met: see atebev_outcomes)"),
-    Column("os_event", "binary", "1 = died, 0 = alive at last follow-up (censored)", source=_SYN),
+           source=f"{_SYN}; progression + post-progression survival, calibrated to the printed OS HRs and median follow-up (the printed 1-year OS rates are not met: see atebev_outcomes)", endpoint="os"),
+    Column("os_event", "binary", "1 = died, 0 = alive at last follow-up (censored)", source=_SYN, endpoint="os"),
     Column("pfs_months", "float", "Progression-free survival: treatment start to PD (RECIST 1.1) or death",
            unit="months", min=0,
-           source=f"{_SYN}; consistent with best response and CB6m; calibrated to the printed PFS HRs"),
-    Column("pfs_event", "binary", "1 = progressed or died, 0 = censored", source=_SYN),
+           source=f"{_SYN}; consistent with best response and CB6m; calibrated to the printed PFS HRs", endpoint="pfs"),
+    Column("pfs_event", "binary", "1 = progressed or died, 0 = censored", source=_SYN, endpoint="pfs"),
     # key marker
     Column("il6_pg_ml", "float", "Baseline serum IL-6 before the first dose (0 = undetectable)",
            unit="pg/ml", min=0, below_lod=True,
@@ -90,8 +95,8 @@ COHORT_COLUMNS = (
            source="Table 1 and Table 2 median (IQR)"),
     Column("male", "binary", "1 = male sex", source="Table 1, Table 2"),
     Column("ecog", "int", "ECOG performance status", min=0, max=4, source="Table 1, Table 2"),
-    Column("child_pugh_class", "category", "Child-Pugh class and score", allowed=CHILD_PUGH,
-           source="Table 1, Table 2"),
+    Column("child_pugh_class", "category", "Child-Pugh class and score (or class only)", allowed=CHILD_PUGH,
+           source="Table 1, Table 2", codes="child_pugh"),
     Column("afp_ng_ml", "float", "Serum alpha-foetoprotein", unit="ng/ml", min=0,
            source=f"{_SYN}; share >= 400 ng/ml from Table 1 / Table 2, share >= 100 from CRAFITY (Table 2)"),
     Column("mvi", "binary", "1 = macrovascular invasion present", source="Table 1, Table 2"),
@@ -105,7 +110,7 @@ COHORT_COLUMNS = (
            section="Table 1 / Table 2", source="Table 1, Table 2"),
     Column("crp_mg_dl", "float", "Serum C-reactive protein", unit="mg/dl", min=0, required=False,
            section="CRAFITY (Table 2)", source=f"{_SYN}; share >= 1 mg/dl from the CRAFITY rows of Table 2"),
-    Column("best_response", "category", "RECIST 1.1 best overall response", allowed=RESPONSES,
+    Column("best_response", "category", "RECIST 1.1 best overall response", allowed=RESPONSES, codes="response",
            required=False, section="Response, CB6m, PD at first evaluation (Figs 1, 2A/D)",
            source="Results: ORR per cohort and IL-6 group, PD at first evaluation, CB6m n = 47/37"),
     # optional laboratory markers (Fig. 1A)

@@ -60,14 +60,14 @@ def _cytokine(name: str, label: str, required: bool = False, section: str = "") 
 COHORT_COLUMNS = (
     Column("patient_id", "id", "Patient identifier (one row per patient)", source=_SYN),
     Column("cohort", "category", "Cohort: derivation (AB, Seoul), validation (AB, Incheon), lenvatinib (comparison group)",
-           allowed=COHORTS, source="Patients and methods, Study cohort (116 / 54 / 21)"),
+           allowed=COHORTS, source="Patients and methods, Study cohort (116 / 54 / 21)", codes="cohort"),
     # outcomes
     Column("os_months", "float", "Overall survival: treatment start to death or last follow-up", unit="months", min=0,
-           source=f"{_SYN}; Weibull PH times, HR from Fig 1 / Table 2"),
-    Column("os_event", "binary", "1 = died, 0 = alive at last follow-up (censored)", source=_SYN),
+           source=f"{_SYN}; Weibull PH times, HR from Fig 1 / Table 2", endpoint="os"),
+    Column("os_event", "binary", "1 = died, 0 = alive at last follow-up (censored)", source=_SYN, endpoint="os"),
     Column("pfs_months", "float", "Progression-free survival: treatment start to progression, death or last follow-up",
-           unit="months", min=0, source=f"{_SYN}; Weibull PH times, HR from Fig 1 / Table 2; PFS <= OS"),
-    Column("pfs_event", "binary", "1 = progressed or died, 0 = censored", source=_SYN),
+           unit="months", min=0, source=f"{_SYN}; Weibull PH times, HR from Fig 1 / Table 2; PFS <= OS", endpoint="pfs"),
+    Column("pfs_event", "binary", "1 = progressed or died, 0 = censored", source=_SYN, endpoint="pfs"),
     Column("objective_response", "binary", "Objective response (CR or PR, mRECIST) as best response",
            source="Results: responders per PBIS group (11/62, 20/54; 6/39, 8/15; matched 11/57, 24/57)"),
     # the four PBIS markers
@@ -94,7 +94,7 @@ COHORT_COLUMNS = (
            section="correlations; multivariable models; propensity score", source=f"{_SYN}; eligibility 0-1"),
     Column("child_pugh_score", "int", "Child-Pugh score", unit="points", min=5, max=15, required=False,
            section="correlations; multivariable OS; propensity score", source=f"{_SYN}; eligibility A or B7"),
-    Column("child_pugh_class", "category", "Child-Pugh class", allowed=("A", "B", "C"), required=False,
+    Column("child_pugh_class", "category", "Child-Pugh class", allowed=("A", "B", "C"), codes="child_pugh", required=False,
            section="cohort characteristics", source="derived from child_pugh_score"),
     Column("bclc_stage", "category", "BCLC stage", allowed=("A", "B", "C"), required=False,
            section="cohort characteristics", source=f"{_SYN}; assumed"),
@@ -112,7 +112,8 @@ COHORT_COLUMNS = (
            section="correlations; CRAFITY; multivariable models", source=f"{_SYN}; higher in PBIShi (Table S2)"),
     Column("pivka_ii_mau_ml", "float", "Serum PIVKA-II (protein induced by vitamin K absence-II)", unit="mAU/mL", min=0,
            required=False, section="correlations; multivariable PFS", source=f"{_SYN}; assumed"),
-    Column("best_response", "category", "Best overall response (mRECIST)", allowed=("CR", "PR", "SD", "PD"),
+    Column("best_response", "category", "Best overall response (mRECIST); NE = not evaluable",
+           allowed=("CR", "PR", "SD", "PD", "NE"), codes="response",
            required=False, section="response details", source=f"{_SYN}; consistent with objective_response"),
 )
 

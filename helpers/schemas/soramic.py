@@ -31,6 +31,8 @@ STUDY = "soramic"
 COHORTS = ("soramic",)
 #: The study's key marker (the column a shuffling test permutes).
 MARKER = "il6_pg_ml"
+#: Pre-specified cut-offs: marker column -> (Params name, high if).
+CUTOFFS = {"il6_pg_ml": ("il6_cutoff", ">"), "il8_pg_ml": ("il8_cutoff", ">")}
 #: Columns every cohort must have.
 REQUIRED = ("patient_id", "cohort", "os_months", "os_event", "il6_pg_ml", "il8_pg_ml", "cirrhosis",
             "child_pugh_class", "albumin_g_l", "bilirubin_umol_l")
@@ -58,24 +60,24 @@ _TABLE1 = "Table 1; univariable Cox (Tables 2-3)"
 COHORT_COLUMNS = (
     Column("patient_id", "id", "Patient identifier (one row per patient)", source=_SYN),
     Column("cohort", "category", "Cohort label: soramic (RE + sorafenib arm, baseline serum available)",
-           allowed=COHORTS, source="Results: 83 of 183 patients given RE"),
+           allowed=COHORTS, source="Results: 83 of 183 patients given RE", codes="cohort"),
     # outcomes
     Column("os_months", "float", "Overall survival: start of treatment to death or last follow-up", unit="months",
-           min=0, source=f"{_SYN}; Weibull PH times (Bender 2005), HRs from Table 2, medians from Fig. 2"),
+           min=0, source=f"{_SYN}; Weibull PH times (Bender 2005), HRs from Table 2, medians from Fig. 2", endpoint="os"),
     Column("os_event", "binary", "1 = died, 0 = alive at last follow-up (censored)",
-           source=f"{_SYN}; 73 deaths (Results)"),
+           source=f"{_SYN}; 73 deaths (Results)", endpoint="os"),
     Column("pfs_months", "float", "Progression-free survival (local investigator): to progression, death or last follow-up",
            unit="months", min=0, required=False, nullable=True, section="PFS by IL-6 and IL-8 (Fig. S2); liver dysfunction censored at progression (Fig. S3)",
-           source=f"{_SYN}; medians from Fig. S2 text; missing in one patient"),
+           source=f"{_SYN}; medians from Fig. S2 text; missing in one patient", endpoint="pfs"),
     Column("pfs_event", "binary", "1 = progressed or died, 0 = censored", required=False, nullable=True,
-           section="PFS by IL-6 and IL-8 (Fig. S2)", source=_SYN),
+           section="PFS by IL-6 and IL-8 (Fig. S2)", source=_SYN, endpoint="pfs"),
     Column("liver_dysfunction_months", "float",
            "Time to liver dysfunction: to the first CTCAE v5 grade >= 2 bilirubin increase, censored at the last laboratory follow-up",
            unit="months", min=0, required=False, nullable=True,
            section="time to liver dysfunction (Fig. 3, Table 3, Fig. S3)",
-           source=f"{_SYN}; follow-up bilirubin in 78, 33 events; HRs from Table 3"),
+           source=f"{_SYN}; follow-up bilirubin in 78, 33 events; HRs from Table 3", endpoint="liver_dysfunction"),
     Column("liver_dysfunction_event", "binary", "1 = grade >= 2 bilirubin increase observed, 0 = censored",
-           required=False, nullable=True, section="time to liver dysfunction (Fig. 3, Table 3, Fig. S3)", source=_SYN),
+           required=False, nullable=True, section="time to liver dysfunction (Fig. 3, Table 3, Fig. S3)", source=_SYN, endpoint="liver_dysfunction"),
     # markers
     Column("il6_pg_ml", "float", "Baseline serum IL-6 (R&D Quantikine ELISA D6050)", unit="pg/mL", min=0,
            below_lod=True, source=f"{_SYN}; share above the paper's cut-off = 48/83; log-normal shape assumed"),
@@ -84,6 +86,7 @@ COHORT_COLUMNS = (
     # covariates of the multivariable models (required)
     Column("cirrhosis", "binary", "1 = liver cirrhosis", source=f"{_SYN}; {_T1}"),
     Column("child_pugh_class", "category", "Child-Pugh class (trial eligibility A to B7)", allowed=("A", "B", "C"),
+           codes="child_pugh",
            source=f"{_SYN}; {_T1}"),
     Column("albumin_g_l", "float", "Baseline serum albumin", unit="g/L", min=5, max=70,
            source=f"{_SYN}; share < 36 g/L and mALBI grade from Table 1"),
