@@ -106,9 +106,6 @@ def test_pbc_run_matches_r_on_complete_cases(pbc_run):
 
 @pytest.mark.notebook
 @pytest.mark.xdist_group("pbc")
-@pytest.mark.xfail(strict=True, reason="helpers/studies/soramic.group_column labels a missing IL-6 as "
-                   "'low', so the log-rank test uses 418 patients, not the 312 with IL-6 (complete "
-                   "cases: the study-page helpers' part of issue 11)")
 def test_pbc_logrank_matches_r_on_complete_cases(pbc_run):
     _, res = pbc_run
     r = json.loads((PBC / "expected_pbc.json").read_text())
