@@ -77,6 +77,9 @@ COLUMN_IN = 7.5
 HALF_IN = 3.6
 #: Height of one row of panels, by number of panels side by side (inches).
 PANEL_HEIGHT_IN = {1: 4.2, 2: 3.4}
+#: Most times in a number-at-risk table (and x ticks of a KM plot): more and the numbers of
+#: a half-column panel run into each other (:func:`risk_times_bounded`).
+MAX_RISK_TIMES = 9
 
 
 def setup(svg: bool = True) -> None:
@@ -264,6 +267,20 @@ def number_at_risk(km: pd.DataFrame, times) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RISK_COLUMNS)
 
 
+def risk_times_bounded(times, max_times: int = MAX_RISK_TIMES) -> list[float]:
+    """At most ``max_times`` of ``times`` (sorted, distinct), for a risk table that stays
+    readable: every k-th time from the first, with the smallest k that fits (so the spacing
+    stays even and time 0 is kept). ``times`` that already fit are returned as given."""
+    if max_times < 2:
+        raise ValueError("risk_times_bounded: max_times must be at least 2")
+    given = list(times)
+    times = sorted(dict.fromkeys(float(t) for t in given))
+    if len(times) <= max_times:
+        return given
+    step = -(-(len(times) - 1) // (max_times - 1))      # ceil((n - 1) / (max - 1))
+    return times[::step]
+
+
 def _one_row(x, what: str, columns) -> dict:
     """A dict from a one-row DataFrame, a Series or a dict (the first row of a frame)."""
     if isinstance(x, pd.DataFrame):
@@ -307,7 +324,8 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
         :func:`helpers.survival.logrank` (its ``p``) or a float: printed as ``Log-rank p``.
     risk_times
         Times for the number-at-risk table under the axis (:func:`number_at_risk`); they
-        also become the x ticks.
+        also become the x ticks. More than :data:`MAX_RISK_TIMES` are thinned to every
+        k-th time (:func:`risk_times_bounded`), so the numbers never run together.
     labels
         Display names per group (dict), e.g. ``{"il6_high": "IL-6 ≥ 18.49 pg/ml"}``; other
         groups get :func:`helpers.labels.label`.
@@ -335,6 +353,8 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
         The curve axes; the risk table is a second axes of the same figure.
     """
     km = _km_frame(km)
+    if risk_times is not None:
+        risk_times = risk_times_bounded(risk_times)
     groups = _groups(km, order)
     color = _colors(groups, colors)
     name_of = {g: _label(g, labels) for g in groups}
