@@ -13,10 +13,10 @@ figure is designed for it:
   tables: one per figure (:func:`km_plot`) or two side by side (:func:`km_panels`), each
   with its own risk table in a gridspec row (never an inset that can collide).
 * **Text** at 10 pt or more at that size (:data:`STYLE`).
-* **Output**: call :func:`setup` once per chapter (after the imports). It makes the inline
-  backend emit SVG (sharp at any zoom; myst-nb writes it as an ``.svg`` image), with fixed
-  ids and no timestamp so the same figure gives the same file, and applies :data:`STYLE`
-  to the chapter's own figures as well.
+* **Output**: importing this module in a notebook makes the inline backend emit SVG (sharp
+  at any zoom; myst-nb writes it as an ``.svg`` image), with fixed ids and no timestamp so
+  the same figure gives the same file. :func:`setup`, once per chapter after the imports,
+  also applies :data:`STYLE` to the chapter's own figures.
 * **Alt text and captions**: set ``mystnb: image: alt:`` in the cell metadata to say what the
   figure shows; otherwise the book uses the caption (``helpers/page_ext.py``), and on study
   pages it appends "Synthetic data." to a caption that does not say so.
@@ -82,6 +82,25 @@ PANEL_HEIGHT_IN = {1: 4.2, 2: 3.4}
 MAX_RISK_TIMES = 9
 
 
+def _svg_output() -> None:
+    """Inline figures as deterministic SVG (fixed ids, no date), if inside IPython."""
+    import os
+
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")      # no date in the SVG metadata
+    mpl.rcParams["svg.hashsalt"] = "hcc-book"
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # pragma: no cover - both come with ipykernel
+        return
+    if get_ipython() is None:
+        return
+    try:
+        set_matplotlib_formats("svg", metadata={"Date": None})
+    except Exception:  # pragma: no cover - a shell without the inline backend
+        pass
+
+
 def setup(svg: bool = True) -> None:
     """Once per chapter: SVG figures with fixed ids and no timestamp, and :data:`STYLE` for
     the chapter's own figures too.
@@ -89,20 +108,14 @@ def setup(svg: bool = True) -> None:
     ``svg=False`` gives PNG at 2x density instead (``retina``: twice the pixels, shown at
     the natural size). Outside IPython only the style is applied.
     """
-    import os
-
-    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")      # no date in the SVG metadata
     mpl.rcParams.update(STYLE)
-    mpl.rcParams["svg.hashsalt"] = "hcc-book"
-    try:
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
-    except ImportError:  # pragma: no cover - matplotlib-inline comes with ipykernel
+    if svg:
+        _svg_output()
         return
     try:
-        if svg:
-            set_matplotlib_formats("svg", metadata={"Date": None})
-        else:
-            set_matplotlib_formats("retina")
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
     except Exception:  # pragma: no cover - not inside IPython
         pass
 
@@ -1203,3 +1216,8 @@ def km_small_multiples(km, table, panels, *, ncols=2, labels=None, colors=None, 
     if handles:
         fig.legend(handles, names, loc="outside lower center", ncol=len(names), fontsize=10)
     return fig
+
+
+# Importing this module in a notebook makes its inline figures SVG (sharp at any zoom, never
+# a 72-dpi PNG), whether or not the chapter calls setup(); the style stays the chapter's.
+_svg_output()

@@ -356,3 +356,21 @@ def test_km_plot_draws_at_most_max_risk_times():
     n_groups = len(dict.fromkeys(toy_km()["group"]))
     assert len(risk_ax.texts) <= plots.MAX_RISK_TIMES * n_groups
     assert len(ax.get_xticks()) <= plots.MAX_RISK_TIMES
+
+
+def test_inline_figures_are_svg_in_a_notebook_shell():
+    """Inside IPython, figures are rendered as SVG (not 72-dpi PNG), without a date."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    shell = InteractiveShell.instance()
+    try:
+        plots._svg_output()
+        svg = shell.display_formatter.formatters["image/svg+xml"]
+        png = shell.display_formatter.formatters["image/png"]
+        assert Figure in svg.type_printers and Figure not in png.type_printers
+        fig, _ = plt.subplots()
+        text = svg.type_printers[Figure](fig)
+        assert "<svg" in text and "<dc:date>" not in text
+    finally:
+        InteractiveShell.clear_instance()
