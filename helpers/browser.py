@@ -143,6 +143,9 @@ _PAGE_JS = r"""
   }));
   const clone = article.cloneNode(true);
   clone.querySelectorAll("pre, code, .cell_input, script, style, .highlight").forEach((e) => e.remove());
+  // textContent runs table cells and list items together ("<0.0010.000"): separate them.
+  clone.querySelectorAll("td, th, tr, li, p, div, dt, dd, caption, h1, h2, h3, h4, h5, h6, br")
+    .forEach((e) => e.append(" "));
   const text = clone.textContent;
   const outputs = Array.from(article.querySelectorAll(".cell_output > .output")).map((o) => ({
     cls: o.className, text: o.innerText.trim(),

@@ -113,6 +113,7 @@ def test_missing_browser_skips_or_fails_when_required(monkeypatch):
 PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title></head><body>
 <main><article class="bd-article" style="width: 800px">
 <p>A p-value of 0.000 and {glue:text}`key`.</p>
+<table class="cells"><tr><td>&lt;0.001</td><td>0.000</td></tr></table>
 <table><thead><tr><th>median_low_lower</th></tr></thead><tbody><tr><td style="white-space:nowrap">%s</td></tr></tbody></table>
 <div style="overflow-x:auto"><table><tr><th>ok</th></tr><tr><td style="white-space:nowrap">%s</td></tr></table></div>
 <div class="cell_output"><div class="output text_plain"><pre>'a stray string'</pre></div></div>
@@ -136,6 +137,8 @@ def test_browser_finds_defects_on_a_real_page(tmp_path):
     assert checks == ["console", "figure-alt", "figure-scale", "p-zero", "page-width",
                       "raw-markup", "snake-header", "stray-output", "table-width"], found
     assert (tmp_path / "shots" / "1400" / "page.png").stat().st_size > 1000
+    zeros = [f for f in found if f.check == "p-zero"]
+    assert len(zeros) == 2, zeros        # the prose one, and the cell after "<0.001"
 
 
 def test_built_book_in_a_real_browser(built_book):
