@@ -141,6 +141,13 @@ def test_browser_finds_defects_on_a_real_page(tmp_path):
     assert len(zeros) == 2, zeros        # the prose one, and the cell after "<0.001"
 
 
+def test_book_builds_strict_and_offline(built_book):
+    """``jupyter-book build -W -n`` from the shared execution cache, then the offline check
+    (with or without a browser)."""
+    assert built_book.returncode == 0, built_book.output
+    assert "offline check: no remote" in built_book.output
+
+
 def test_built_book_in_a_real_browser(built_book):
     """Every page of the executed, built book, at 1,400 and 420 px: no failing finding."""
     _need_browser()
