@@ -33,6 +33,10 @@ book: $(STAMP)
 
 # Two pytest-xdist workers; --dist loadgroup keeps each shared execution (the executed book,
 # one re-run per study; tests/conftest.py) on one worker, so every chapter executes once.
+# The executed book is the book's own execution cache (_build/.jupyter_cache): the tests then
+# build the HTML from it and open every page in headless Chromium (tests/test_browser.py;
+# skipped without Chromium unless HCC_BOOK_REQUIRE_BROWSER=1), and `make book` afterwards
+# executes nothing.
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -q -n 2 --dist loadgroup
 

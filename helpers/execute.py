@@ -6,12 +6,15 @@ exactly the notebook text myst-nb will see (the input fingerprint of
 :mod:`helpers.book_ext` included), so Sphinx then finds every notebook cached. Notebooks
 already cached are skipped, so a no-change rebuild executes nothing. Aggregate pages
 (``hcc_book.study == "all"``: the scorecard) run last, after the chapters whose results
-they collect; before they run, every chapter's results file is rewritten from its cached
-notebook (:func:`helpers.book_ext.restore_results`), so the scorecard collects exactly the
-numbers of the executions the book shows, even where the file on disk came from another run.
+they collect; before they run, the results file of every chapter taken from the cache is
+rewritten from its cached notebook (:func:`helpers.book_ext.restore_results`; a chapter
+executed now wrote its own), so the scorecard collects exactly the numbers of the executions
+the book shows, even where the file on disk came from another run.
 
-:func:`execute_notebooks` is the same parallel execution without the cache, into a folder
-of one's choosing (the tests execute every chapter once this way).
+:func:`fill_cache` is the same with every notebook's outcome, and the executed notebooks
+copied to a folder: the tests' executed book (``tests/conftest.py``) is this cache, so
+``make book`` after ``make test`` executes nothing. :func:`execute_notebooks` is the same
+parallel execution without the cache, into a folder of one's choosing.
 
 Run as ``python -m helpers execute [--jobs N]`` (the Makefile's ``book`` target does).
 """
@@ -86,6 +89,28 @@ def execute_book(jobs: int = 2, root=None, cache_path=None) -> int:
 
     ``root`` (the folder holding ``_toc.yml``) and ``cache_path`` default to the repository's
     and :data:`CACHE` (tests pass a small temporary book)."""
+    outcome = fill_cache(jobs=jobs, root=root, cache_path=cache_path)
+    return 1 if any(outcome.values()) else 0
+
+
+#: Environment of the kernels: inline figures even if the caller set another backend.
+KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+
+
+def fill_cache(jobs: int = 2, root=None, cache_path=None, out_dir=None) -> dict[str, str | None]:
+    """Execute every uncached notebook of the book into the jupyter-cache (what
+    ``python -m helpers execute`` and ``make book`` do), ``jobs`` at a time, aggregate pages
+    last. Returns ``{notebook name: error line or None}`` for every notebook of the book
+    (``None`` also for one taken from the cache).
+
+    Results files: a chapter executed here writes its own (its kernel, into
+    :data:`helpers.paths.RESULTS`); for a chapter taken from the cache, the file is rewritten
+    from the cached notebook (:func:`helpers.book_ext.restore_results`), before the
+    aggregate pages run.
+
+    ``out_dir``: also write every notebook, as executed (from the cache, or the failed
+    execution with its error), to ``out_dir/<name>`` (the tests read them there)."""
+    import nbformat
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
     from tqdm import tqdm
@@ -96,16 +121,23 @@ def execute_book(jobs: int = 2, root=None, cache_path=None) -> int:
     notebooks = toc_notebooks(root)
     waves = [[p for p in notebooks if not _is_aggregate(p)], [p for p in notebooks if _is_aggregate(p)]]
     failures, executed, names, start = [], 0, [], time.perf_counter()
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    outcome: dict[str, str | None] = {}
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_set_environ,
+                             initargs=(KERNEL_ENV,)) as pool:
         for number, wave in enumerate(waves):
             todo = [p for p in wave if not _is_cached(cache, p)]
+            outcome.update({p.name: None for p in wave if p not in todo})
             futures = [pool.submit(_execute, str(p)) for p in todo]
             for fut in tqdm(as_completed(futures), total=len(futures), desc="executing notebooks",
                             unit="nb", disable=None if futures else True):
                 path_str, nb, seconds, error = fut.result()
                 name = Path(path_str).relative_to(root)
+                outcome[Path(path_str).name] = error
                 if error:
                     failures.append(f"{name}: {error}")
+                    if out_dir is not None:
+                        Path(out_dir).mkdir(parents=True, exist_ok=True)
+                        nbformat.write(nb, str(Path(out_dir) / Path(path_str).name))
                     continue
                 executed += 1
                 names.append(Path(path_str).stem)
@@ -115,7 +147,12 @@ def execute_book(jobs: int = 2, root=None, cache_path=None) -> int:
             if failures:
                 break  # aggregate pages would only repeat the failure
             if number == 0:  # results of the executions the cache holds, not older files
-                book_ext.restore_results(wave, cache_path)
+                book_ext.restore_results([p for p in wave if p not in todo], cache_path)
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        for p in notebooks:
+            if outcome.get(p.name, "missing") is None:
+                nbformat.write(_cached(cache, p), str(Path(out_dir) / p.name))
     took = time.perf_counter() - start
     print(f"executed {executed} notebook(s) with {jobs} job(s) in {took:.0f} s; "
           f"{len(notebooks) - executed - len(failures)} already cached")
@@ -124,8 +161,13 @@ def execute_book(jobs: int = 2, root=None, cache_path=None) -> int:
     if failures:
         print("These notebooks failed (the book build would stop on them):")
         print("\n".join(f"  {f}" for f in failures))
-        return 1
-    return 0
+    return outcome
+
+
+def _cached(cache, path: Path):
+    """The cached (executed) notebook of ``path``, as myst-nb would take it."""
+    record = cache.match_cache_notebook(_as_myst_nb_sees_it(path))
+    return cache.get_cache_bundle(record.pk).nb
 
 
 def execute_notebooks(notebooks, out_dir, results_dir, jobs: int = 2,

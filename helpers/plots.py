@@ -13,10 +13,10 @@ figure is designed for it:
   tables: one per figure (:func:`km_plot`) or two side by side (:func:`km_panels`), each
   with its own risk table in a gridspec row (never an inset that can collide).
 * **Text** at 10 pt or more at that size (:data:`STYLE`).
-* **Output**: call :func:`setup` once per chapter (after the imports). It makes the inline
-  backend emit SVG (sharp at any zoom; myst-nb writes it as an ``.svg`` image), with fixed
-  ids and no timestamp so the same figure gives the same file, and applies :data:`STYLE`
-  to the chapter's own figures as well.
+* **Output**: importing this module in a notebook makes the inline backend emit SVG (sharp
+  at any zoom; myst-nb writes it as an ``.svg`` image), with fixed ids and no timestamp so
+  the same figure gives the same file. :func:`setup`, once per chapter after the imports,
+  also applies :data:`STYLE` to the chapter's own figures.
 * **Alt text and captions**: set ``mystnb: image: alt:`` in the cell metadata to say what the
   figure shows; otherwise the book uses the caption (``helpers/page_ext.py``), and on study
   pages it appends "Synthetic data." to a caption that does not say so.
@@ -77,6 +77,28 @@ COLUMN_IN = 7.5
 HALF_IN = 3.6
 #: Height of one row of panels, by number of panels side by side (inches).
 PANEL_HEIGHT_IN = {1: 4.2, 2: 3.4}
+#: Most times in a number-at-risk table (and x ticks of a KM plot): more and the numbers of
+#: a half-column panel run into each other (:func:`risk_times_bounded`).
+MAX_RISK_TIMES = 9
+
+
+def _svg_output() -> None:
+    """Inline figures as deterministic SVG (fixed ids, no date), if inside IPython."""
+    import os
+
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")      # no date in the SVG metadata
+    mpl.rcParams["svg.hashsalt"] = "hcc-book"
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # pragma: no cover - both come with ipykernel
+        return
+    if get_ipython() is None:
+        return
+    try:
+        set_matplotlib_formats("svg", metadata={"Date": None})
+    except Exception:  # pragma: no cover - a shell without the inline backend
+        pass
 
 
 def setup(svg: bool = True) -> None:
@@ -86,20 +108,14 @@ def setup(svg: bool = True) -> None:
     ``svg=False`` gives PNG at 2x density instead (``retina``: twice the pixels, shown at
     the natural size). Outside IPython only the style is applied.
     """
-    import os
-
-    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")      # no date in the SVG metadata
     mpl.rcParams.update(STYLE)
-    mpl.rcParams["svg.hashsalt"] = "hcc-book"
-    try:
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
-    except ImportError:  # pragma: no cover - matplotlib-inline comes with ipykernel
+    if svg:
+        _svg_output()
         return
     try:
-        if svg:
-            set_matplotlib_formats("svg", metadata={"Date": None})
-        else:
-            set_matplotlib_formats("retina")
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
     except Exception:  # pragma: no cover - not inside IPython
         pass
 
@@ -264,6 +280,20 @@ def number_at_risk(km: pd.DataFrame, times) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RISK_COLUMNS)
 
 
+def risk_times_bounded(times, max_times: int = MAX_RISK_TIMES) -> list[float]:
+    """At most ``max_times`` of ``times`` (sorted, distinct), for a risk table that stays
+    readable: every k-th time from the first, with the smallest k that fits (so the spacing
+    stays even and time 0 is kept). ``times`` that already fit are returned as given."""
+    if max_times < 2:
+        raise ValueError("risk_times_bounded: max_times must be at least 2")
+    given = list(times)
+    times = sorted(dict.fromkeys(float(t) for t in given))
+    if len(times) <= max_times:
+        return given
+    step = -(-(len(times) - 1) // (max_times - 1))      # ceil((n - 1) / (max - 1))
+    return times[::step]
+
+
 def _one_row(x, what: str, columns) -> dict:
     """A dict from a one-row DataFrame, a Series or a dict (the first row of a frame)."""
     if isinstance(x, pd.DataFrame):
@@ -307,7 +337,8 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
         :func:`helpers.survival.logrank` (its ``p``) or a float: printed as ``Log-rank p``.
     risk_times
         Times for the number-at-risk table under the axis (:func:`number_at_risk`); they
-        also become the x ticks.
+        also become the x ticks. More than :data:`MAX_RISK_TIMES` are thinned to every
+        k-th time (:func:`risk_times_bounded`), so the numbers never run together.
     labels
         Display names per group (dict), e.g. ``{"il6_high": "IL-6 ≥ 18.49 pg/ml"}``; other
         groups get :func:`helpers.labels.label`.
@@ -335,6 +366,8 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
         The curve axes; the risk table is a second axes of the same figure.
     """
     km = _km_frame(km)
+    if risk_times is not None:
+        risk_times = risk_times_bounded(risk_times)
     groups = _groups(km, order)
     color = _colors(groups, colors)
     name_of = {g: _label(g, labels) for g in groups}
@@ -1183,3 +1216,8 @@ def km_small_multiples(km, table, panels, *, ncols=2, labels=None, colors=None, 
     if handles:
         fig.legend(handles, names, loc="outside lower center", ncol=len(names), fontsize=10)
     return fig
+
+
+# Importing this module in a notebook makes its inline figures SVG (sharp at any zoom, never
+# a 72-dpi PNG), whether or not the chapter calls setup(); the style stays the chapter's.
+_svg_output()

@@ -793,6 +793,15 @@ def display_inputs(inputs: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def fmt_tau2(tau2: float) -> str:
+    """τ² for tables and prose: ``0`` where the estimator truncates at zero (DL, REML and PM
+    often do with two or three cohorts), ``<0.001`` when tiny, else three decimals; never
+    ``0.000``, which a reader takes for a p-value."""
+    if not np.isfinite(tau2):
+        return "NA"
+    return "0" if tau2 == 0 else ("<0.001" if tau2 < 0.0005 else f"{tau2:.3f}")
+
+
 def display_pooled(pooled: pd.DataFrame) -> pd.DataFrame:
     """:func:`meta_analyses` with human column labels."""
     return pd.DataFrame({
@@ -802,7 +811,7 @@ def display_pooled(pooled: pd.DataFrame) -> pd.DataFrame:
         "Pooled HR (95% CI)": [f"{h:.2f} ({_ci(lo, up)})" for h, lo, up in
                                zip(pooled["hr"], pooled["lower"], pooled["upper"])],
         "p": [fmt_p_cell(p) for p in pooled["p"]],
-        "τ²": [f"{t:.3f}" for t in pooled["tau2"]],
+        "τ²": [fmt_tau2(t) for t in pooled["tau2"]],
         "I² (%)": [f"{i:.1f}" for i in pooled["i2"]],
         "Q (df), p": [f"{q:.2f} ({int(d)}), {fmt_p_cell(p)}" for q, d, p in
                       zip(pooled["q"], pooled["q_df"], pooled["q_p"])],

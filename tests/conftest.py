@@ -8,9 +8,14 @@
   that needs the result:
 
   ``executed_book``
-      every chapter of ``_toc.yml`` executed once, as committed, on the shipped data
-      (:func:`helpers.execute.execute_notebooks`, two at a time, the scorecard last on the
-      chapters' results), into a temporary folder;
+      every chapter of ``_toc.yml`` executed once on the shipped data, into the book's own
+      execution cache (:func:`helpers.execute.fill_cache`, what ``make book`` runs: two at a
+      time, the scorecard last on the chapters' results in ``_build/results``), and copied
+      from there into a temporary folder. A chapter already cached (same code, same inputs)
+      is not executed again, and ``make book`` after ``make test`` executes nothing;
+  ``built_book``
+      the book built by Jupyter Book from that cache (``_build/html``, strict: ``-W -n``)
+      and the offline check; the browser test (``tests/test_browser.py``) checks it;
   ``rerun_<study>``
       ``python -m helpers run <study>`` on ``tests/fixtures/<study>/rerun_cohort.csv``,
       once (the study's tests and ``test_run`` share it).
@@ -53,7 +58,7 @@ settings.register_profile(
 settings.load_profile("book")
 
 #: Session fixtures that execute notebooks, and the xdist group of the tests that use them.
-SHARED_RUNS = {"executed_book": "book", **{f"rerun_{s}": f"rerun-{s}" for s in paths.STUDIES}}
+SHARED_RUNS = {"executed_book": "book", "built_book": "book", **{f"rerun_{s}": f"rerun-{s}" for s in paths.STUDIES}}
 
 
 #: Folder where xdist workers write ``{node id: group}`` for the controller's scheduler.
@@ -139,13 +144,40 @@ class ExecutedBook:
 
 @pytest.fixture(scope="session")
 def executed_book(tmp_path_factory) -> ExecutedBook:
-    from helpers.execute import execute_notebooks
+    from helpers.execute import fill_cache
 
     folder = tmp_path_factory.mktemp("executed_book")
-    notebooks = sorted(paths.CHAPTERS.glob("*.ipynb"))
-    errors = execute_notebooks(notebooks, folder, folder / "results",
-                               jobs=int(os.environ.get("HCC_BOOK_TEST_JOBS", "2")))
-    return ExecutedBook(folder, folder / "results", errors)
+    errors = fill_cache(jobs=int(os.environ.get("HCC_BOOK_TEST_JOBS", "2")), out_dir=folder)
+    return ExecutedBook(folder, paths.RESULTS, errors)
+
+
+@dataclass
+class BuiltBook:
+    """``jupyter-book build`` of the executed book: ``html`` and what the build printed."""
+
+    html: Path
+    returncode: int
+    output: str
+
+
+@pytest.fixture(scope="session")
+def built_book(executed_book) -> BuiltBook:
+    """The book built from the execution cache, as ``make book`` builds it (strict), then
+    checked offline. Executes nothing when ``executed_book`` filled the cache."""
+    html = paths.BUILD / "html"
+    if any(executed_book.errors.values()):
+        return BuiltBook(html, 1, "chapters failed to execute: " + ", ".join(
+            n for n, e in executed_book.errors.items() if e))
+    bin_dir = Path(sys.executable).parent
+    steps = [[str(bin_dir / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going"],
+             [sys.executable, "-m", "helpers", "check-offline", str(html)]]
+    output = ""
+    for cmd in steps:
+        proc = subprocess.run(cmd, cwd=paths.ROOT, capture_output=True, text=True, timeout=1800)
+        output += proc.stdout[-4000:] + proc.stderr[-4000:]
+        if proc.returncode:
+            return BuiltBook(html, proc.returncode, output)
+    return BuiltBook(html, 0, output)
 
 
 def _sha(path: Path) -> str:

@@ -272,3 +272,17 @@ def test_unknown_study_in_a_studies_list_is_a_clear_error():
                        "nbformat": 4, "nbformat_minor": 5})
     with pytest.raises(ValueError, match="unknown study 'nope'"):
         book_ext.inject_fingerprint(text)
+
+
+def test_make_book_after_the_tests_executes_nothing(executed_book, capsys):
+    """The tests' executed book is the book's own execution cache: every chapter it executed
+    (or found) is cached, so ``python -m helpers execute`` (``make book``) executes none."""
+    from helpers import execute
+
+    assert not any(executed_book.errors.values()), executed_book.errors
+    assert set(executed_book.errors) == {p.name for p in execute.toc_notebooks()}
+    capsys.readouterr()
+    assert execute.execute_book(jobs=1) == 0
+    out = capsys.readouterr().out
+    assert "executed 0 notebook(s) with 1 job(s)" in out, out
+    assert f"{len(executed_book.errors)} already cached" in out, out

@@ -3,10 +3,14 @@
 * The checks themselves, on hand-made page data (no browser, fast).
 * The whole loop on a tiny hand-written page with one of each defect (needs Chromium and
   Playwright; skipped with the reason otherwise).
-* The built book (``_build/html``), when it is there: every page at 1,400 and 420 px; the
-  pages of :data:`helpers.browser.MUST_PASS` must have no failing finding. With
-  ``HCC_BROWSER_STRICT=1`` every page must pass (no allowlist). The per-page findings are
-  written to ``_build/browser-report.txt``; screenshots to ``_build/screenshots/``.
+* The built book: the chapters executed once for the whole test run (the ``built_book``
+  fixture of ``tests/conftest.py`` builds ``_build/html`` from the shared execution cache,
+  strict, and checks it is offline), then every page opened at 1,400 and 420 px: no page
+  may have a failing finding (strict, no allowlist). The per-page findings are written to
+  ``_build/browser-report.txt``; screenshots to ``_build/screenshots/``.
+
+Without Chromium (or Playwright) the browser tests are skipped with the reason, unless
+``HCC_BOOK_REQUIRE_BROWSER=1`` (``.ci/run`` sets it): then they fail, so CI cannot skip them.
 """
 import os
 from pathlib import Path
@@ -19,7 +23,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from helpers import browser, paths  # noqa: E402
 
-BUILT = paths.ROOT / "_build" / "html"
 
 
 def _info(**kw):
@@ -42,6 +45,7 @@ def test_checks_find_each_defect(tmp_path):
                 dict(src="wide.png", width=700, naturalWidth=1000,
                      alt="0e8760cc9470c11b663ff377a716e7527153ffe3f765750e752252d8f13e0f9c.png")],
         text="HR 2.1, p 0.000 and 10.000 and 0.0001 {glue:text}`x` :::{note} (ch-x)=\n",
+        scrollX=1650, viewport=1400,
         outputs=[dict(cls="output text_plain", text="'IL-6 ≥ 18.49 pg/ml'"),
                  dict(cls="output text_plain", text="0.5"), dict(cls="output text_html", text="'a'")],
     )
@@ -54,6 +58,7 @@ def test_checks_find_each_defect(tmp_path):
     assert checks.count("raw-markup") == 3
     assert checks.count("stray-output") == 1
     assert checks.count("figure-alt") == 1              # the hash, not "Survival by group"
+    assert checks.count("page-width") == 1              # 1,650 px page on a 1,400 px screen
     narrow = browser.check_page(info, "chapters/x", 420, tmp_path, [])
     assert "figure-scale-narrow" in [f.check for f in narrow]
     assert browser.failures(narrow, strict=True) and not [
@@ -70,23 +75,45 @@ def test_figure_inches_from_svg_and_png(tmp_path):
     assert browser.figure_inches(tmp_path / "missing.png") is None
 
 
-def test_failures_keep_must_pass_pages_unless_strict():
+def test_every_page_fails_on_a_finding_there_is_no_allowlist():
     fs = [browser.Finding("chapters/intro", 1400, "p-zero", "x"),
-          browser.Finding("chapters/atebev_outcomes", 1400, "p-zero", "x")]
-    assert browser.failures(fs) == fs[:1]
-    assert browser.failures(fs, strict=True) == fs
+          browser.Finding("chapters/atebev_outcomes", 1400, "p-zero", "x"),
+          browser.Finding("chapters/atebev_outcomes", 420, "figure-scale-narrow", "x")]
+    assert browser.failures(fs) == fs[:2]
+    assert browser.failures(fs, strict=False) == fs[:2]
     assert "chapters/atebev_outcomes: p-zero@1400 x1" in browser.report(fs)
 
 
 def _need_browser():
+    """Skip without Chromium or Playwright, or fail if ``HCC_BOOK_REQUIRE_BROWSER=1``."""
+    missing = None
     if browser.chromium_path() is None:
-        pytest.skip("Chromium is not installed (apt-get install -y chromium; .ci/run does it)")
-    pytest.importorskip("playwright", reason="playwright is not installed (requirements.txt)")
+        missing = "Chromium is not installed (apt-get install -y chromium; .ci/run does it)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "playwright is not installed (pip install -r requirements.txt)"
+    if missing and os.environ.get("HCC_BOOK_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"HCC_BOOK_REQUIRE_BROWSER=1 but {missing}")
+    if missing:
+        pytest.skip(missing)
+
+
+def test_missing_browser_skips_or_fails_when_required(monkeypatch):
+    monkeypatch.setattr(browser, "chromium_path", lambda: None)
+    monkeypatch.delenv("HCC_BOOK_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Chromium is not installed"):
+        _need_browser()
+    monkeypatch.setenv("HCC_BOOK_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="HCC_BOOK_REQUIRE_BROWSER=1 but Chromium"):
+        _need_browser()
 
 
 PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title></head><body>
 <main><article class="bd-article" style="width: 800px">
 <p>A p-value of 0.000 and {glue:text}`key`.</p>
+<table class="cells"><tr><td>&lt;0.001</td><td>0.000</td></tr></table>
 <table><thead><tr><th>median_low_lower</th></tr></thead><tbody><tr><td style="white-space:nowrap">%s</td></tr></tbody></table>
 <div style="overflow-x:auto"><table><tr><th>ok</th></tr><tr><td style="white-space:nowrap">%s</td></tr></table></div>
 <div class="cell_output"><div class="output text_plain"><pre>'a stray string'</pre></div></div>
@@ -107,23 +134,32 @@ def test_browser_finds_defects_on_a_real_page(tmp_path):
     plt.close(fig)
     found = browser.check_book(html, widths=(1400,), screenshots=tmp_path / "shots")
     checks = sorted({f.check for f in found})
-    assert checks == ["console", "figure-alt", "figure-scale", "p-zero", "raw-markup",
-                      "snake-header", "stray-output", "table-width"], found
+    assert checks == ["console", "figure-alt", "figure-scale", "p-zero", "page-width",
+                      "raw-markup", "snake-header", "stray-output", "table-width"], found
     assert (tmp_path / "shots" / "1400" / "page.png").stat().st_size > 1000
+    zeros = [f for f in found if f.check == "p-zero"]
+    assert len(zeros) == 2, zeros        # the prose one, and the cell after "<0.001"
 
 
-@pytest.mark.skipif(not (BUILT / "index.html").exists(),
-                    reason="the book is not built (_build/html): run the build first; "
-                           "this test checks the built HTML and builds nothing")
-def test_built_book_in_a_real_browser():
+def test_book_builds_strict_and_offline(built_book):
+    """``jupyter-book build -W -n`` from the shared execution cache, then the offline check
+    (with or without a browser)."""
+    assert built_book.returncode == 0, built_book.output
+    assert "offline check: no remote" in built_book.output
+
+
+def test_built_book_in_a_real_browser(built_book):
+    """Every page of the executed, built book, at 1,400 and 420 px: no failing finding."""
     _need_browser()
-    strict = os.environ.get("HCC_BROWSER_STRICT") == "1"
-    found = browser.check_book(BUILT)
-    (BUILT.parent / "browser-report.txt").write_text(browser.report(found) + "\n\n"
-                                                     + "\n".join(map(str, found)) + "\n")
-    failed = browser.failures(found, strict=strict)
-    assert not failed, "\n".join(map(str, failed[:40]))
-    assert len(list((BUILT.parent / "screenshots" / "1400").glob("*.png"))) == len(browser.pages(BUILT))
+    assert built_book.returncode == 0, built_book.output
+    found = browser.check_book(built_book.html)
+    (built_book.html.parent / "browser-report.txt").write_text(
+        browser.report(found) + "\n\n" + "\n".join(map(str, found)) + "\n")
+    failed = browser.failures(found, strict=True)
+    assert not failed, (browser.report(failed) + "\n\n" + "\n".join(map(str, failed[:40])))
+    shots = built_book.html.parent / "screenshots"
+    for width in browser.WIDTHS:
+        assert len(list((shots / str(width)).glob("*.png"))) == len(browser.pages(built_book.html))
 
 
 def test_page_ext_keeps_one_copy_of_each_inline_script_and_sets_alt_text():

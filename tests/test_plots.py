@@ -337,3 +337,40 @@ def test_km_panels_two_side_by_side_each_with_its_risk_table():
     assert len(risk[1].texts) == 8
     with pytest.raises(ValueError, match="at most two panels"):
         plots.km_panels({"x": dict(km=km)}, ncols=3)
+
+
+def test_risk_times_are_bounded_and_evenly_thinned():
+    assert plots.risk_times_bounded([0, 6, 12]) == [0, 6, 12]           # fits: as given
+    monthly = list(range(0, 37))                                        # 37 times
+    got = plots.risk_times_bounded(monthly)
+    assert len(got) <= plots.MAX_RISK_TIMES and got[0] == 0
+    assert got == [0, 5, 10, 15, 20, 25, 30, 35]                        # every 5th
+    assert len(set(np.diff(got))) == 1
+    with pytest.raises(ValueError, match="at least 2"):
+        plots.risk_times_bounded(monthly, max_times=1)
+
+
+def test_km_plot_draws_at_most_max_risk_times():
+    ax = plots.km_plot(toy_km(), risk_times=[t / 4 for t in range(0, 29)], logrank=0.2)
+    risk_ax = [a for a in ax.figure.axes if a is not ax][0]
+    n_groups = len(dict.fromkeys(toy_km()["group"]))
+    assert len(risk_ax.texts) <= plots.MAX_RISK_TIMES * n_groups
+    assert len(ax.get_xticks()) <= plots.MAX_RISK_TIMES
+
+
+def test_inline_figures_are_svg_in_a_notebook_shell():
+    """Inside IPython, figures are rendered as SVG (not 72-dpi PNG), without a date."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    shell = InteractiveShell.instance()
+    try:
+        plots._svg_output()
+        svg = shell.display_formatter.formatters["image/svg+xml"]
+        png = shell.display_formatter.formatters["image/png"]
+        assert Figure in svg.type_printers and Figure not in png.type_printers
+        fig, _ = plt.subplots()
+        text = svg.type_printers[Figure](fig)
+        assert "<svg" in text and "<dc:date>" not in text
+    finally:
+        InteractiveShell.clear_instance()

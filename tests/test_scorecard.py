@@ -346,5 +346,5 @@ def test_summary_scorecard_notebook_runs(tmp_path, with_results):
     nb = nbformat.read(out, 4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     markdown = " ".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
-    assert any("image/png" in o.get("data", {}) for o in outputs)      # the summary figure
+    assert any({"image/svg+xml", "image/png"} & set(o.get("data", {})) for o in outputs)  # the summary figure
     assert ("No results files found" in markdown) is (not with_results)
