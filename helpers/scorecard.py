@@ -78,7 +78,7 @@ RATIO_QUANTITIES = ("hr", "or", "rr")
 #: Columns of :func:`compare`.
 CARD_COLUMNS = ["id", "study", "source", "cohort", "group", "quantity", "tolerance",
                 "published", "reproduced", "published_value", "reproduced_value", "verdict",
-                "note", "published_note", "chapter", "computed_by"]
+                "provenance", "note", "published_note", "chapter", "computed_by"]
 _ALPHA = 0.05
 _EPS = 1e-9
 
@@ -314,6 +314,10 @@ def compare(results: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
         (:func:`provenance`), so a reader goes from any number to its code in one hop.
     """
     results = _check_results(results)
+    from . import provenance as provenance_mod
+
+    classes = provenance_mod.classify(published).set_index(["study", "id"])["provenance"] \
+        if len(published) else pd.Series(dtype=str)
     by_key: dict[tuple[str, str], list[pd.Series]] = {}
     for _, row in results.iterrows():
         by_key.setdefault((row["study"], row["key"]), []).append(row)
@@ -336,7 +340,8 @@ def compare(results: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
             published=published_text(pub), reproduced=reproduced,
             published_value=_num(pub["value"]),
             reproduced_value=float("nan") if res is None else _num(res["estimate"]),
-            verdict=verdict, note=note, published_note=pub.get("note", "") or "",
+            verdict=verdict, provenance=classes.get((pub["study"], pub["id"]), ""),
+            note=note, published_note=pub.get("note", "") or "",
             chapter="" if res is None else str(res.get("chapter") or ""),
             computed_by="" if res is None else provenance(res),
         ))
@@ -485,3 +490,41 @@ def study_titles() -> dict[str, str]:
             if names and all(n.startswith(prefix) for n in names):
                 titles[study] = part.get("caption", study)
     return {s: titles.get(s, s) for s in paths.STUDIES}
+
+
+# --------------------------------------------------------------------------- by provenance
+#: Verdicts that judge something (``info`` and ``not computed`` are left out of the headline).
+JUDGED = tuple(v for v in VERDICTS if v not in ("info", "not computed"))
+
+
+def by_provenance(card: pd.DataFrame, claims: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Counts of judged verdicts per provenance class (:data:`helpers.provenance.CLASSES`,
+    evidence first): one row per class, one column per verdict of :data:`JUDGED`, then
+    ``reproduced`` (a verdict from ``exact`` to ``same direction``), ``total``, ``judged``
+    (``total`` without the numbers the paper contradicts, the denominator of
+    ``reproduced``) and ``meaning``. ``claims`` (:func:`helpers.claims.judge`) are counted with the numbers."""
+    from .provenance import CLASSES, MEANING
+
+    frames = [card[["provenance", "verdict"]]]
+    if claims is not None and len(claims):
+        frames.append(claims[["provenance", "verdict"]])
+    rows = pd.concat(frames, ignore_index=True)
+    rows = rows[rows["verdict"].isin(JUDGED)]
+    counts = (rows.groupby(["provenance", "verdict"]).size().unstack("verdict", fill_value=0)
+              .reindex(index=list(CLASSES), columns=list(JUDGED), fill_value=0))
+    counts["reproduced"] = counts[list(VERDICTS[: VERDICTS.index("miss")])].sum(axis=1)
+    counts["total"] = counts[list(JUDGED)].sum(axis=1)
+    counts["judged"] = counts["total"] - counts[DISAGREES]
+    out = counts.reset_index().rename(columns={"index": "provenance"})
+    out.columns.name = None
+    out["meaning"] = out["provenance"].map(MEANING)
+    return out.astype({c: int for c in list(JUDGED) + ["reproduced", "total", "judged"]})
+
+
+def headline(card: pd.DataFrame, claims: pd.DataFrame | None = None) -> str:
+    """One sentence led by the evidence: ``"Independent numbers and claims: 3 of 14
+    reproduced; calibrated: 120 of 140; ..."``."""
+    table = by_provenance(card, claims).set_index("provenance")
+    parts = [f"{k}: {int(r['reproduced'])} of {int(r['judged'])} reproduced"
+             for k, r in table.iterrows() if r["judged"]]
+    return "; ".join(parts)

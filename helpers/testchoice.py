@@ -133,22 +133,53 @@ def best(frame: pd.DataFrame) -> str:
     return str(summary(frame).iloc[0]["test"])
 
 
-def book_test(frame: pd.DataFrame, results: pd.DataFrame, tol: float = 1e-9) -> str | None:
-    """The test whose p the book recorded for these p-values (``results``: rows with ``key`` and
-    ``estimate``, e.g. a study's ``reproduce``), or ``None`` if no single test matches all.
-
-    The shipped synthetic cohorts keep every printed count, so the book's p equals one
-    candidate's p on the printed counts exactly."""
+def book_tests(frame: pd.DataFrame, results: pd.DataFrame, tol: float = 1e-9) -> pd.Series:
+    """Per printed p (index ``id``): the candidate test whose p the book recorded (``results``:
+    rows with ``key`` and ``estimate``, e.g. a results file or a study's ``reproduce``), ``""``
+    where none matches (the cohort's counts differ from the printed ones, or the id was not
+    recorded). The shipped synthetic cohorts keep every printed count, so there the book's p
+    equals one candidate's p exactly. Pearson is named before the rule where both match."""
     est = results.drop_duplicates("key", keep="last").set_index("key")["estimate"]
-    ids = [i for i in frame["id"] if i in est.index]
-    if not ids:
-        return None
-    sub = frame.set_index("id").loc[ids]
-    for t in ("fisher", "pearson", "yates", "lr", "rule"):
-        if np.allclose(sub[f"p_{t}"].to_numpy(float), est.loc[ids].to_numpy(float), rtol=0, atol=tol,
-                       equal_nan=False):
-            return t
-    return None
+    out = {}
+    for _, r in frame.iterrows():
+        e = est.get(r["id"], math.nan)
+        e = float(e) if e is not None else math.nan
+        hit = [t for t in ("fisher", "pearson", "yates", "lr", "rule")
+               if math.isfinite(e) and math.isfinite(r[f"p_{t}"]) and abs(r[f"p_{t}"] - e) <= tol]
+        out[r["id"]] = hit[0] if hit else ""
+    return pd.Series(out, name="book", dtype=str)
+
+
+def book_test(frame: pd.DataFrame, results: pd.DataFrame) -> str | None:
+    """The test the book uses for most of these p-values (:func:`book_tests`), or ``None``."""
+    used = book_tests(frame, results)
+    used = used[used != ""]
+    return None if used.empty else str(used.value_counts().index[0])
+
+
+def display_frame(frame: pd.DataFrame, book: pd.Series | None = None) -> pd.DataFrame:
+    """:func:`categorical` for the page: the printed p, the table of counts and each test's p
+    as text (``0.248``, ``<0.001``; a tick where it reproduces the printed p, a dagger where it
+    lands on the other side of 0.05), and the test the book used (``book``, from
+    :func:`book_tests`)."""
+    from .results import fmt_p
+
+    short = {"pearson": "Pearson", "yates": "Yates", "fisher": "Fisher", "rule": "rule", "lr": "LR"}
+    rows = []
+    for _, r in frame.iterrows():
+        out = {"id": r["id"], "printed": r["printed"], "counts": r["table"]}
+        for t in TESTS:
+            p = r[f"p_{t}"]
+            text = fmt_p(p, prefix=False) if math.isfinite(p) else "–"
+            if r[f"match_{t}"]:
+                text += " ✓"
+            if r[f"side_{t}"] == 0:
+                text += " †"
+            out[short[t]] = text
+        if book is not None:
+            out["book"] = short.get(book.get(r["id"], ""), "")
+        rows.append(out)
+    return pd.DataFrame(rows)
 
 
 def continuous_p(a, b) -> dict:
@@ -198,3 +229,18 @@ def continuous(study: str, df: pd.DataFrame, published: pd.DataFrame) -> pd.Data
         rows.append(out)
     return pd.DataFrame(rows, columns=["study", "id", "printed"] + [f"p_{t}" for t in CONTINUOUS_TESTS]
                         + [f"side_{t}" for t in CONTINUOUS_TESTS])
+
+
+def continuous_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`continuous` for the page: each test's p as text, a dagger where it lands on the
+    other side of 0.05 from the printed p."""
+    from .results import fmt_p
+
+    rows = []
+    for _, r in frame.iterrows():
+        out = {"id": r["id"], "printed": r["printed"]}
+        for t in CONTINUOUS_TESTS:
+            text = fmt_p(r[f"p_{t}"], prefix=False)
+            out[NAMES[t]] = text + (" †" if r[f"side_{t}"] == 0 else "")
+        rows.append(out)
+    return pd.DataFrame(rows)
