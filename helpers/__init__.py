@@ -15,6 +15,10 @@ One module per concern (see the module docstrings):
 - :mod:`helpers.published`  the papers' printed numbers (``data/published/``)
 - :mod:`helpers.prose`      computed words for the prose (direction, significance)
 - :mod:`helpers.scorecard`  published vs this cohort, with a verdict per number
+- :mod:`helpers.provenance` what each published number's reproduction shows (independent,
+  calibrated, test-choice, input, built-in), from the synthetic generators' targets
+- :mod:`helpers.claims`     the papers' claims in words (``data/published/claims.csv``), judged
+- :mod:`helpers.testchoice` which candidate test reproduces the printed p-values
 - :mod:`helpers.audit`      each paper's printed numbers checked against each other
 - :mod:`helpers.contract`   the cohort contract (pandera schemas) and readable validation
 - :mod:`helpers.synth`      synthetic cohorts built from the published numbers
