@@ -72,6 +72,13 @@ LABELS: dict[str, str] = {
     "best_response": "Best response", "objective_response": "Objective response",
 }
 
+# PBIS cohort columns (shorter than the contract's descriptions; appended by the PBIS pages).
+LABELS.update({
+    "ifng_pg_ml": "IFN-γ (pg/ml)", "il10_pg_ml": "IL-10 (pg/ml)", "il12_pg_ml": "IL-12 (pg/ml)",
+    "il17_pg_ml": "IL-17 (pg/ml)", "il2_pg_ml": "IL-2 (pg/ml)", "tnf_pg_ml": "TNF-α (pg/ml)",
+    "pivka_ii_mau_ml": "PIVKA-II (mAU/ml)", "tumor_size_cm": "Largest tumour diameter (cm)",
+})
+
 #: Abbreviations and units used when a name is rendered word by word.
 TOKENS: dict[str, str] = {
     "il2": "IL-2", "il4": "IL-4", "il6": "IL-6", "il8": "IL-8", "il10": "IL-10", "il12": "IL-12",

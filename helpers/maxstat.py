@@ -165,17 +165,22 @@ def _check_props(minprop: float, maxprop: float, where: str) -> None:
 # the pieces
 
 
-def logrank_scores(time, event) -> np.ndarray:
+def logrank_scores(time, event, order=None) -> np.ndarray:
     """Log-rank scores as exactRankTests' ``cscores(Surv(time, event))`` computes them.
 
     ``a_i = event_i - sum_{k: rank_k <= r_i} event_k / (N - r_k + 1)`` where ``r`` is the
     largest rank among tied times (exactRankTests' ``irank``) and the sum runs over the
     ``r_i`` first patients in time order. Returned in the input order.
+
+    ``order``, if given, is any permutation that sorts ``time`` (the optimism lab's
+    bootstrap passes one it already has, saving the sort thousands of times); the scores
+    use whole blocks of tied times only, so the order among ties does not matter.
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
     n = len(time)
-    order = np.argsort(time, kind="quicksort")
+    if order is None:
+        order = np.argsort(time, kind="quicksort")
     sorted_time = time[order]
     # largest (1-based) rank of each tie block, in time order
     last = np.r_[sorted_time[1:] != sorted_time[:-1], True]

@@ -223,28 +223,6 @@ class Selection:
     direction: int = 1
 
 
-def _scores(t, e, t_order=None):
-    """:func:`helpers.maxstat.logrank_scores` with the time order given (any order that
-    sorts ``t``; the scores use whole blocks of tied times only, so the order among ties
-    does not matter)."""
-    if t_order is None:
-        return maxstat.logrank_scores(t, e)
-    n = len(t)
-    st = t[t_order]
-    last = np.empty(n, dtype=bool)
-    np.not_equal(st[1:], st[:-1], out=last[:-1])
-    last[-1] = True
-    block = np.empty(n, dtype=np.int64)
-    block[0] = 0
-    np.cumsum(last[:-1], out=block[1:])
-    max_rank = (np.flatnonzero(last) + 1)[block]
-    es = e[t_order]
-    cum = np.cumsum(es / (n - max_rank + 1))
-    scores = np.empty(n)
-    scores[t_order] = es - cum[max_rank - 1]
-    return scores
-
-
 def _candidate_m(xs, minprop):
     """:func:`helpers.maxstat._candidate_m` for ``0 < minprop`` and ``maxprop = 1 - minprop``
     without its small-array overhead (called thousands of times); the same cuts, and
@@ -295,7 +273,7 @@ def select_cut(time, event, marker, method: str = "maxstat", minprop: float = 0.
     order = np.argsort(x, kind="stable") if x_order is None else x_order
     xs = x[order]
     m = _candidate_m(xs, minprop)
-    scores = _scores(t, e, t_order)[order]
+    scores = maxstat.logrank_scores(t, e, t_order)[order]
     expect, var = maxstat._moments(scores, m)
     with np.errstate(divide="ignore", invalid="ignore"):
         signed = (np.cumsum(scores)[m - 1] - expect) / np.sqrt(var)

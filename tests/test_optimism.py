@@ -345,7 +345,7 @@ def test_orders_derived_in_linear_time_change_nothing():
     d = optimism.simulate_cohort(300, rng, hr=1.5)
     t, e, x = (d[c].to_numpy(dtype=float) for c in ("time", "event", "marker"))
     t_order, x_order = np.argsort(t, kind="stable"), np.argsort(x, kind="stable")
-    np.testing.assert_allclose(optimism._scores(t, e, t_order), maxstat.logrank_scores(t, e), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(maxstat.logrank_scores(t, e, t_order), maxstat.logrank_scores(t, e), rtol=0, atol=1e-14)
     mask = rng.random(300) < 0.8
     assert (optimism._suborder(x_order, mask) == np.argsort(x[mask], kind="stable")).all()
     perm = rng.permutation(300)

@@ -128,10 +128,18 @@ def test_known_misses_are_the_documented_ones(shipped, pub):
 # --------------------------------------------------------------------------- the study interface
 def test_reproduce_covers_every_published_id(shipped, pub):
     """On the shipped cohort, ``reproduce`` (what the chapters record) returns one row per
-    published id, except the ids in :data:`NOT_COMPUTED`; each row names its section."""
+    published id, except the ids in :data:`NOT_COMPUTED`, plus the Figure 3 terms the paper
+    drew but did not print (every covariate's HR, the models' n and events); each row names
+    its section."""
+    import re
+
     rows = study.reproduce(shipped)
     assert rows["key"].is_unique
-    assert set(rows["key"]) == set(pub["id"]) - set(NOT_COMPUTED)
+    extra = set(rows["key"]) - set(pub["id"])
+    assert set(rows["key"]) - extra == set(pub["id"]) - set(NOT_COMPUTED)
+    fig3 = re.compile(r"total_(pfs|os)_(hr_\w+_multivariable|multivariable_(n|events))")
+    assert all(fig3.fullmatch(k) for k in extra), sorted(extra)
+    assert len(extra) == 2 * (len(study.MV_COVARIATES) - 1 + 2)
     assert rows["computed_by"].str.fullmatch(r"helpers\.studies\.atebev_il6\.reproduce\[\w+\]").all()
     by_section = pd.concat([study.reproduce(shipped, None, s) for s in study.SECTIONS], ignore_index=True)
     pd.testing.assert_frame_equal(by_section, rows)
@@ -139,7 +147,7 @@ def test_reproduce_covers_every_published_id(shipped, pub):
 
 def test_reproduce_special_texts(shipped):
     rows = study.reproduce(shipped, None, "figure2").set_index("key")
-    assert rows.loc["discovery_orr_pct_il6_high", "text"] == "0/10 (0.0%)"
+    assert rows.loc["discovery_orr_pct_il6_high", "text"] == "0 of 10 (0.0%)"
     assert rows.loc["validation_orr_p_il6", "text"].startswith("p = ")
     assert rows.loc["discovery_pfs_hr_il6_high", "text"] == ""
 
@@ -381,7 +389,10 @@ def test_multivariable_cox_matches_r(rerun, expected):
     t = study.multivariable(rerun, "os").table.set_index("term")
     for i, term in enumerate(e["term"]):
         for key in ("hr", "lower", "upper", "p"):
-            assert t.loc[term, key] == pytest.approx(_f(e[key][i]), rel=1e-5), (term, key)
+            r = _f(e[key][i])
+            if term == "age_years" and key != "p":  # R fits age per year; the book per 10 years
+                r = r ** study.AGE_UNIT_YEARS
+            assert t.loc[term, key] == pytest.approx(r, rel=1e-5), (term, key)
 
 
 def test_maxstat_matches_r(rerun, expected):
@@ -405,3 +416,175 @@ def test_run_refuses_a_bad_parameter_before_any_chapter(tmp_path):
         with pytest.raises(run.RunError, match=name):
             run.check_parameters(STUDY, {name: value}, paths.study_chapters(STUDY))
     assert run.check_parameters(STUDY, {"il6_cutoff": "maxstat"}, paths.study_chapters(STUDY)) == {"il6_cutoff": "maxstat"}
+
+
+# --------------------------------------------------------------------------- the reader's pages (issues 10, 11)
+def test_table2_age_p_is_the_stated_test(shipped):
+    """Table 2 shows one age p, Student's t (the paper's Methods), the same p the chapter
+    records; on the shipped cohort Student 0.301, Welch 0.195, Kruskal-Wallis 0.261 and none
+    gives the printed 0.120. R: t.test(age ~ il6_high, var.equal = TRUE)."""
+    from scipy import stats
+
+    t2 = study.table2(shipped)
+    p_table = float(t2.loc[t2["variable"] == "age_years", "p"].iloc[0])
+    a = shipped.loc[shipped["il6_high"] == 0, "age_years"]
+    b = shipped.loc[shipped["il6_high"] == 1, "age_years"]
+    assert p_table == pytest.approx(stats.ttest_ind(a, b).pvalue, rel=1e-12)
+    assert p_table != pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue, rel=1e-3)
+    assert p_table != pytest.approx(stats.kruskal(a, b).pvalue, rel=1e-3)
+    assert "Student" in study.AGE_TEST
+    rows = study.reproduce(shipped, section="table2").set_index("key")
+    assert rows.loc["total_age_p_il6", "p"] == pytest.approx(p_table, rel=1e-12)
+    tests = study.age_tests(shipped).set_index("test")["p"].round(3)
+    assert tests.to_dict() == {"Student's t": 0.301, "Welch's t": 0.195, "Kruskal-Wallis": 0.261}
+    assert published.value(STUDY, "total_age_p_il6") not in set(tests)
+
+
+def test_figure3_rows_have_every_term_n_and_events(shipped):
+    rows = study.reproduce(shipped, section="figure3").set_index("key")
+    for ep in ("pfs", "os"):
+        m = study.multivariable(shipped, ep, "total", study.mv_covariates(shipped))
+        for term in m.table["term"]:
+            r = rows.loc[f"total_{ep}_hr_{term}_multivariable"]
+            assert r["estimate"] == pytest.approx(m.table.set_index("term").loc[term, "hr"])
+            assert r["n"] == m.n
+        assert rows.loc[f"total_{ep}_multivariable_n", "estimate"] == m.n == len(shipped)
+        assert rows.loc[f"total_{ep}_multivariable_events", "estimate"] == m.events == shipped[f"{ep}_event"].sum()
+    assert len(m.table) == len(study.MV_COVARIATES)
+
+
+def test_age_enters_the_cox_models_per_decade(shipped):
+    """The age HR is per 10 years (per year it prints as 1.00 (0.98-1.02)); the IL-6 HR does
+    not depend on the scale of age."""
+    from helpers import survival
+
+    covs = study.mv_covariates(shipped)
+    per_year = survival.cox(shipped, "os_months", "os_event", covs).table.set_index("term")
+    per_decade = study.multivariable(shipped, "os", "total", covs).table.set_index("term")
+    assert per_decade.loc["age_years", "hr"] == pytest.approx(per_year.loc["age_years", "hr"] ** 10, rel=1e-6)
+    assert per_decade.loc["il6_high", "hr"] == pytest.approx(per_year.loc["il6_high", "hr"], rel=1e-9)
+    assert "10 years" in study.MV_COVARIATES["age_years"]
+
+
+def _with_gaps(share: float = 0.1, seed: int = 1) -> pd.DataFrame:
+    """The shipped cohort with ``share`` of the cells of every column but id, cohort and the
+    survival columns blanked (read without validation: the contract may refuse gaps)."""
+    raw = contract.read_cohort(STUDY, None)
+    keep = {"patient_id", "cohort", "pfs_months", "pfs_event", "os_months", "os_event"}
+    rng = np.random.default_rng(seed)
+    out = raw.copy()
+    for c in out.columns:
+        if c not in keep:
+            out.loc[out.index[rng.choice(len(out), int(round(share * len(out))), replace=False)], c] = np.nan
+    return out
+
+
+def test_reproduce_on_a_cohort_with_gaps_uses_complete_cases():
+    df = study.from_frame(_with_gaps())
+    for section in study.SECTIONS:
+        assert len(study.reproduce(df, section=section)), section
+    rows = study.reproduce(df, section="figure3").set_index("key")
+    covs = study.mv_covariates(df)
+    complete = int(df[covs + ["pfs_months", "pfs_event"]].notna().all(axis=1).sum())
+    assert rows.loc["total_pfs_multivariable_n", "estimate"] == complete < len(df)
+    note = study.n_note(df, covs + ["pfs_months", "pfs_event"])
+    assert note.startswith(f"n = {complete} of {len(df)}; ") and "without AFP" in note
+    # shares use the patients with a value, not all rows
+    sh = study.ecog_b7_shares(df)
+    disc = study.cohort_subset(df, "discovery")
+    assert sh.loc["discovery", "ecog1_pct"] == pytest.approx(100 * (disc["ecog"].dropna() >= 1).mean())
+    # the long survival table and the display tables have no empty cells where numbers belong
+    out = study.cohort_outcomes(df, "discovery")
+    long = study.survival_long(pd.concat([out["surv"][ep]["row"] for ep in ("pfs", "os")]))
+    assert len(long) == 4 and long["median_ci"].str.len().gt(0).all()
+
+
+def test_n_note_and_group_note(shipped):
+    assert study.n_note(shipped, ["age_years", "os_months"]) == f"n = {len(shipped)}"
+    d = shipped.copy()
+    d.loc[d.index[:3], "afp_ng_ml"] = np.nan
+    d.loc[d.index[1:5], "ecog"] = np.nan
+    assert study.n_note(d, ["afp_ng_ml", "ecog"]) == f"n = {len(d) - 5} of {len(d)}; 3 without AFP, 4 without ECOG"
+    assert study.group_note(shipped, study.TABLE2_VARIABLES) == f"n = {len(shipped)}."
+
+
+def test_medians_not_reached_read_as_words(shipped):
+    out = study.cohort_outcomes(shipped, "validation")
+    row = out["surv"]["os"]["row"]
+    assert row["median_low"].isna().all()  # OS of IL-6-low patients never falls to 0.5
+    phrases = study.outcome_phrases("validation", out)
+    assert "IL-6 low not reached" in phrases["validation_os_medians"] and "NA" not in phrases["validation_os_medians"]
+    long = study.survival_long(row)
+    assert long.loc[long["group"] == "IL-6 low", "median_ci"].iloc[0] == "NR (NR–NR)"
+    assert long.loc[long["group"] == "IL-6 low", "hr_ci"].iloc[0] == "1 (reference)"
+
+
+def test_units_come_from_the_contract(shipped):
+    from helpers import contract as ct
+
+    il6 = [c for c in ct.contract_for(STUDY).columns if c.name == study.MARKER][0]
+    assert study.unit(study.MARKER) == il6.unit
+    assert shipped.attrs["cut"]["rule"].endswith(il6.unit)
+
+
+def test_table_display_reads_as_a_journal_table(shipped):
+    t = study.table_display(study.table2(shipped))
+    assert list(t.columns) == ["variable", "level", "IL-6 low", "IL-6 high", "p", "smd"]
+    assert t["variable"].iloc[1] == "Age (years), median (IQR)" and t["p"].iloc[1] == "0.301"
+    assert t.loc[t["variable"] == "Male sex, n (%)", "level"].tolist() == [""]
+    assert "hbv" not in set(t["level"]) and "Hepatitis B" in set(t["level"])
+    assert [study.subset_label(s) for s in ("cd4_memory_resting", "gd_t")] == ["CD4 memory resting", "γδ T"]
+
+
+@pytest.mark.parametrize("label", ["discovery", "validation"])
+def test_a_single_cohort_is_your_cohort(label):
+    """One hospital, no validation cohort (issue 17): every section runs, the one cohort plays
+    the discovery cohort's part and the validation sections are empty (skipped with a note)."""
+    raw = contract.read_cohort(STUDY, None)
+    df = study.from_frame(raw[raw["cohort"].astype(str) == label].copy())
+    assert study.single_cohort(df) == label and "your cohort" in study.single_cohort_note(df)
+    assert len(study.cohort_subset(df, "discovery")) == len(df) and study.cohort_subset(df, "validation").empty
+    rows = study.reproduce(df).set_index("key")
+    assert rows.loc["discovery_n", "estimate"] == len(df) and rows.loc["validation_n", "estimate"] == 0
+    assert "discovery_cb6m_n" in rows.index and "discovery_pfs_hr_il6_high" in rows.index
+    assert not rows.index.str.startswith("validation_pfs_hr").any()
+    assert study.single_cohort(study.load()) is None and study.single_cohort_note(study.load()) == ""
+
+
+def _chapter_cells():
+    import nbformat
+
+    for nb_path in sorted((paths.ROOT / "chapters").glob("atebev_*.ipynb")):
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            yield nb_path.stem, cell
+
+
+def test_figure_captions_take_the_data_source_from_the_banner_and_have_alt_text():
+    """A caption never types "synthetic": it ends with the glued data source (the banner's
+    source), so a researcher's run is not called synthetic; every figure says what it shows."""
+    figures = 0
+    for chapter, cell in _chapter_cells():
+        meta = cell.metadata.get("mystnb", {})
+        if "figure" not in meta:
+            continue
+        figures += 1
+        caption = meta["figure"]["caption"]
+        assert caption.endswith("{glue:text}`data_source`"), (chapter, caption)
+        assert "synthetic" not in caption.lower(), (chapter, caption)
+        assert len(meta.get("image", {}).get("alt", "")) > 40, (chapter, "alt text")
+    assert figures >= 17
+    assert study.data_source(None) == "Synthetic data."
+    assert study.data_source("/x/my_cohort.csv") == "Data: my_cohort.csv."
+
+
+def test_chapters_draw_at_most_two_panels_side_by_side():
+    """Figures are made with helpers.plots (figure(panels<=2), km_plot, forest_plot), never a
+    plt.subplots row of three or more panels."""
+    import re
+
+    for chapter, cell in _chapter_cells():
+        if cell.cell_type != "code":
+            continue
+        assert "plt.subplots(" not in cell.source, (chapter, cell.id)
+        for m in re.finditer(r"panels=(\d+)", cell.source):
+            assert int(m.group(1)) <= 2, (chapter, cell.id)

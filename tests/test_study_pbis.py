@@ -359,3 +359,203 @@ def test_selection_null_is_seeded_and_keeps_marginals(shipped):
     assert set(a["threshold"]) <= {1, 2, 3, 4}
     assert (a["n_high"] >= 0.1 * len(deriv)).all() and (a["n_high"] <= 0.9 * len(deriv)).all()
     assert (a["hr"] > 1).mean() >= 0.75
+
+
+# --------------------------------------------------------------------------- issue 11: gaps in real cohorts
+#: Columns every row must have (identity and the endpoints); every other cell may be empty.
+_ESSENTIAL = ("patient_id", "cohort", "os_months", "os_event", "pfs_months", "pfs_event")
+
+
+def _blanked(share: float = 0.10, seed: int = 11) -> pd.DataFrame:
+    """The shipped cohort with ``share`` of the cells of every optional column emptied, a few
+    best responses ``NE``, read without the contract (it may not yet accept gaps) and scored."""
+    raw = pd.read_csv(paths.synthetic_cohort("pbis"))
+    rng = np.random.default_rng(seed)
+    out = raw.copy()
+    for col in [c for c in raw.columns if c not in _ESSENTIAL]:
+        rows = rng.choice(len(out), size=int(round(share * len(out))), replace=False)
+        out[col] = out[col].astype(object)
+        out.loc[rows, col] = np.nan
+    non_responders = np.flatnonzero((out["objective_response"] == 0) & out["best_response"].notna())
+    out.loc[rng.choice(non_responders, 5, replace=False), "best_response"] = "NE"
+    for col in out.columns:
+        if col not in ("patient_id", "cohort", "best_response", "child_pugh_class", "bclc_stage"):
+            out[col] = pd.to_numeric(out[col], errors="coerce")
+    scored, _ = study.prepare(out, study.Params())
+    return scored
+
+
+@pytest.fixture(scope="module")
+def blanked():
+    return _blanked()
+
+
+def test_every_section_runs_on_a_cohort_with_gaps_and_states_its_n(blanked, shipped):
+    """Each section gives every key it gives on the complete cohort, with no warning escaping,
+    and each model's n is its own complete cases (fewer than on the complete cohort)."""
+    for section in study.SECTIONS:
+        full = study.reproduce(shipped, study.PARAMS, section)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            gaps = study.reproduce(blanked, study.PARAMS, section)
+        # the best threshold is a key only where OS and PFS agree on it (the chapter says so otherwise)
+        expected = set(full["key"]) - {"derivation_pbis_best_threshold"}
+        assert expected <= set(gaps["key"]), (section, expected - set(gaps["key"]))
+    mv = study.reproduce(blanked, study.PARAMS, "multivariable").set_index("key")
+    deriv = study.derivation(blanked)
+    n_os, _ = study.model_events(deriv, "os", ["pbis_high", *study.OS_ADJUST])
+    assert mv.loc[study.mv_key("os"), "n"] == n_os < (deriv["cohort"] == "derivation").sum()
+
+
+def test_matching_uses_the_complete_cases_of_its_covariates(blanked, shipped):
+    ab, covariates, matched = study.matched_cohort(blanked)
+    assert covariates == [c for c in study.PS_COVARIATES if c in blanked]      # none dropped for a gap
+    assert len(ab) == len(study.ab_patients(blanked).dropna(subset=["pbis_high", *covariates]))
+    assert len(ab) < ab.attrs["n_all"] and matched is not None and len(matched) > 0
+    ab_full, _, matched_full = study.matched_cohort(shipped)                 # complete: nothing dropped
+    assert len(ab_full) == ab_full.attrs["n_all"] == 170
+
+
+def test_page_tables_work_with_gaps(blanked):
+    from helpers import tables
+
+    part, resp, comps = study.cohort_outcomes(blanked, "derivation")
+    t = study.outcomes_table(resp, comps)
+    n_resp = int(part[["pbis_high", "objective_response"]].dropna().shape[0])
+    assert int(t.loc[0, "PBISlo"]) + int(t.loc[0, "PBIShi"]) == n_resp
+    dist = study.points_distribution(blanked)
+    assert "not_scored" in dist and dist["not_scored"].sum() == blanked["pbis_points"].isna().sum()
+    assert (dist[[str(k) for k in range(5)]].sum(axis=1) + dist["not_scored"] == dist["n"]).all()
+    deriv = study.derivation(blanked)
+    s1, _ = study.univariable_table(study.univariable_markers(deriv))
+    assert len(s1) == 9
+    t1 = tables.table_one(deriv.assign(g=deriv["pbis_group"].astype(str)), "g", ["age_years", "male", "ecog"],
+                          categorical=["male", "ecog"], nonnormal=["age_years"])
+    assert len(study.table_one_display(tables.format_table_one(t1), ["PBIShi", "PBISlo"])) == 6
+
+
+# --------------------------------------------------------------------------- tables for the page
+def test_outcomes_table_reads_as_a_journal_table(shipped):
+    """Derivation cohort: n of N (%) response, events / n, median (95% CI) with NR, HR (95% CI)
+    and p (Fisher for response, log-rank for survival) from the analysis functions."""
+    part, resp, comps = study.cohort_outcomes(shipped, "derivation")
+    t = study.outcomes_table(resp, comps).set_index("row")
+    assert t.loc["Objective response (CR or PR)", "PBIShi"] == "11 of 62 (17.7%)"
+    assert t.loc["Objective response (CR or PR)", "p"] == pytest.approx(resp["p_fisher"].iloc[0])
+    os_ = comps["os"].set_index("label")
+    assert t.loc["Overall survival: events / patients", "PBISlo"] == f"{int(os_.loc['PBISlo', 'events'])} / 54"
+    assert t.loc["Overall survival: events / patients", "p"] == pytest.approx(os_["p_logrank"].iloc[0])
+    assert t.loc["Overall survival: events / patients", "effect"] == "3.91 (2.38–6.41)"
+    assert t.loc["Overall survival: median, months (95% CI)", "PBISlo"].endswith("–NR)")   # upper limit not reached
+    fake = {ep: c.assign(median=np.where(c["label"] == "PBISlo", np.nan, c["median"])) for ep, c in comps.items()}
+    assert study.outcomes_table(resp, fake).loc[3, "PBISlo"].startswith("not reached")
+
+
+def test_hr_per_doubling_is_the_same_model_refitted_on_log2():
+    """Re-expressing the log10(x + 1) AFP HR per doubling equals fitting log2(x + 1)."""
+    d = study.derivation(study.load(None))
+    t10 = study.per_doubling(study.multivariable(d, "os", "pbis_high", study.OS_ADJUST)).set_index("term")
+    d2 = d.assign(log2_afp=np.log2(d["afp_ng_ml"].clip(lower=0) + 1))
+    adj2 = [("log2_afp" if a == "log10_afp" else a) for a in study.OS_ADJUST]
+    t2 = study.multivariable(d2, "os", "pbis_high", adj2).set_index("term")
+    for col in ("estimate", "lower", "upper", "p"):
+        assert t10.loc["log10_afp", col] == pytest.approx(t2.loc["log2_afp", col], rel=1e-6)
+    assert t10.loc["pbis_high", "estimate"] == pytest.approx(t2.loc["pbis_high", "estimate"], rel=1e-6)
+
+
+def test_models_table_names_each_models_n_and_events(shipped):
+    d = study.derivation(shipped)
+    models = {o: study.multivariable(d, o, "pbis_high", study.ADJUST[o]) for o in ("os", "pfs", "orr")}
+    t, groups = study.models_table(models, d)
+    deaths = int(d["os_event"].sum())
+    assert f"Overall survival (n = 116, {deaths} deaths)" in groups
+    assert any(h.startswith("Objective response (n = 116, 31 responders") for h in groups)
+    assert t.loc[t["factor"] == "PBIShi (vs PBISlo)", "os_estimate"].iloc[0] == "3.56 (2.11–6.03)"
+    assert t.loc[t["factor"] == "AFP (per doubling)", "pfs_estimate"].iloc[0] != "—"
+    assert t.loc[t["factor"] == "Child-Pugh score (per point)", "pfs_estimate"].iloc[0] == "—"   # not in that model
+
+
+def test_non_convergence_becomes_a_note_not_a_warning(shipped):
+    """Lenvatinib PBIShi with no deaths: the Cox HR is not estimable; no warning escapes, the
+    table carries a readable note, the log-rank p is still given."""
+    d = shipped.copy()
+    d.loc[(d["cohort"].astype(str) == "lenvatinib") & (d["pbis_high"] == 1), "os_event"] = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, resp, comps = study.cohort_outcomes(d, "lenvatinib")
+        t = study.outcomes_table(resp, comps)
+    assert np.isnan(comps["os"]["hr"].iloc[0]) and np.isfinite(comps["os"]["p_logrank"].iloc[0])
+    assert len(t.attrs["notes"]) == 1 and "did not converge" in t.attrs["notes"][0]
+    assert t.attrs["notes"][0].startswith("Overall survival")
+    assert not study.outcomes_table(*study.cohort_outcomes(shipped, "lenvatinib")[1:]).attrs["notes"]
+
+
+def test_table_one_display_one_row_per_binary_and_readable_names(shipped):
+    from helpers import labels, tables
+
+    d = study.derivation(shipped)
+    t1 = tables.table_one(d.assign(g=d["pbis_group"].astype(str)), "g", ["age_years", "male", "bclc_stage"],
+                          categorical=["male", "bclc_stage"], nonnormal=["age_years"])
+    out = study.table_one_display(tables.format_table_one(t1), ["PBIShi", "PBISlo"]).set_index("characteristic")
+    assert out.loc["Male sex, n (%)", "PBIShi"] == "54 (87.1)"          # the "yes" row, not "no"
+    assert out.loc["Male sex, n (%)", "p"] != ""
+    assert "\u2003C" in out.index and out.loc["BCLC stage, n (%)", "PBIShi"] == ""
+    assert not any(labels.is_code_name(str(i).strip()) for i in out.index)
+
+
+def test_points_distribution_counts(shipped):
+    dist = study.points_distribution(shipped)
+    assert list(dist["cohort"]) == ["Derivation", "Validation", "Lenvatinib"]
+    assert list(dist["n"]) == [116, 54, 21] and "not_scored" not in dist
+    assert list(dist.loc[0, ["0", "1", "2", "3", "4"]]) == [22, 32, 33, 20, 9]
+
+
+# --------------------------------------------------------------------------- figures for the page
+def _font_sizes(fig):
+    import matplotlib as mpl
+
+    fig.canvas.draw()
+    return [t.get_fontsize() for t in fig.findobj(mpl.text.Text) if t.get_visible() and t.get_text().strip()]
+
+
+def _hide_undrawn_ticks(fig) -> None:
+    """Matplotlib keeps tick labels outside the view limits as visible Text it never draws:
+    hide them, so the overlap check sees what the reader sees."""
+    fig.canvas.draw()
+    for ax in fig.axes:
+        for axis, (lo, hi) in ((ax.xaxis, sorted(ax.get_xlim())), (ax.yaxis, sorted(ax.get_ylim()))):
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if not lo - 1e-9 * abs(hi - lo) <= tick.get_loc() <= hi + 1e-9 * abs(hi - lo):
+                    tick.label1.set_visible(False)
+                    tick.label2.set_visible(False)
+
+
+def test_pbis_figures_fit_the_column_with_readable_text(shipped):
+    """Every PBIS figure is at most column-wide, its text >= 10 pt, nothing overlapping."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers import pbis_plots, plots
+
+    part, resp, comps = study.cohort_outcomes(shipped, "derivation")
+    deriv = study.derivation(shipped)
+    ab = study.ab_patients(shipped)
+    search, curves = study.cutoff_searches(deriv, study.PARAMS)
+    figs = {
+        "km": pbis_plots.km_figure(part, comps["os"], "os").figure,
+        "forest": pbis_plots.forest_figure(study.per_doubling(study.multivariable(deriv, "pfs", "pbis_high",
+                                                                               study.PFS_ADJUST)),
+                                           labels=study.TERM_LABELS, title="PFS").figure,
+        "boxes": pbis_plots.cytokine_boxes(ab),
+        "heatmap": pbis_plots.correlation_heatmap(study.correlations(ab)),
+        "search": pbis_plots.cutoff_search_grid(search, curves, shipped.attrs["cutoffs"]),
+    }
+    for name, fig in figs.items():
+        assert fig.get_size_inches()[0] <= plots.COLUMN_IN + 1e-9, name
+        assert min(_font_sizes(fig)) >= plots.MIN_FONT_PT, name
+        _hide_undrawn_ticks(fig)
+        overlaps = [o for o in plots.text_overlaps(fig) if "<figure edge>" not in o]
+        assert not overlaps, (name, overlaps[:3])
+        plt.close(fig)

@@ -368,3 +368,142 @@ def test_run_refuses_a_cohort_that_breaks_the_contract(tmp_path):
     assert "il6_pg_ml" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+# ----------------------------------------------------------------------------- real cohorts: gaps, non-estimable terms
+ESSENTIAL = ["patient_id", "cohort", "os_months", "os_event"]
+
+
+def _blanked(cohort: pd.DataFrame, share: float = 0.1, seed: int = 11) -> pd.DataFrame:
+    """The cohort with ``share`` of the cells of every column but the essential ones emptied
+    (validation bypassed: the contract change that allows it is another module's)."""
+    r = np.random.default_rng(seed)
+    d = cohort.copy()
+    for c in d.columns:
+        if c in ESSENTIAL:
+            continue
+        idx = r.choice(len(d), size=max(1, round(share * len(d))), replace=False)
+        d[c] = d[c].astype(object) if d[c].dtype == bool else d[c]
+        d.loc[d.index[idx], c] = np.nan
+    return d
+
+
+def test_a_tenth_of_optional_cells_blank_runs_every_section_on_complete_cases(cohort):
+    """reproduce on a cohort with 10% of every optional cell empty: no warning, no nan text,
+    and each number's n is the complete cases of *its* variables, counted here independently."""
+    import warnings
+
+    d = _blanked(cohort)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = study.reproduce(d, study.PARAMS).set_index("key")
+    assert not est["text"].fillna("").str.contains(r"\bnan\b|\bNA\b", regex=True).any()
+    os_ok = d["os_months"].notna() & d["os_event"].notna()
+    # univariable: the endpoint and that term's source column
+    assert est.loc["soramic_os_hr_hbv_uni", "n"] == int((os_ok & d["hbv"].notna()).sum())
+    assert est.loc["soramic_os_hr_il6_high_uni", "n"] == int((os_ok & d["il6_pg_ml"].notna()).sum())
+    # Model 1: every variable of the model
+    m1_cols = ["il6_pg_ml", "il8_pg_ml", "cirrhosis", "child_pugh_class", "albumin_g_l", "bilirubin_umol_l"]
+    assert est.loc["soramic_os_hr_il6_high_m1", "n"] == int((os_ok & d[m1_cols].notna().all(axis=1)).sum())
+    assert est.loc["soramic_os_hr_il6_high_m1", "n"] < len(d)
+    # KM by IL-6 group: a patient without IL-6 is in neither group
+    high = d["il6_pg_ml"] > study.PARAMS.il6_cutoff
+    assert est.loc["soramic_os_median_il6_high", "n"] == int((os_ok & high).sum())
+    assert est.loc["soramic_os_median_il6_low", "n"] == int((os_ok & (d["il6_pg_ml"] <= study.PARAMS.il6_cutoff)).sum())
+    sizes = study.group_sizes(study.derive(d)).set_index("group")["n"]
+    assert sizes["il6_low"] + sizes["il6_high"] == int(d["il6_pg_ml"].notna().sum()) < len(d)
+
+
+def test_a_cox_term_without_events_is_not_estimable_with_its_reason(rerun):
+    """Hepatitis B has no liver dysfunction among its 2 patients of the re-run cohort with the
+    endpoint: R's coxph warns "coefficient may be infinite" (beta -> -inf). The book shows
+    "not estimable" with that reason: no nan, no RuntimeWarning, the other terms unchanged."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        uni = study.univariable(rerun, "ld")
+        m1, m2 = study.multivariable(rerun, "ld", "m1"), study.multivariable(rerun, "ld", "m2")
+        shown = study.cox_side_by_side(uni, m1, m2)
+        notes = study.cox_notes(uni, m1, m2, event_word="liver dysfunction")
+    hbv = uni.set_index("term").loc["hbv"]
+    assert np.isnan(hbv["hr"]) and np.isnan(hbv["p"])
+    assert hbv["note"] == ("not estimable: no events among the 2 patients with Hepatitis B etiology: yes "
+                           "(the likelihood has no finite maximum)")
+    row = shown[shown[("", "Parameter")].str.startswith("Hepatitis B")].iloc[0]
+    assert row[("Univariable", "HR (95% CI)")] == "not estimable" and row[("Univariable", "p")] == ""
+    assert not shown.astype(str).apply(lambda c: c.str.contains("nan")).any().any()
+    assert any(n.startswith("Hepatitis B etiology (yes vs no), univariable: not estimable: no events") for n in notes)
+    assert "Model 1: n = 58 patients with every variable of the model, 25 liver dysfunctions." in notes
+    # an estimable term is exactly the plain Cox fit (R-checked in test_cox_matches_r_coxph)
+    il6 = uni.set_index("term").loc["il6_high"]
+    ref = survival.cox(study.endpoint_data(rerun, "ld"), "liver_dysfunction_months", "liver_dysfunction_event", ["il6_high"])
+    assert il6["hr"] == pytest.approx(ref.table["hr"].iloc[0], rel=1e-12)
+    # the recorded row carries the reason as text, not a number
+    est = study.reproduce(rerun, None, "ld").set_index("key")
+    assert np.isnan(est.loc["soramic_ld_hr_hbv_uni", "estimate"])
+    assert est.loc["soramic_ld_hr_hbv_uni", "text"].startswith("not estimable: no events among the 2 patients")
+
+
+def test_continuous_hazard_ratios_are_per_doubling_or_per_sd(loaded, rerun):
+    """Skewed markers per doubling (log2; zeros at half the smallest positive value), albumin and
+    ALBI per SD: the HR equals the per-unit Cox fit rescaled (exp(beta_ln * ln 2), exp(beta * sd))."""
+    cont = study.continuous_models(loaded, "os").set_index("term")
+    assert cont.loc["il6_pg_ml", "per"] == "per doubling"
+    d = study.endpoint_data(loaded, "os")
+    ln = survival.cox(d.assign(x=np.log(d["il6_pg_ml"])), "os_months", "os_event", ["x"]).table.iloc[0]
+    assert cont.loc["il6_pg_ml", "hr"] == pytest.approx(math.exp(ln["coef"] * math.log(2)), rel=1e-9)
+    raw = survival.cox(d, "os_months", "os_event", ["albumin_g_l"]).table.iloc[0]
+    sd = d["albumin_g_l"].std(ddof=1)
+    assert cont.loc["albumin_g_l", "per"] == f"per SD ({sd:.2f} g/L)"
+    assert cont.loc["albumin_g_l", "hr"] == pytest.approx(math.exp(raw["coef"] * sd), rel=1e-9)
+    # four IL-6 values of 0 in the re-run cohort: half the smallest positive value
+    rc = study.continuous_models(rerun, "os").set_index("term")
+    assert rc.loc["il6_pg_ml", "zeros"] == 4
+    x = rerun["il6_pg_ml"].astype(float)
+    x = x.where(x > 0, x[x > 0].min() / 2)
+    ref = survival.cox(rerun.assign(x=np.log2(x)), "os_months", "os_event", ["x"]).table.iloc[0]
+    assert rc.loc["il6_pg_ml", "hr"] == pytest.approx(ref["hr"], rel=1e-9)
+
+
+def test_pfs_axis_stops_where_fewer_than_ten_remain_at_risk(loaded):
+    """Fig. S2's time axis: up to the grid step after the first time fewer than 10 patients
+    remain at risk in a group; and the 18-month crowding of the synthetic PFS that the page
+    explains (beyond both axes)."""
+    for m, want in (("il6", 12.0), ("il8", 15.0)):
+        curve = study.km_compare(loaded, "pfs", m)["curve"]
+        h = study.risk_horizon(curve, min_at_risk=10, step=3)
+        assert h == want
+        remaining = curve["n_risk"] - curve["n_event"] - curve["n_censor"]
+        first_below = curve.loc[remaining < 10].groupby("group", observed=True)["time"].min().min()
+        assert h - 3 < first_below <= h
+    cl = study.event_cluster(loaded, "pfs", width=0.5)
+    assert (cl["events"], cl["total"]) == (18, 73) and 17.8 < cl["start"] < cl["end"] <= 18.0
+
+
+def test_medians_not_reached_say_so(loaded):
+    est = study.reproduce(loaded, None, "ld").set_index("key")
+    assert est.loc["soramic_ld_median_il6_low", "text"] == "32.6 (95% CI 20.1–not reached)"
+    assert not est["text"].fillna("").str.contains("NA").any()
+    table = study.median_table({"il8": study.km_compare(loaded, "ld", "il8")})
+    assert table["median"].tolist() == ["18.7 (9.7–not reached)", "9.7 (8.5–not reached)"]
+
+
+@pytest.mark.chapters
+def test_rerun_pages_have_no_stderr_and_no_nan_cell(rerun_soramic):
+    """Issue 11: the re-run chapters print no warning (no stderr output) and no table cell reads
+    nan; every Cox table states its n."""
+    import re
+
+    out = rerun_soramic.out
+    for chapter in ("soramic_cohort", "soramic_survival", "soramic_liver_dysfunction", "soramic_cutoff"):
+        nb = json.loads((out / f"{chapter}.ipynb").read_text())
+        for cell in nb["cells"]:
+            for o in cell.get("outputs", []):
+                assert not (o.get("output_type") == "stream" and o.get("name") == "stderr"), (chapter, o.get("text"))
+                html = "".join(o.get("data", {}).get("text/html", ""))
+                cells = re.findall(r"<td[^>]*>(.*?)</td>", html, re.S)
+                assert not [c for c in cells if re.search(r"\bnan\b", c, re.I)], chapter
+    ld = (out / "soramic_liver_dysfunction.ipynb").read_text()
+    assert "not estimable: no events among the 2 patients with Hepatitis B etiology" in ld
+    assert "patients with every variable of the model" in ld

@@ -51,10 +51,26 @@ GROUP_LABELS = {0: "IL-6 low", 1: "IL-6 high"}
 CUTOFF_ID = "discovery_il6_cutoff"
 ALTERNATIVE_CUTOFF_ID = "alternative_il6_cutoff"
 #: Covariates of the multivariable Cox models (Fig. 3), column -> label.
-MV_COVARIATES = {"age_years": "Age (per year)", "male": "Male sex", "ecog": "ECOG 1 vs 0",
-                 "child_pugh_b": "Child-Pugh B vs A", "afp_ge400": "AFP >= 400 ng/ml",
+MV_COVARIATES = {"age_years": "Age (per 10 years)", "male": "Male sex", "ecog": "ECOG 1 vs 0",
+                 "child_pugh_b": "Child-Pugh B vs A", "afp_ge400": "AFP ≥ 400 ng/ml",
                  "mvi": "Macrovascular invasion", "extrahepatic_spread": "Extrahepatic spread",
                  "il6_high": "IL-6 high vs low"}
+#: Age enters the Cox models per this many years (a per-year HR prints as 1.01 (1.00-1.03):
+#: the unit that means something clinically is a decade; the IL-6 HR does not depend on it).
+AGE_UNIT_YEARS = 10
+#: The test behind Table 2's age p-value (the paper's Methods: t tests for continuous data).
+AGE_TEST = "Student's t test (equal variances)"
+#: Short names of columns for "n = 287 of 312; 25 without AFP" notes (derived columns name
+#: the column they come from).
+SHORT_NAMES = {"afp_ng_ml": "AFP", "afp_ge400": "AFP", "log10_afp": "AFP", "ecog": "ECOG",
+               "child_pugh_class": "Child-Pugh class", "child_pugh_b": "Child-Pugh class",
+               "age_years": "age", "male": "sex", "mvi": "MVI", "extrahepatic_spread": "extrahepatic spread",
+               "il6_high": "IL-6", "il6_group": "IL-6", "il6_pg_ml": "IL-6", "bclc_stage": "BCLC stage",
+               "bclc_c": "BCLC stage", "aetiology": "aetiology", "hbv": "aetiology", "crp_mg_dl": "CRP",
+               "crafity": "CRP or AFP", "prior_local_therapy": "prior local therapy",
+               "best_response": "best response", "objective_response": "best response",
+               "pd_first": "best response", "cb6m": "CB6m", "response_group": "best response",
+               "pfs_months": "PFS", "pfs_event": "PFS", "os_months": "OS", "os_event": "OS"}
 #: Fig. 1B cytokines, column -> label.
 CYTOKINE_LABELS = {"il2_pg_ml": "IL-2", "il4_pg_ml": "IL-4", "il6_pg_ml": "IL-6", "il10_pg_ml": "IL-10",
                    "il17a_pg_ml": "IL-17A", "ifng_pg_ml": "IFN-γ", "tnfa_pg_ml": "TNF-α"}
@@ -64,7 +80,7 @@ LAB_LABELS = {"nlr": "NLR", "plr": "PLR", "sii": "SII", "pni": "PNI", "crp_mg_dl
 #: Fig. 1A clinical characteristics (binary), column -> label.
 CLINICAL_LABELS = {"male": "Male sex", "ecog": "ECOG 1", "child_pugh_b": "Child-Pugh B",
                    "bclc_c": "BCLC C", "mvi": "Macrovascular invasion",
-                   "extrahepatic_spread": "Extrahepatic spread", "afp_ge400": "AFP >= 400 ng/ml",
+                   "extrahepatic_spread": "Extrahepatic spread", "afp_ge400": "AFP ≥ 400 ng/ml",
                    "hbv": "Hepatitis B"}
 #: Table rows (variable, level) -> published id fragment.
 TABLE_IDS = {
@@ -84,7 +100,7 @@ TABLE2_P_IDS = {"male": "male", "ecog": "ecog", "child_pugh_class": "child_pugh"
                 "aetiology": "aetiology", "crafity": "crafity", "prior_local_therapy": "prior_local_therapy"}
 TABLE_LABELS = {"age_years": "Age (years)", "male": "Male sex", "ecog": "ECOG performance status",
                 "child_pugh_class": "Child-Pugh classification", "bclc_stage": "BCLC stage",
-                "afp_ge400": "AFP >= 400 ng/ml", "mvi": "Presence of MVI",
+                "afp_ge400": "AFP ≥ 400 ng/ml", "mvi": "Presence of MVI",
                 "extrahepatic_spread": "Presence of extrahepatic spread", "aetiology": "Aetiology of HCC",
                 "prior_local_therapy": "Prior local therapy for HCC", "il6_pg_ml": "IL-6 at baseline (pg/ml)",
                 "il6_group": "IL-6 at baseline", "crafity": "CRAFITY score"}
@@ -135,13 +151,92 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
+def data_source(cohort_file=None, lab_files=()) -> str:
+    """The sentence a figure caption ends with, from the same source as the page's data
+    banner: ``"Synthetic data."`` for the shipped cohort (and shipped laboratory files), else
+    ``"Data: <file name>."``, so a researcher's run never calls their data synthetic."""
+    from pathlib import Path
+
+    files = [f for f in (cohort_file, *lab_files) if f is not None]
+    if not files:
+        return "Synthetic data."
+    return "Data: " + ", ".join(Path(str(f)).name for f in files) + "."
+
+
+def cohort_labels(df: pd.DataFrame) -> list[str]:
+    """The cohort labels in the file: the study's (:data:`COHORTS`) first, then any other."""
+    present = [str(x) for x in df["cohort"].dropna().astype(str).unique()]
+    return [c for c in COHORTS if c in present] + sorted(c for c in present if c not in COHORTS)
+
+
+def single_cohort(df: pd.DataFrame) -> str | None:
+    """The one cohort label of a file with a single cohort (one hospital, no validation
+    cohort), else ``None``. Such a cohort is "your cohort": it plays the discovery cohort's
+    part (Figure 1, the cut-off search, the discovery sections of Figure 2), and the
+    validation sections are skipped with a note (:func:`cohort_subset`)."""
+    labels = cohort_labels(df)
+    return labels[0] if len(labels) == 1 else None
+
+
+def single_cohort_note(df: pd.DataFrame) -> str:
+    """The note a chapter shows for a single-cohort file (``""`` otherwise)."""
+    one = single_cohort(df)
+    if one is None:
+        return ""
+    return (f"**One cohort.** This file has a single cohort (label `{one}`, {len(df)} patients). It is analysed as "
+            "*your cohort*: the sections written for the paper's discovery cohort use it, and the validation "
+            "sections are skipped. The published numbers beside it are the paper's discovery cohort's.")
+
+
 def cohort_subset(df: pd.DataFrame, cohort: str) -> pd.DataFrame:
-    """Rows of one cohort; ``"total"`` = all rows."""
+    """Rows of one cohort; ``"total"`` = all rows. In a single-cohort file
+    (:func:`single_cohort`) ``"discovery"`` is that cohort and ``"validation"`` is empty."""
     if cohort == "total":
         return df
-    if cohort not in COHORTS:
-        raise ValueError(f"cohort {cohort!r}: expected one of total, {', '.join(COHORTS)}")
+    labels = cohort_labels(df)
+    if cohort not in COHORTS and cohort not in labels:
+        raise ValueError(f"cohort {cohort!r}: expected one of total, {', '.join(dict.fromkeys(COHORTS + tuple(labels)))}")
+    if len(labels) == 1 and cohort in COHORTS:
+        return df if cohort == "discovery" else df.iloc[0:0]
     return df[df["cohort"].astype(str) == cohort]
+
+
+def unit(column: str) -> str:
+    """The unit of a cohort column as the contract states it (``helpers/schemas``), so prose
+    and labels never type one (``""`` if the contract gives none)."""
+    from helpers import contract
+
+    for dataset in contract.contracts(STUDY).values():
+        for c in dataset.columns:
+            if c.name == column:
+                return c.unit
+    return ""
+
+
+def complete_cases(df: pd.DataFrame, columns) -> dict:
+    """Complete cases for ``columns`` (those present): ``n`` (complete), ``total`` (rows) and
+    ``missing`` (``{short name: rows without it}``, in column order, only names with gaps)."""
+    cols = [c for c in dict.fromkeys(columns) if c in df.columns]
+    missing = {}
+    for c in cols:
+        k = int(df[c].isna().sum())
+        if k:
+            name = SHORT_NAMES.get(c, c)
+            missing[name] = max(missing.get(name, 0), k)
+    n = int(df[cols].notna().all(axis=1).sum()) if cols else len(df)
+    return {"n": n, "total": len(df), "missing": missing}
+
+
+def n_note(df: pd.DataFrame, columns, *, what: str = "") -> str:
+    """``"n = 287 of 312; 25 without AFP, 3 without ECOG"`` (complete cases for ``columns``),
+    or ``"n = 312"`` when nothing is missing; ``what`` names the rows (``"n = 77 of 84
+    discovery patients; 7 without IL-6"``)."""
+    cc = complete_cases(df, columns)
+    tail = f" {what}" if what else ""
+    if cc["n"] == cc["total"]:
+        return f"n = {cc['n']}{tail}"
+    gaps = ", ".join(f"{k} without {name}" for name, k in cc["missing"].items())
+    return f"n = {cc['n']} of {cc['total']}{tail}; {gaps}"
 
 
 # --------------------------------------------------------------------------- IL-6 groups
@@ -216,12 +311,29 @@ def _present(df, variables):
     return [v for v in variables if v in df.columns and df[v].notna().any()]
 
 
+def _with_units(labels: dict) -> dict:
+    """``labels`` with each column's unit from the contract in place of the typed one
+    (``"CRP (mg/dl)"`` -> ``"CRP (<contract unit>)"``); labels without a unit are kept."""
+    import re
+
+    out = {}
+    for col, lab in labels.items():
+        u = unit(col)
+        out[col] = re.sub(r"\([^()]*\)$", f"({u})", lab) if u and lab.endswith(")") else lab
+    return out
+
+
+def _table_labels() -> dict:
+    """:data:`TABLE_LABELS` with units from the contract."""
+    return _with_units(TABLE_LABELS)
+
+
 def table1(df: pd.DataFrame, min_count: int = 0) -> pd.DataFrame:
     """Table 1: total (first), discovery, validation; journal format ``139 (84.2%)``,
     ``61 (55–68)`` (median, type-7 quartiles); SPSS rounding (half up)."""
     variables = _present(df, TABLE1_VARIABLES)
     return tables.table_one(df, "cohort", variables, categorical=[v for v in _CATEGORICAL if v in variables],
-                            nonnormal=["age_years", "il6_pg_ml"], labels=TABLE_LABELS, min_count=min_count,
+                            nonnormal=["age_years", "il6_pg_ml"], labels=_table_labels(), min_count=min_count,
                             total="Total", total_first=True, yates=False, formats=tables.FORMATS_JOURNAL,
                             levels={k: v for k, v in _ONE_LEVEL.items() if k in variables},
                             rounding="half_up", digits={"age_years": 0, "il6_pg_ml": 2})
@@ -229,21 +341,64 @@ def table1(df: pd.DataFrame, min_count: int = 0) -> pd.DataFrame:
 
 def table2(df: pd.DataFrame, min_count: int = 0) -> pd.DataFrame:
     """Table 2: characteristics by IL-6 group with p-values (Pearson chi-square without
-    continuity correction, as SPSS prints; age: Kruskal-Wallis in the table, Student's t in
-    :func:`age_t_test`)."""
+    continuity correction, as SPSS prints). Age is shown as median (IQR) as the paper prints
+    it, and its p is :data:`AGE_TEST` (:func:`age_t_test`, the test the Methods name), the
+    same p the chapter records (:func:`age_tests` lists the alternatives)."""
     variables = _present(df, TABLE2_VARIABLES)
-    return tables.table_one(df, "il6_group", variables, categorical=[v for v in _CATEGORICAL if v in variables],
-                            nonnormal=["age_years"], labels=TABLE_LABELS, min_count=min_count, yates=False,
+    tab = tables.table_one(df, "il6_group", variables, categorical=[v for v in _CATEGORICAL if v in variables],
+                            nonnormal=["age_years"], labels=_table_labels(), min_count=min_count, yates=False,
                             formats=tables.FORMATS_JOURNAL,
                             levels={k: v for k, v in _ONE_LEVEL.items() if k in variables},
                             rounding="half_up", digits={"age_years": 0})
+    age = tab["variable"] == "age_years"
+    if age.any() and tab.loc[age, "p"].notna().any():
+        p = age_t_test(df)
+        tab.loc[age, "p"] = p
+        tab.loc[age, "p_text"] = results.fmt_p(p, prefix=False)
+        tab.loc[age, "test"] = "ttest"
+    return tab
+
+
+#: Codes of table levels as a reader says them.
+LEVEL_LABELS = {"hbv": "Hepatitis B", "hcv": "Hepatitis C", "alcohol": "Alcohol", "other": "Other or unknown"}
+_STATISTIC_WORDS = {"median [IQR]": "median (IQR)", "n (%)": "n (%)", "n": "n"}
+
+
+def table_display(tab: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 or 2 (:func:`table1`, :func:`table2`) for the page: the summary named after
+    the characteristic (``Age (years), median (IQR)``), the ``1`` of one-level binary rows
+    dropped, level codes as words (``hbv`` -> ``Hepatitis B``); columns ``variable``,
+    ``level``, the groups, ``p``, ``smd`` (p and SMD on the first row of each variable)."""
+    f = tables.format_table_one(tab).reset_index(drop=True)
+    raw = tab.reset_index(drop=True)
+    stat = f["statistic"].astype(str).map(lambda x: _STATISTIC_WORDS.get(x, x))
+    first = f["variable"].astype(str) != ""
+    name = np.where(raw["variable"] == "n", "Patients, n",
+                    np.where(first & (stat != ""), f["variable"].astype(str) + ", " + stat, f["variable"].astype(str)))
+    one_level = raw["variable"].isin(list(_ONE_LEVEL))
+    level = f["level"].astype(str).str.replace(r"\.0$", "", regex=True)
+    level = level.map(lambda x: LEVEL_LABELS.get(x, x)).where(~one_level, "")
+    out = f.drop(columns=["statistic"]).assign(variable=name, level=level)
+    return out
 
 
 def age_t_test(df: pd.DataFrame) -> float:
-    """Student's t test p for age, IL-6 high vs low."""
+    """Student's t test p for age, IL-6 high vs low (:data:`AGE_TEST`)."""
     a = df.loc[df["il6_high"] == 0, "age_years"].dropna()
     b = df.loc[df["il6_high"] == 1, "age_years"].dropna()
     return float(stats.ttest_ind(a, b).pvalue)
+
+
+def age_tests(df: pd.DataFrame) -> pd.DataFrame:
+    """Age, IL-6 high vs low, by the tests a reader might assume: Student's t (the one
+    Table 2 shows), Welch's t and Kruskal-Wallis (two groups: the Wilcoxon rank-sum test
+    without continuity correction). Columns ``test``, ``p``."""
+    a = df.loc[df["il6_high"] == 0, "age_years"].dropna()
+    b = df.loc[df["il6_high"] == 1, "age_years"].dropna()
+    return pd.DataFrame({"test": ["Student's t", "Welch's t", "Kruskal-Wallis"],
+                         "p": [float(stats.ttest_ind(a, b).pvalue),
+                               float(stats.ttest_ind(a, b, equal_var=False).pvalue),
+                               float(stats.kruskal(a, b).pvalue)]})
 
 
 def table_records(tab: pd.DataFrame, prefixes: dict) -> pd.DataFrame:
@@ -345,16 +500,23 @@ def os_rate(df: pd.DataFrame, cohort: str, months: float = 12.0) -> pd.DataFrame
 def multivariable(df: pd.DataFrame, endpoint: str, cohort: str = "total",
                   covariates: list | None = None) -> survival.CoxResult:
     """Multivariable Cox model of ``endpoint`` (Fig. 3): :data:`MV_COVARIATES` present in the
-    cohort (all binary 0/1 except age per year); rows with a missing value are dropped."""
+    cohort (all binary 0/1 except age, per :data:`AGE_UNIT_YEARS` years); rows with a
+    missing value are dropped (complete cases: ``n`` of the result; :func:`n_note`)."""
     covs = [c for c in (covariates or list(MV_COVARIATES)) if c in df.columns and df[c].notna().any()]
-    sub = cohort_subset(df, cohort)
+    sub = _age_scaled(cohort_subset(df, cohort))
     return survival.cox(sub, f"{endpoint}_months", f"{endpoint}_event", covs)
+
+
+def _age_scaled(df: pd.DataFrame) -> pd.DataFrame:
+    """``age_years`` in units of :data:`AGE_UNIT_YEARS` (for the Cox models only)."""
+    return df.assign(age_years=df["age_years"] / AGE_UNIT_YEARS) if "age_years" in df else df
 
 
 def univariable(df: pd.DataFrame, endpoint: str, cohort: str = "total") -> pd.DataFrame:
     """One Cox model per covariate of :data:`MV_COVARIATES` (the univariable column of Fig. 3)."""
     covs = [c for c in MV_COVARIATES if c in df.columns and df[c].notna().any()]
-    return survival.cox_univariable(cohort_subset(df, cohort), f"{endpoint}_months", f"{endpoint}_event", covs)
+    return survival.cox_univariable(_age_scaled(cohort_subset(df, cohort)), f"{endpoint}_months",
+                                    f"{endpoint}_event", covs)
 
 
 def label_terms(table: pd.DataFrame) -> pd.DataFrame:
@@ -551,7 +713,7 @@ def figure1a_overview(df: pd.DataFrame) -> pd.DataFrame:
     """Figure 1A as a table: every cytokine and laboratory marker (Student's t) and clinical
     characteristic (Pearson chi-square) by CB6m in the discovery cohort, smallest p first;
     ``higher_without_cb6m`` says which group has the higher value."""
-    cont = compare_means(df, {**CYTOKINE_LABELS, **LAB_LABELS}, "cb6m")
+    cont = compare_means(df, {**CYTOKINE_LABELS, **_with_units(LAB_LABELS)}, "cb6m")
     binary = compare_proportions(df, CLINICAL_LABELS, "cb6m")
     out = pd.concat([cont.assign(kind="continuous (mean)"), binary.assign(kind="clinical (%)")],
                     ignore_index=True)
@@ -612,6 +774,93 @@ def mv_table(model: survival.CoxResult, univariable_table: pd.DataFrame) -> pd.D
             .merge(label_terms(model.table)[cols], on="label", suffixes=("_univariable", "_multivariable")))
 
 
+def hr_ci_text(hr: float, lower: float, upper: float, digits: int = 2) -> str:
+    """``"2.93 (1.50–5.71)"`` for a table cell (``""`` if the HR is missing)."""
+    if hr is None or not np.isfinite(hr):
+        return ""
+    f = lambda x: results.fmt_number(x, digits)
+    return f"{f(hr)} ({f(lower)}–{f(upper)})"
+
+
+def median_ci_text(median: float, lower: float, upper: float, digits: int = 1) -> str:
+    """``"10.2 (7.1–13.0)"``; ``NR`` (not reached) for a median or limit the curve never reaches."""
+    f = lambda x: "NR" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+    return f"{f(median)} ({f(lower)}–{f(upper)})"
+
+
+def survival_long(rows: pd.DataFrame) -> pd.DataFrame:
+    """:func:`survival_by_group` rows (one per endpoint, 19 columns) as a table that fits the
+    page: one row per endpoint and IL-6 group with ``endpoint``, ``group``, ``n``, ``events``,
+    ``median_ci`` (months, ``NR`` = not reached) and, on the IL-6-high row, ``hr_ci`` (IL-6
+    low as reference), ``p`` (Cox Wald) and ``p_logrank``."""
+    out = []
+    for _, r in rows.iterrows():
+        for g, lab in (("low", "IL-6 low"), ("high", "IL-6 high")):
+            high = g == "high"
+            out.append({"endpoint": str(r["endpoint"]).upper(), "group": lab, "n": int(r[f"n_{g}"]),
+                        "events": int(r[f"events_{g}"]),
+                        "median_ci": median_ci_text(r[f"median_{g}"], r[f"median_{g}_lower"], r[f"median_{g}_upper"]),
+                        "hr_ci": hr_ci_text(r["hr"], r["lower"], r["upper"]) if high else "1 (reference)",
+                        "p": r["p"] if high else math.nan, "p_logrank": r["p_logrank"] if high else math.nan})
+    return pd.DataFrame(out)
+
+
+def mv_display(model: survival.CoxResult, univariable_table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`mv_table` for the page: ``label``, ``n_uni`` (patients in each univariable
+    model), ``hr_uni`` (HR (95% CI) text), ``p_uni``, ``hr_mv``, ``p_mv``."""
+    uni = label_terms(univariable_table)
+    mv = label_terms(model.table).set_index("label")
+    rows = []
+    for _, u in uni.iterrows():
+        m = mv.loc[u["label"]] if u["label"] in mv.index else None
+        rows.append({"label": u["label"], "n_uni": int(u["n"]), "hr_uni": hr_ci_text(u["hr"], u["lower"], u["upper"]),
+                     "p_uni": u["p"], "hr_mv": "" if m is None else hr_ci_text(m["hr"], m["lower"], m["upper"]),
+                     "p_mv": math.nan if m is None else m["p"]})
+    return pd.DataFrame(rows)
+
+
+def group_note(df: pd.DataFrame, variables, group: str = "il6_high", what: str | None = "baseline IL-6") -> str:
+    """The n of a table by IL-6 group: ``"n = 149 of 165 with baseline IL-6 (16 without).
+    Each row uses the patients with a value: 16 without ECOG, ..."`` (only the parts that
+    apply)."""
+    n, total = int(df[group].notna().sum()), len(df)
+    if what is None or n == total:
+        head = f"n = {n}"
+    else:
+        head = f"n = {n} of {total} with {what} ({total - n} without)"
+    known = df[df[group].notna()]
+    gaps = complete_cases(known, variables)["missing"]
+    if not gaps:
+        return head + "."
+    return head + ". Each row uses the patients with a value: " + ", ".join(
+        f"{k} without {name}" for name, k in gaps.items()) + "."
+
+
+_SUBSET_WORDS = {"cd4": "CD4", "cd8": "CD8", "nk": "NK", "dc": "DC", "tfh": "Tfh", "treg": "Treg", "b": "B",
+                 "t": "T", "gd": "γδ", "m0": "M0", "m1": "M1", "m2": "M2"}
+
+
+def subset_label(subset: str) -> str:
+    """A CIBERSORT subset as immunologists write it (``cd4_memory_resting`` -> ``CD4 memory
+    resting``, ``gd_t`` -> ``γδ T``)."""
+    words = [_SUBSET_WORDS.get(w, w) for w in subset.replace("cibersort_", "").split("_")]
+    text = " ".join(words)
+    return text[0].upper() + text[1:] if text[:1].isascii() else text
+
+
+def tme_label(score: str) -> str:
+    """A reader's name for a TME score column (``cibersort_t_cells_cd8`` -> ``CIBERSORT: t cells cd8``)."""
+    named = {"dysfunction_score": "T-cell dysfunction score", "exclusion_score": "T-cell exclusion score",
+             "cd8_density_mm2": f"CD8+ T-cell density ({unit('cd8_density_mm2') or 'cells/mm^2'})",
+             "cd4_density_mm2": f"CD4+ T-cell density ({unit('cd4_density_mm2') or 'cells/mm^2'})",
+             "cibersort_total": "CIBERSORT: total absolute score"}
+    if score in named:
+        return named[score].replace("mm^2", "mm²")
+    if score.startswith("cibersort_"):
+        return "CIBERSORT: " + subset_label(score)
+    return score.replace("_", " ")
+
+
 def tme_total(tme: pd.DataFrame) -> pd.DataFrame:
     """The total CIBERSORT absolute score (sum over subsets), IL-6 high vs low (:func:`tme_compare`)."""
     total = tme[[c for c in tme.columns if c.startswith("cibersort_")]].sum(axis=1)
@@ -641,8 +890,9 @@ def ecog_b7_shares(df: pd.DataFrame) -> pd.DataFrame:
     out = []
     for c in COHORTS:
         sub = cohort_subset(df, c)
-        out.append({"cohort": c, "ecog1_pct": (sub["ecog"] >= 1).mean() * 100,
-                    "b7_pct": (sub["child_pugh_class"].astype(str) == "B7").mean() * 100})
+        ecog, cp = sub["ecog"].dropna(), sub["child_pugh_class"].dropna().astype(str)
+        out.append({"cohort": c, "ecog1_pct": (ecog >= 1).mean() * 100 if len(ecog) else math.nan,
+                    "b7_pct": (cp == "B7").mean() * 100 if len(cp) else math.nan})
     return pd.DataFrame(out).set_index("cohort")
 
 
@@ -697,7 +947,7 @@ def outcome_phrases(cohort: str, out: dict) -> dict:
         text[f"{c}_{ep}_dir"] = prose.compare_word(r["hr"], 1.0, "worse", "better")
         text[f"{c}_{ep}_logrank"] = results.fmt_p(r["p_logrank"])
         text[f"{c}_{ep}_medians"] = "; ".join(
-            f"{lab} {results.fmt_number(r[f'median_{g}'], 1)} months" for g, lab in (("high", "IL-6 high"), ("low", "IL-6 low")))
+            f"{lab} {prose.median_text(r[f'median_{g}'])}" for g, lab in (("high", "IL-6 high"), ("low", "IL-6 low")))
     if "resp" in out:
         r = out["resp"].set_index("group")
         text[f"{c}_orr_dir"] = prose.compare_word(r.loc["IL-6 high", "rate"], r.loc["IL-6 low", "rate"])
@@ -831,13 +1081,20 @@ def load(cohort_file=None, params=None) -> pd.DataFrame:
     ``"IL-6 ≥ <cut-off> pg/ml"``) and ``df.attrs["params"]`` the :class:`Params` used."""
     from helpers import contract
 
+    return from_frame(contract.read_cohort(STUDY, cohort_file), params)
+
+
+def from_frame(cohort: pd.DataFrame, params=None) -> pd.DataFrame:
+    """:func:`load` for a cohort already read (typed as :func:`helpers.contract.read_cohort`
+    returns it): :func:`prepare`, the cut-off and the IL-6 groups; no validation (tests use
+    it to feed cohorts with gaps the contract may refuse)."""
     params = _params(params)
-    df = prepare(contract.read_cohort(STUDY, cohort_file))
+    df = prepare(cohort)
     value, high_if, res = resolve_cutoff(df, params.il6_cutoff, cutoff_endpoint=params.cutoff_endpoint,
                                          cutoff_cohort=params.cutoff_cohort, minprop=params.minprop,
                                          maxprop=params.maxprop, seed=params.seed)
     df = il6_groups(df, value, high_if)
-    rule = f"IL-6 {'≥' if high_if == '>=' else '>'} {value:g} pg/ml"
+    rule = f"IL-6 {'≥' if high_if == '>=' else '>'} {value:g} {unit(MARKER)}"
     df.attrs["cut"] = Cut(value=value, high_if=high_if, maxstat=res, rule=rule)
     df.attrs["params"] = params
     return df
@@ -852,7 +1109,7 @@ def _cut_of(df: pd.DataFrame) -> dict:
 
 def _pct_text(resp: pd.DataFrame, label: str) -> str:
     r = resp.set_index("group").loc[label]
-    return f"{int(r['responders'])}/{int(r['n'])} ({r['rate']:.1f}%)"
+    return prose.n_of(int(r["responders"]), int(r["n"]))
 
 
 def _p_row(key: str, p: float) -> dict:
@@ -861,9 +1118,8 @@ def _p_row(key: str, p: float) -> dict:
 
 
 def _rows_cohort_sizes(df, params):
-    counts = df["cohort"].astype(str).value_counts()
     return [{"key": "total_n", "estimate": len(df)}] + [
-        {"key": f"{c}_n", "estimate": int(counts.get(c, 0))} for c in COHORTS]
+        {"key": f"{c}_n", "estimate": len(cohort_subset(df, c))} for c in COHORTS]
 
 
 def _published_ids() -> set:
@@ -873,10 +1129,11 @@ def _published_ids() -> set:
 def _rows_table1(df, params):
     ids = _published_ids()
     t1 = table1(df, min_count=params.min_cell_count)
-    out = [{"key": r.key, "estimate": r.estimate} for r in table_records(t1, TABLE1_PREFIXES).itertuples()
+    prefixes = {col: pre for col, pre in TABLE1_PREFIXES.items() if f"{col}__n" in t1.columns}
+    out = [{"key": r.key, "estimate": r.estimate} for r in table_records(t1, prefixes).itertuples()
            if r.key in ids and pd.notna(r.estimate)]
     if "child_pugh_class" in df:
-        a = df["child_pugh_class"].astype(str).str.startswith("A").mean() * 100
+        a = df["child_pugh_class"].dropna().astype(str).str.startswith("A").mean() * 100
         out.append({"key": "total_child_pugh_a_pct", "estimate": a})
     return out
 
@@ -977,9 +1234,11 @@ def _rows_figure3(df, params):
     out = []
     for ep in ("pfs", "os"):
         m = multivariable(df, ep, "total", mv_covariates(df))
-        r = m.table.set_index("term").loc["il6_high"]
-        out.append({"key": f"total_{ep}_hr_il6_high_multivariable", "estimate": r["hr"], "lower": r["lower"],
-                    "upper": r["upper"], "p": r["p"], "n": m.n})
+        for r in m.table.itertuples():
+            out.append({"key": f"total_{ep}_hr_{r.term}_multivariable", "estimate": r.hr, "lower": r.lower,
+                        "upper": r.upper, "p": r.p, "n": m.n})
+        out.append({"key": f"total_{ep}_multivariable_n", "estimate": m.n, "n": m.n})
+        out.append({"key": f"total_{ep}_multivariable_events", "estimate": m.events, "n": m.n})
     return out
 
 
@@ -998,7 +1257,7 @@ def reproduce(df: pd.DataFrame, params=None, section: str | None = None) -> pd.D
     ``load`` used (``df.attrs["params"]``), and must agree with them on the cut-off
     parameters (the IL-6 groups were formed with those). A section the cohort cannot fill (e.g. no best
     responses for ``figure1``) returns no rows. ``text`` is set where the chapters glue a
-    special form (p-values as ``p = 0.005``, response rates as ``6/10 (60.0%)``);
+    special form (p-values as ``p = 0.005``, response rates as ``6 of 10 (60.0%)``);
     ``computed_by`` is ``helpers.studies.atebev_il6.reproduce[<section>]``."""
     check_section(STUDY, section, SECTIONS)
     loaded = df.attrs.get("params")

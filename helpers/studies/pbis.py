@@ -236,14 +236,51 @@ def outcome_comparison(df: pd.DataFrame, endpoint: str, group: str = "pbis_high"
     km["group"] = km["group"].astype(int)
     km.insert(1, "label", km["group"].map(GROUP_LABELS) if group == "pbis_high" else km["group"].astype(str))
     hr = lower = upper = p_wald = p_lr = math.nan
+    notes = []
     if d[group].nunique() == 2 and d[event].sum() > 0:
-        res = survival.cox(d, time, event, [group])
+        (res, lr), notes = fit_quietly(
+            lambda: (survival.cox(d, time, event, [group]), survival.logrank(d, time, event, group)),
+            f"{OUTCOME_LABELS[endpoint]}, PBIShi vs PBISlo")
         row = res.table.iloc[0]
         hr, lower, upper, p_wald = float(row.hr), float(row.lower), float(row.upper), float(row.p)
-        p_lr = float(survival.logrank(d, time, event, group)["p"].iloc[0])
+        p_lr = float(lr["p"].iloc[0])
+        if notes:  # not converged: the HR is not estimable; the log-rank test still is
+            hr = lower = upper = p_wald = math.nan
     km["hr"], km["lower"], km["upper"], km["p_wald"], km["p_logrank"] = hr, lower, upper, p_wald, p_lr
     km.insert(0, "endpoint", endpoint)
+    km.attrs["notes"] = notes
     return km
+
+
+def fit_quietly(fit, what: str):
+    """Run ``fit()`` and turn the warnings of :mod:`helpers.survival` and
+    :mod:`helpers.regression` (a likelihood that does not converge, a singular log-rank
+    variance) into readable notes: returns ``(result, notes)``, ``notes`` a list of sentences
+    naming ``what`` was fitted. Nothing is printed, so no raw warning reaches a page."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fit()
+    notes = []
+    for w in caught:
+        text = str(w.message)
+        if "did not converge" in text or "converge" in text.lower() or "separation" in text.lower():
+            notes.append(f"{what}: the model did not converge to a finite estimate (a group with no "
+                         "events or responses, or complete separation), so its ratio is not estimable "
+                         "and not shown.")
+        elif "singular" in text:
+            notes.append(f"{what}: the log-rank variance is singular (too few events at distinct "
+                         "times); the test has reduced information.")
+        elif "encountered in" in text:       # numpy's arithmetic warnings: judged below
+            continue
+        else:
+            notes.append(f"{what}: {text.split(';')[0]}.")
+    numeric = [w for w in caught if "encountered in" in str(w.message)]
+    if numeric and not notes:
+        notes.append(f"{what}: a numerical problem in the fit ({str(numeric[0].message)}); read the "
+                     "estimate with care.")
+    return result, list(dict.fromkeys(notes))
 
 
 def km_curves(df: pd.DataFrame, endpoint: str, group: str = "pbis_group") -> pd.DataFrame:
@@ -427,17 +464,20 @@ def multivariable(df: pd.DataFrame, outcome: str, score: str, adjust: list[str])
     from helpers import regression
 
     adjust = [a for a in adjust if a != score]
+    what = f"{OUTCOME_LABELS[outcome]}, {SCORE_LABELS.get(score, score)} adjusted"
     if outcome == "orr":
-        t = regression.logistic(df, "objective_response", [score] + adjust)
+        t, notes = fit_quietly(lambda: regression.logistic(df, "objective_response", [score] + adjust), what)
         t = t.rename(columns={"or": "estimate"})
     else:
         time, event = ENDPOINTS[outcome]
-        res = survival.cox(df, time, event, [score] + adjust)
+        res, notes = fit_quietly(lambda: survival.cox(df, time, event, [score] + adjust), what)
         t = res.table.rename(columns={"hr": "estimate"})
         t["n"] = res.n
     t.insert(0, "outcome", outcome)
     t.insert(1, "score", score)
-    return t[["outcome", "score", "term", "estimate", "lower", "upper", "p", "n"]]
+    out = t[["outcome", "score", "term", "estimate", "lower", "upper", "p", "n"]]
+    out.attrs["notes"] = notes
+    return out
 
 
 def score_comparison(df: pd.DataFrame, scores_=None, adjust: dict | None = None) -> pd.DataFrame:
@@ -445,14 +485,16 @@ def score_comparison(df: pd.DataFrame, scores_=None, adjust: dict | None = None)
     score and outcome: ``outcome``, ``score``, ``label``, ``estimate``, ``lower``, ``upper``,
     ``p``, ``n``."""
     adjust = adjust or {"os": OS_ADJUST, "pfs": PFS_ADJUST, "orr": ORR_ADJUST}
-    rows = []
+    rows, notes = [], []
     for s in scores_ or SCORES:
         if s not in df or df[s].nunique() < 2:
             continue
         for outcome in ("os", "pfs"):
             t = multivariable(df, outcome, s, adjust[outcome])
             rows.append(t[t["term"] == s].iloc[0])
+            notes += t.attrs.get("notes", [])
     out = pd.DataFrame(rows).reset_index(drop=True)
+    out.attrs["notes"] = notes
     out.insert(2, "label", out["score"].map(SCORES))
     return out
 
@@ -564,8 +606,10 @@ def orr_direction(resp: pd.DataFrame) -> str:
 
 def outcome_texts(name: str, resp: pd.DataFrame, comps: dict) -> dict:
     """The prose of the outcomes chapter for one cohort (glue key -> text): the response
-    direction and tests, and per endpoint the HR with log-rank p and the medians."""
-    from helpers.results import fmt_number, fmt_p
+    direction and tests, and per endpoint the HR with log-rank p and the medians ("not
+    reached" where the curve stays above 0.5)."""
+    from helpers.prose import median_text
+    from helpers.results import fmt_p
 
     out = {f"{name}_orr_direction": orr_direction(resp)}
     for ep, t in comps.items():
@@ -573,8 +617,8 @@ def outcome_texts(name: str, resp: pd.DataFrame, comps: dict) -> dict:
         out[f"{name}_{ep}_summary"] = (f"HR {r['hr']:.2f} (95% CI {r['lower']:.2f}–{r['upper']:.2f}), "
                                        f"Wald {fmt_p(r['p_wald'])}, log-rank {fmt_p(r['p_logrank'])}")
         med = t.set_index("label")["median"]
-        out[f"{name}_{ep}_medians"] = ("PBIShi " + fmt_number(med.get("PBIShi"), 1) + " vs PBISlo "
-                                       + fmt_number(med.get("PBISlo"), 1) + " months (NA: not reached)")
+        out[f"{name}_{ep}_medians"] = (f"PBIShi {median_text(med.get('PBIShi'))} vs PBISlo "
+                                       f"{median_text(med.get('PBISlo'))}")
     out[f"{name}_orr_tests"] = (f"Fisher {fmt_p(resp['p_fisher'].iloc[0])}; Pearson {fmt_p(resp['p'].iloc[0])}; "
                                 f"Yates {fmt_p(resp['p_yates'].iloc[0])}")
     return out
@@ -582,14 +626,18 @@ def outcome_texts(name: str, resp: pd.DataFrame, comps: dict) -> dict:
 
 def matched_cohort(df: pd.DataFrame, params: Params | None = None):
     """The propensity-score-matched cohort (Figure 2): ``(ab, covariates, matched)`` with
-    ``ab`` the atezolizumab + bevacizumab patients, ``covariates`` the :data:`PS_COVARIATES`
-    complete in ``ab``, ``matched`` :func:`helpers.matching.match_nearest` with
-    ``params.caliper`` (``None`` when there is no covariate or only one PBIS group)."""
+    ``ab`` the atezolizumab + bevacizumab patients complete in PBIS group and the covariates
+    (the complete cases the propensity model uses; ``ab.attrs["n_all"]`` is the number before
+    dropping incomplete rows), ``covariates`` the :data:`PS_COVARIATES` the cohort has (a
+    column entirely empty counts as absent), ``matched`` :func:`helpers.matching.match_nearest`
+    with ``params.caliper`` (``None`` when there is no covariate or only one PBIS group)."""
     from helpers import matching
 
     params = params or PARAMS
-    ab = ab_patients(df)
-    covariates = [c for c in PS_COVARIATES if c in ab.columns and ab[c].notna().all()]
+    ab_all = ab_patients(df)
+    covariates = [c for c in PS_COVARIATES if c in ab_all.columns and ab_all[c].notna().any()]
+    ab = ab_all.dropna(subset=["pbis_high", *covariates]).copy()
+    ab.attrs["n_all"] = len(ab_all)
     if not covariates or ab["pbis_high"].nunique() != 2:
         return ab, covariates, None
     return ab, covariates, matching.match_nearest(ab, "pbis_high", covariates, caliper=params.caliper)
@@ -602,6 +650,7 @@ def _rec(key, estimate, lower=None, upper=None, p=None, n=None, text=""):
 
 def _group_records(prefix: str, resp: pd.DataFrame, comps: dict) -> list[dict]:
     """Responders and response rate per group, Fisher's p, and the HR per endpoint."""
+    from helpers.prose import n_of
     from helpers.results import fmt_p
 
     r = resp.set_index("group")
@@ -609,7 +658,7 @@ def _group_records(prefix: str, resp: pd.DataFrame, comps: dict) -> list[dict]:
     for g, k in (("high", 1), ("low", 0)):
         responders, n, pct = int(r.loc[k, "responders"]), int(r.loc[k, "n"]), r.loc[k, "percent"]
         out.append(_rec(f"{prefix}_count_orr_pbis_{g}", responders, n=n))
-        out.append(_rec(f"{prefix}_percent_orr_pbis_{g}", pct, n=n, text=f"{responders}/{n}, {pct:.1f}%"))
+        out.append(_rec(f"{prefix}_percent_orr_pbis_{g}", pct, n=n, text=n_of(responders, n)))
     p = resp["p_fisher"].iloc[0]
     out.append(_rec(f"{prefix}_p_orr_pbis", p, text=fmt_p(p)))
     for ep, t in comps.items():
@@ -902,3 +951,270 @@ def pbis_arrays(df: pd.DataFrame, endpoint: str = "os"):
     d = df[[time, event] + list(PBIS_MARKERS)].dropna().reset_index(drop=True)
     return (d[time].to_numpy(dtype=float), d[event].to_numpy(dtype=float),
             d[list(PBIS_MARKERS)].to_numpy(dtype=float))
+
+
+# --------------------------------------------------------------------------- tables for the page
+# Each function below turns an analysis table into the table a reader sees (human labels,
+# estimates with their CI in one cell, one row per factor); numbers are not recomputed.
+
+#: Labels of the model terms, with the unit each continuous HR is per.
+TERM_LABELS = {
+    "pbis_high": "PBIShi (vs PBISlo)", "crafity_high": "CRAFITY ≥ 1 point", "nlr_high": "NLR high",
+    "crp_high": "CRP high", "pbis_without_il2": "PBIS without IL-2", "pbis_without_il12": "PBIS without IL-12",
+    "nlr_crp": "NLR + CRP only",
+    "ecog": "ECOG PS (per point)", "child_pugh_score": "Child-Pugh score (per point)",
+    "log10_afp": "AFP (per doubling)", "log10_pivka_ii": "PIVKA-II (per doubling)",
+    "tumor_size_cm": "Largest tumour diameter (per cm)", "previous_treatment": "Previous HCC treatment",
+    "viral_etiology": "Viral aetiology (HBV or HCV)", "multiple_tumors": "Multiple intrahepatic tumours",
+}
+#: Score labels for tables (``SCORES`` keeps the ASCII ids the published rows use).
+SCORE_LABELS = {"pbis_high": "PBIS ≥ 2 of 4", "crafity_high": "CRAFITY ≥ 1 point", "nlr_high": "NLR alone",
+                "crp_high": "CRP alone", "pbis_without_il2": "PBIS without IL-2",
+                "pbis_without_il12": "PBIS without IL-12", "nlr_crp": "NLR + CRP only"}
+OUTCOME_LABELS = {"os": "Overall survival", "pfs": "Progression-free survival", "orr": "Objective response"}
+#: log(x + 1) terms whose ratio the tables give per doubling: ``ratio ** (log_base(2))``.
+LOG_TERMS = {"log10_afp": 10.0, "log10_pivka_ii": 10.0}
+#: Footnote for tables with per-doubling ratios.
+PER_DOUBLING_NOTE = ("AFP and PIVKA-II enter the models as log10(x + 1); their ratios are shown per doubling "
+                     "(HR per 10-fold ^ log10 2), an exact re-expression of the same model.")
+
+
+def per_doubling(table: pd.DataFrame, estimate: str = "estimate", term: str = "term") -> pd.DataFrame:
+    """``table`` with the ratios (``estimate``, ``lower``, ``upper``) of the log-scale terms of
+    :data:`LOG_TERMS` re-expressed per doubling of the marker (``r ** log_base(2)``; p unchanged:
+    the same model, another unit). Other rows unchanged."""
+    out = table.copy()
+    rows = out[term].isin(list(LOG_TERMS))
+    for name, base in LOG_TERMS.items():
+        sel = out[term] == name
+        power = math.log(2.0) / math.log(base)
+        for col in (estimate, "lower", "upper"):
+            out.loc[sel, col] = out.loc[sel, col].astype(float) ** power
+    out.attrs["per_doubling"] = bool(rows.any())
+    return out
+
+
+def estimate_text(estimate: float, lower: float, upper: float, digits: int = 2) -> str:
+    """``"3.56 (2.11–6.03)"``; an empty string if the estimate is missing."""
+    from helpers.results import fmt_number
+
+    if estimate is None or not np.isfinite(float(estimate)):
+        return ""
+    return f"{fmt_number(estimate, digits)} ({fmt_number(lower, digits)}–{fmt_number(upper, digits)})"
+
+
+def model_events(df: pd.DataFrame, outcome: str, columns) -> tuple[int, int]:
+    """``(n, events)`` of the complete cases a model of ``outcome`` on ``columns`` uses
+    (events: deaths / progressions, or responders for ``"orr"``)."""
+    if outcome == "orr":
+        cols, event = ["objective_response", *columns], "objective_response"
+    else:
+        time, event = ENDPOINTS[outcome]
+        cols = [time, event, *columns]
+    d = df[[c for c in dict.fromkeys(cols) if c in df]].apply(pd.to_numeric, errors="coerce").dropna()
+    return len(d), int(d[event].sum())
+
+
+def model_header(df: pd.DataFrame, outcome: str, columns) -> str:
+    """A column-group header naming the model and its complete cases, e.g.
+    ``"Overall survival (n = 116, 77 deaths)"``."""
+    from helpers.prose import count_noun
+
+    n, events = model_events(df, outcome, columns)
+    what = {"os": "death", "pfs": "progression or death", "orr": "responder"}[outcome]
+    plural_form = {"os": "deaths", "pfs": "progressions or deaths", "orr": "responders"}[outcome]
+    return f"{OUTCOME_LABELS[outcome]} (n = {n}, {count_noun(events, what, plural_form)})"
+
+
+def models_table(models: dict, df: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """Table 3 for the page: one row per factor, per model an estimate (95% CI) and p column.
+
+    ``models`` maps ``"os"``/``"pfs"``/``"orr"`` to :func:`multivariable` tables; ``df`` (the
+    data the models were fitted on) gives each model's complete cases and events for its
+    header. Ratios of log terms are per doubling (:func:`per_doubling`). Returns ``(table,
+    groups)`` for :func:`helpers.book.show` (``groups``: header -> its two columns)."""
+    terms = list(dict.fromkeys(t for m in models.values() for t in m["term"]))
+    out = pd.DataFrame({"factor": [TERM_LABELS.get(t, t) for t in terms]})
+    groups = {}
+    for outcome, m in models.items():
+        m = per_doubling(m).set_index("term")
+        ratio = "OR" if outcome == "orr" else "HR"
+        est_col, p_col = f"{outcome}_estimate", f"{outcome}_p"
+        out[est_col] = [estimate_text(*m.loc[t, ["estimate", "lower", "upper"]]) if t in m.index else "—"
+                        for t in terms]
+        out[p_col] = [float(m.loc[t, "p"]) if t in m.index else math.nan for t in terms]
+        adjust = [t for t in m.index]
+        if df is not None:
+            head = model_header(df, outcome, adjust)
+        else:
+            head = f"{OUTCOME_LABELS[outcome]} (n = {int(m['n'].iloc[0])})"
+        groups[head] = [est_col, p_col]
+        out.attrs.setdefault("labels", {})[est_col] = f"{ratio} (95% CI)"
+        out.attrs["labels"][p_col] = "p"
+    out.attrs["labels"]["factor"] = "Factor"
+    out.attrs["notes"] = [n for m in models.values() for n in m.attrs.get("notes", [])]
+    return out, groups
+
+
+def scores_table(s3: pd.DataFrame, df: pd.DataFrame | None = None, adjust: dict | None = None,
+                 threshold: int | None = None) -> tuple[pd.DataFrame, dict]:
+    """Table S3 for the page: one row per score, per endpoint its adjusted HR (95% CI) and p;
+    ``threshold``: the PBIShi threshold the page used (default: the paper's), for PBIS's label.
+    Returns ``(table, groups)`` as :func:`models_table` does."""
+    threshold = PARAMS.pbis_threshold if threshold is None else threshold
+    names = {**SCORE_LABELS, "pbis_high": f"PBIS ≥ {int(threshold)} of {len(PBIS_MARKERS)}"}
+    order = list(dict.fromkeys(s3["score"]))
+    out = pd.DataFrame({"score": [names.get(s, s) for s in order]})
+    groups, labels = {}, {"score": "Score (high vs low)"}
+    for outcome in ("os", "pfs"):
+        part = s3[s3["outcome"] == outcome].set_index("score")
+        est_col, p_col = f"{outcome}_hr", f"{outcome}_p"
+        out[est_col] = [estimate_text(*part.loc[s, ["estimate", "lower", "upper"]]) if s in part.index else "—"
+                        for s in order]
+        out[p_col] = [float(part.loc[s, "p"]) if s in part.index else math.nan for s in order]
+        ns = sorted({int(x) for x in part["n"]}) if len(part) else []
+        n_text = f"n = {ns[0]}" if len(ns) == 1 else f"n = {ns[0]}–{ns[-1]}" if ns else "n = 0"
+        groups[f"{OUTCOME_LABELS[outcome]} ({n_text})"] = [est_col, p_col]
+        labels[est_col], labels[p_col] = "HR (95% CI)", "p"
+    out.attrs["labels"] = labels
+    out.attrs["notes"] = list(s3.attrs.get("notes", []))
+    return out, groups
+
+
+def outcomes_table(resp: pd.DataFrame, comps: dict) -> pd.DataFrame:
+    """Figure 1 of one cohort as a table: rows for the patients, the objective response
+    (``k of n (x%)``), and per endpoint the events and the median (95% CI) in months, per PBIS
+    group; the effect (HR (95% CI), PBIShi vs PBISlo, Cox) and p (Fisher's exact test for
+    response, log-rank for survival) in the row of each outcome. A median not reached reads
+    "not reached"; its upper limit "NR"."""
+    from helpers.prose import n_of
+
+    r = resp.set_index("label")
+    groups = ["PBISlo", "PBIShi"]
+    rows = [dict(row="Patients with a response assessment", PBISlo=str(int(r.loc["PBISlo", "n"])),
+                 PBIShi=str(int(r.loc["PBIShi", "n"])), effect="", p=math.nan),
+            dict(row="Objective response (CR or PR)",
+                 **{g: n_of(int(r.loc[g, "responders"]), int(r.loc[g, "n"])) for g in groups},
+                 effect="", p=float(resp["p_fisher"].iloc[0]))]
+
+    def _m(x):
+        return "NR" if x is None or not np.isfinite(float(x)) else f"{float(x):.1f}"
+
+    for ep, t in comps.items():
+        s = t.set_index("label")
+        name = OUTCOME_LABELS[ep]
+        x = t.iloc[0]
+        rows.append(dict(row=f"{name}: events / patients",
+                         **{g: f"{int(s.loc[g, 'events'])} / {int(s.loc[g, 'n'])}" if g in s.index else "" for g in groups},
+                         effect=estimate_text(x["hr"], x["lower"], x["upper"]), p=float(x["p_logrank"])))
+        rows.append(dict(row=f"{name}: median, months (95% CI)",
+                         **{g: ("not reached" if not np.isfinite(float(s.loc[g, "median"])) else _m(s.loc[g, "median"]))
+                            + f" ({_m(s.loc[g, 'median_lower'])}–{_m(s.loc[g, 'median_upper'])})"
+                            if g in s.index else "" for g in groups},
+                         effect="", p=math.nan))
+    out = pd.DataFrame(rows)
+    out.attrs["labels"] = {"row": "", "PBISlo": "PBISlo", "PBIShi": "PBIShi", "effect": "HR (95% CI)", "p": "p"}
+    out.attrs["notes"] = [n for t in comps.values() for n in t.attrs.get("notes", [])]
+    return out
+
+
+#: Footnotes of :func:`outcomes_table`.
+OUTCOMES_TABLE_NOTES = ("HR: Cox regression, PBIShi vs PBISlo (reference), Efron ties, Wald 95% CI.",
+                        "Medians: Kaplan-Meier, 95% CI by the log method (R survfit); NR: not reached.")
+OUTCOMES_TABLE_TEST = "Fisher's exact test for objective response; log-rank test for survival"
+
+
+#: Binary (0/1) characteristics: their levels read No/Yes in tables.
+BINARY = ("male", "viral_etiology", "previous_treatment", "multiple_tumors", "macrovascular_invasion",
+          "extrahepatic_spread", "objective_response")
+
+
+def table_one_display(table: pd.DataFrame, groups=None) -> pd.DataFrame:
+    """:func:`helpers.tables.format_table_one` output as a journal's Table 1: one
+    ``characteristic`` column that names the row and its statistic ("Age (years), median
+    [IQR]"; labels through :func:`helpers.labels.label`, the contract's labels and units), a
+    binary (:data:`BINARY`) characteristic as its one "yes" row with the p and SMD beside it,
+    the levels of other categorical ones as indented rows under their name. ``groups``: the
+    group columns in the order to show (default: as given). Numbers and p-values unchanged."""
+    from helpers.labels import label
+
+    t = table.copy()
+    group_cols = list(groups) if groups else [c for c in t.columns if c not in ("variable", "level", "statistic", "p", "smd")]
+    names = t["variable"].replace("", np.nan).ffill()
+    rows = []
+    for name, part in t.groupby(names, sort=False):
+        first = part.iloc[0]
+        stat = first["statistic"]
+        if name == "n":
+            rows.append({"characteristic": "Patients, n", **{g: first[g] for g in group_cols}, "p": "", "smd": ""})
+            continue
+        text = label(name)
+        if name in BINARY and len(part) <= 2:
+            yes = part[part["level"].astype(str).isin(["1", "1.0", "True", "yes"])]
+            row = yes.iloc[0] if len(yes) else part.iloc[-1]
+            rows.append({"characteristic": f"{text}, {stat}", **{g: row[g] for g in group_cols},
+                         "p": first["p"], "smd": first["smd"]})
+        elif len(part) == 1:
+            rows.append({"characteristic": f"{text}, {stat}", **{g: first[g] for g in group_cols},
+                         "p": first["p"], "smd": first["smd"]})
+        else:
+            rows.append({"characteristic": f"{text}, {stat}", **{g: "" for g in group_cols},
+                         "p": first["p"], "smd": first["smd"]})
+            for _, r in part.iterrows():
+                rows.append({"characteristic": f"\u2003{r['level']}", **{g: r[g] for g in group_cols}, "p": "", "smd": ""})
+    return pd.DataFrame(rows, columns=["characteristic", *group_cols, "p", "smd"])
+
+
+def points_distribution(df: pd.DataFrame) -> pd.DataFrame:
+    """Patients per cohort and PBIS points (0 to the number of markers): columns ``cohort``,
+    ``n`` (patients), one column per number of points (``"0"`` ... ``"4"``) and ``not_scored``
+    (a PBIS marker missing) when any patient is not scored."""
+    points = pd.to_numeric(df["pbis_points"], errors="coerce")
+    levels = list(range(len(PBIS_MARKERS) + 1))
+    rows = []
+    for name, part in df.groupby(df["cohort"].astype(str), sort=False):
+        p = points.loc[part.index]
+        row = {"cohort": name.capitalize(), "n": len(part)}
+        row.update({str(k): int((p == k).sum()) for k in levels})
+        row["not_scored"] = int(p.isna().sum())
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    order = {c.capitalize(): i for i, c in enumerate(COHORTS)}
+    out = out.sort_values("cohort", key=lambda s: s.map(order).fillna(len(order))).reset_index(drop=True)
+    if not out["not_scored"].any():
+        out = out.drop(columns="not_scored")
+    return out
+
+
+def marker_label(marker: str) -> str:
+    """The display name of a PBIS marker or cytokine column (``"IL-12"``, ``"CRP (mg/dL)"``)."""
+    if marker in PBIS_MARKERS and marker not in CYTOKINE_LABELS:
+        return PBIS_MARKERS[marker][1]
+    return CYTOKINE_LABELS.get(marker, marker)
+
+
+def univariable_table(s1: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Table S1 for the page: one row per marker, per endpoint HR per doubling (95% CI) and p;
+    the group headers give each endpoint's patients and events (complete cases; the range if
+    markers differ). Returns ``(table, groups)`` as :func:`models_table` does."""
+    from helpers.prose import count_noun
+
+    order = list(dict.fromkeys(s1["marker"]))
+    out = pd.DataFrame({"marker": [marker_label(m) for m in order]})
+    groups, labels = {}, {"marker": "Marker (log2(x + 1))"}
+    for ep in ENDPOINTS:
+        part = s1[s1["endpoint"] == ep].set_index("marker")
+        if part.empty:
+            continue
+        est_col, p_col = f"{ep}_hr", f"{ep}_p"
+        out[est_col] = [estimate_text(*part.loc[m, ["hr", "lower", "upper"]]) if m in part.index else "—" for m in order]
+        out[p_col] = [float(part.loc[m, "p"]) if m in part.index else math.nan for m in order]
+
+        def _rng(col):
+            v = sorted({int(x) for x in part[col]})
+            return f"{v[0]}" if len(v) == 1 else f"{v[0]}–{v[-1]}"
+        what = "death" if ep == "os" else "event"
+        groups[f"{OUTCOME_LABELS[ep]} (n = {_rng('n')}, {_rng('events')} {'deaths' if ep == 'os' else 'events'})"] = [est_col, p_col]
+        labels[est_col], labels[p_col] = "HR per doubling (95% CI)", "p"
+    out.attrs["labels"] = labels
+    return out, groups

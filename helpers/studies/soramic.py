@@ -35,6 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from helpers import scores, survival
+from helpers.schemas import soramic as _schema
 from helpers.results import fmt_estimate, fmt_number, fmt_p
 from helpers.studies import StudyParams, check_section, param, rows
 
@@ -116,7 +117,7 @@ TERMS = {
     "il6_high": ("IL-6 high (> cut-off)", ("il6_pg_ml",)),
     "il8_high": ("IL-8 high (> cut-off)", ("il8_pg_ml",)),
     "male": ("Sex (male vs female)", ("male",)),
-    "age_ge65": ("Age (>= 65 vs < 65 years)", ("age_years",)),
+    "age_ge65": ("Age (≥ 65 vs < 65 years)", ("age_years",)),
     "ecog1": ("ECOG (1 vs 0)", ("ecog",)),
     "cirrhosis": ("Cirrhosis (yes vs no)", ("cirrhosis",)),
     "hbv": ("Hepatitis B etiology (yes vs no)", ("hbv",)),
@@ -127,9 +128,9 @@ TERMS = {
     "child_pugh_b": ("Child-Pugh (B vs A)", ("child_pugh_class",)),
     "bclc_c": ("BCLC (C vs B)", ("bclc_stage",)),
     "albumin_low": ("Albumin (< 36 g/L)", ("albumin_g_l",)),
-    "bilirubin_high": ("Total bilirubin (>= 17 umol/L)", ("bilirubin_umol_l",)),
-    "afp_high": ("AFP (>= 400 vs < 400 ng/mL)", ("afp_ng_ml",)),
-    "diffuse": ("Diffuse disease (>= 10 lesions)", ("diffuse_disease",)),
+    "bilirubin_high": ("Total bilirubin (≥ 17 umol/L)", ("bilirubin_umol_l",)),
+    "afp_high": ("AFP (≥ 400 vs < 400 ng/mL)", ("afp_ng_ml",)),
+    "diffuse": ("Diffuse disease (≥ 10 lesions)", ("diffuse_disease",)),
     "extrahepatic": ("Extrahepatic disease", ("extrahepatic_spread",)),
     "malbi_2b3": ("mALBI grade (2b and 3 vs 1 and 2a)", ("albumin_g_l", "bilirubin_umol_l")),
 }
@@ -153,7 +154,7 @@ ENDPOINTS = {
 #: Table 1 rows: variable -> (label, level shown (term column), source columns).
 TABLE1 = {
     "male": ("Gender (male)", ("male",)),
-    "age_ge65": ("Age (>= 65 years)", ("age_years",)),
+    "age_ge65": ("Age (≥ 65 years)", ("age_years",)),
     "white": ("Race (White)", ("white",)),
     "ecog0": ("ECOG 0", ("ecog",)),
     "ecog1": ("ECOG 1", ("ecog",)),
@@ -163,7 +164,7 @@ TABLE1 = {
     "hcv": ("Etiology: hepatitis C", ("hcv",)),
     "alcohol": ("Etiology: alcohol", ("alcohol",)),
     "previous_tace": ("Previous TACE", ("previous_tace",)),
-    "diffuse": ("Diffuse disease (>= 10 lesions)", ("diffuse_disease",)),
+    "diffuse": ("Diffuse disease (≥ 10 lesions)", ("diffuse_disease",)),
     "pvi": ("Portal vein infiltration", ("pvi",)),
     "extrahepatic": ("Extrahepatic spread", ("extrahepatic_spread",)),
     "child_pugh_a": ("Child-Pugh A", ("child_pugh_class",)),
@@ -171,9 +172,9 @@ TABLE1 = {
     "bclc_b": ("BCLC B", ("bclc_stage",)),
     "bclc_c": ("BCLC C", ("bclc_stage",)),
     "up_to_7_out": ("Up-to-7 criteria (outside)", ("up_to_7_out",)),
-    "bilirubin_high": ("Total bilirubin >= 17 umol/L", ("bilirubin_umol_l",)),
+    "bilirubin_high": ("Total bilirubin ≥ 17 umol/L", ("bilirubin_umol_l",)),
     "albumin_low": ("Albumin < 36 g/L", ("albumin_g_l",)),
-    "afp_high": ("AFP >= 400 ng/mL", ("afp_ng_ml",)),
+    "afp_high": ("AFP ≥ 400 ng/mL", ("afp_ng_ml",)),
     "malbi_2b3": ("mALBI grade 2b and 3", ("albumin_g_l", "bilirubin_umol_l")),
 }
 #: Rows of Table 1 that are levels of one variable, tested together (p on the first level).
@@ -310,20 +311,22 @@ def available_terms(df: pd.DataFrame, terms) -> tuple[list[str], list[str]]:
 
 
 def group_column(df: pd.DataFrame, marker: str) -> pd.Series:
-    """``"il6_low"``/``"il6_high"`` labels (ordered low, high) from the derived flag."""
+    """``"il6_low"``/``"il6_high"`` labels (ordered low, high) from the derived flag; missing
+    where the marker is missing (such a patient is in neither group)."""
     flag = df[MARKERS[marker]]
-    lab = np.where(flag == 1, f"{marker}_high", f"{marker}_low")
+    lab = np.where(flag == 1, f"{marker}_high", np.where(flag == 0, f"{marker}_low", None))
     return pd.Series(pd.Categorical(lab, categories=[f"{marker}_low", f"{marker}_high"]), index=df.index)
 
 
 # ----------------------------------------------------------------------------- Table 1
 def group_sizes(df: pd.DataFrame) -> pd.DataFrame:
-    """n and % per marker group: columns ``group``, ``n``, ``percent`` (of the cohort)."""
+    """n and % per marker group: columns ``group``, ``n``, ``percent`` (of the cohort; a patient
+    whose marker is missing is in neither group, so low + high may be fewer than all)."""
     n = len(df)
     rows = [("all", n, 100.0)]
     for m, flag in MARKERS.items():
-        hi = int((df[flag] == 1).sum())
-        rows += [(f"{m}_low", n - hi, 100 * (n - hi) / n), (f"{m}_high", hi, 100 * hi / n)]
+        hi, lo = int((df[flag] == 1).sum()), int((df[flag] == 0).sum())
+        rows += [(f"{m}_low", lo, 100 * lo / n), (f"{m}_high", hi, 100 * hi / n)]
     return pd.DataFrame(rows, columns=["group", "n", "percent"])
 
 
@@ -372,11 +375,29 @@ def table_one(df: pd.DataFrame, min_count: int = 0) -> pd.DataFrame:
                 known = (df[var] == 1) | (df[other] == 1)
                 ps = _two_by_two_p(int((x[lo & known] == 1).sum()), int((lo & known).sum()),
                                    int((x[hi & known] == 1).sum()), int((hi & known).sum()))
-            else:
-                ps = _two_by_two_p(int((x[lo] == 1).sum()), int(lo.sum()), int((x[hi] == 1).sum()), int(hi.sum()))
+            else:  # patients with the variable missing are left out of the test
+                known = x.notna()
+                ps = _two_by_two_p(int((x[lo & known] == 1).sum()), int((lo & known).sum()),
+                                   int((x[hi & known] == 1).sum()), int((hi & known).sum()))
             rows.append(dict(variable=var, label=label, group=f"{m}_p", p=ps["p_fisher"], **ps))
     cols = ["variable", "label", "group", "count", "n", "percent", "text", "p", "p_fisher", "p_chisq", "p_chisq_yates"]
     return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def table_one_missing(df: pd.DataFrame) -> pd.DataFrame:
+    """Patients without a value, per Table 1 variable and per marker: ``column``, ``label``,
+    ``missing`` (only columns with at least one missing value; ECOG is a row of Table 1)."""
+    rows, seen = [], set()
+    cols = [("il6_pg_ml", "IL-6"), ("il8_pg_ml", "IL-8")] + [
+        (c, TABLE1[v][0].split(" (")[0].split(":")[0]) for v, (_, cs) in TABLE1.items() for c in cs]
+    for col, lab in cols:
+        if col in seen or col not in df or col == "ecog":
+            continue
+        seen.add(col)
+        k = int(df[col].isna().sum())
+        if k:
+            rows.append(dict(column=col, label=lab, missing=k))
+    return pd.DataFrame(rows, columns=["column", "label", "missing"])
 
 
 def table_one_wide(long: pd.DataFrame) -> pd.DataFrame:
@@ -409,6 +430,19 @@ def lesion_size_summary(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def lesion_size_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`lesion_size_summary` for the page: one row per group (``group`` as a label), its
+    ``n``, ``median``, ``mean`` and ``sd``, and the t test's ``p`` on each marker's high row
+    (high vs low)."""
+    from helpers.labels import label
+
+    rows = summary[~summary["group"].str.endswith("_p")].copy()
+    ps = summary[summary["group"].str.endswith("_p")].set_index("group")["p"]
+    rows["p"] = [ps.get(f"{g[:-5]}_p", np.nan) if g.endswith("_high") else np.nan for g in rows["group"]]
+    rows["group"] = [label(g) for g in rows["group"]]
+    return rows[["group", "n", "median", "mean", "sd", "p"]].reset_index(drop=True)
+
+
 # ----------------------------------------------------------------------------- survival
 def endpoint_data(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     """Rows with the endpoint's time and event present."""
@@ -416,20 +450,142 @@ def endpoint_data(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     return df[df[t].notna() & df[e].notna()]
 
 
+NOT_ESTIMABLE = "not estimable"
+
+
+def _term_reason(d: pd.DataFrame, e: str, term: str) -> str:
+    """Why a 0/1 term's HR cannot be estimated, in words (events per level)."""
+    import re
+
+    x = d[term]
+    if x.nunique(dropna=True) == 2 and set(x.dropna().unique()) <= {0.0, 1.0}:
+        name = TERMS[term][0] if term in TERMS else term
+        m = re.match(r"(.*?) \((.*?) vs (.*?)\)$", name)
+        what, levels = (m.group(1), {1.0: m.group(2), 0.0: m.group(3)}) if m else (name, {1.0: "yes", 0.0: "no"})
+        empty = [f"no events among the {int((x == v).sum())} patients with {what}: {levels[v]}"
+                 for v in (1.0, 0.0) if d.loc[x == v, e].sum() == 0]
+        if empty:
+            return "; ".join(empty) + " (the likelihood has no finite maximum)"
+    return "the likelihood has no finite maximum (a group without events, or separation)"
+
+
+def fit_cox(df: pd.DataFrame, time: str, event: str, terms) -> dict:
+    """A Cox model (:func:`helpers.survival.cox`) on the complete cases of its variables, whose
+    terms that cannot be estimated are marked rather than printed as numbers.
+
+    A term cannot be estimated when its coefficient runs off to infinity (no events in one
+    level: R's "coefficient may be infinite") or its variance is not finite, or when it is
+    constant among the complete cases. Such a term has ``hr``, ``lower``, ``upper`` and ``p``
+    missing and ``note`` = ``"not estimable: <reason>"``; the other terms of the model keep
+    their estimates (as R prints them). No warning is raised.
+
+    Returns ``{"table": term, hr, lower, upper, p, note; "n": complete cases; "events": ...}``.
+    """
+    import warnings
+
+    from helpers.checks import complete_rows
+
+    terms = list(terms)
+    data = complete_rows(df, [time, event] + terms)
+    n, events = len(data), int(data[event].sum()) if len(data) else 0
+    empty = pd.DataFrame(dict(term=terms, hr=np.nan, lower=np.nan, upper=np.nan, p=np.nan))
+    if events == 0:
+        return dict(table=empty.assign(note=f"{NOT_ESTIMABLE}: no events among the {n} patients with data"),
+                    n=n, events=events)
+    constant = [t for t in terms if data[t].nunique() < 2]
+    fit_terms = [t for t in terms if t not in constant]
+    if not fit_terms:
+        return dict(table=empty.assign(note=f"{NOT_ESTIMABLE}: the same value in all {n} patients with data"),
+                    n=n, events=events)
+    with warnings.catch_warnings(record=True) as caught, np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("always")
+        try:
+            res = survival.cox(data, time, event, fit_terms)
+        except ValueError as err:
+            return dict(table=empty.assign(note=f"{NOT_ESTIMABLE}: {err}"), n=n, events=events)
+    tab = res.table[["term", "hr", "lower", "upper", "p", "coef", "se"]].copy()
+    diverged = any(issubclass(w.category, RuntimeWarning) for w in caught)
+    bad = ~np.isfinite(tab["se"]) | ~np.isfinite(tab["lower"]) | ~np.isfinite(tab["upper"]) | (tab["hr"] == 0)
+    if diverged:  # the coefficients that run off (|coef| large against the rest)
+        bad |= tab["coef"].abs() > 15
+    notes = [f"{NOT_ESTIMABLE}: {_term_reason(data, event, t)}" if b else "" for t, b in zip(tab["term"], bad)]
+    tab["note"] = notes
+    tab.loc[bad, ["hr", "lower", "upper", "p"]] = np.nan
+    tab = tab.drop(columns=["coef", "se"])
+    if constant:
+        tab = pd.concat([tab, empty[empty["term"].isin(constant)].assign(
+            note=f"{NOT_ESTIMABLE}: the same value in all {n} patients with data")], ignore_index=True)
+        tab = tab.set_index("term").loc[terms].reset_index()
+    return dict(table=tab, n=n, events=events)
+
+
 def km_compare(df: pd.DataFrame, endpoint: str, marker: str) -> dict:
     """KM per marker group, log-rank test and univariable Cox HR (high vs low).
 
+    Patients with the endpoint and the marker (complete cases) are used.
     Returns ``{"summary": km_summary rows (group il6_low/il6_high), "curve": km_table,
-    "logrank": one row, "hr": one Cox row (hr, lower, upper, p)}``.
+    "logrank": one row, "hr": one Cox row (hr, lower, upper, p, note; :func:`fit_cox`),
+    "n": patients used}``.
     """
     t, e, _ = ENDPOINTS[endpoint]
     d = endpoint_data(df, endpoint).copy()
     d["group"] = group_column(d, marker)
+    d = d[d["group"].notna()]
     summ = survival.km_summary(d, t, e, "group")
     curve = survival.km_table(d, t, e, "group")
     lr = survival.logrank(d, t, e, "group")
-    hr = survival.cox(d, t, e, [MARKERS[marker]]).table
-    return {"summary": summ, "curve": curve, "logrank": lr, "hr": hr}
+    hr = fit_cox(d, t, e, [MARKERS[marker]])["table"]
+    return {"summary": summ, "curve": curve, "logrank": lr, "hr": hr, "n": len(d)}
+
+
+def median_table(km: dict) -> pd.DataFrame:
+    """The Kaplan-Meier summaries of :func:`km_compare` per marker as one table for the page:
+    ``marker``, ``group`` (a label, e.g. "IL-6 low"), ``n``, ``events`` and ``median`` (95% CI)
+    in months as text, "not reached" where the curve never falls to 0.5 (or a limit is not
+    reached)."""
+    from helpers import prose
+
+    def part(x):
+        return prose.median_text(x, unit="").strip()
+    rows = []
+    for m, k in km.items():
+        for r in k["summary"].itertuples():
+            rows.append(dict(marker=MARKER_LABELS[m], group=f"{MARKER_LABELS[m]} {str(r.group).split('_')[-1]}",
+                             n=int(r.n), events=int(r.events),
+                             median=f"{part(r.median)} ({part(r.median_lower)}–{part(r.median_upper)})"))
+    return pd.DataFrame(rows, columns=["marker", "group", "n", "events", "median"])
+
+
+def risk_horizon(curve: pd.DataFrame, min_at_risk: int = 10, step: float = 3.0) -> float:
+    """How far a Kaplan-Meier figure's time axis can go while every group still has at least
+    ``min_at_risk`` patients at risk: the first time at which fewer than ``min_at_risk`` remain
+    at risk in some group, rounded up to a multiple of ``step`` (the risk table's grid). Beyond it a single event
+    moves a curve by a tenth or more, so the curves are not drawn there."""
+    last = []
+    for _, g in curve.groupby("group", observed=True):
+        g = g.sort_values("time")
+        # n_risk is counted just before each time; after its events and censorings fewer
+        # remain: the first time at which fewer than min_at_risk remain ends the support
+        remaining = g["n_risk"] - g["n_event"] - g["n_censor"]
+        after = g[remaining < min_at_risk]
+        last.append(float(after["time"].iloc[0]) if len(after) else float(g["time"].max()))
+    h = min(last) if last else 0.0
+    return float(np.ceil(h / step) * step) if h > 0 else step
+
+
+def event_cluster(df: pd.DataFrame, endpoint: str, width: float = 0.5) -> dict:
+    """The densest window of ``width`` months of events: ``{"start", "end", "events"}`` (events
+    with times in ``[start, start + width]``) and ``"total"`` events. Used to say when many
+    events share nearly one time (a curve then drops steeply there)."""
+    t, e, _ = ENDPOINTS[endpoint]
+    d = endpoint_data(df, endpoint)
+    times = np.sort(d.loc[d[e] == 1, t].to_numpy(float))
+    best = dict(start=np.nan, end=np.nan, events=0, total=len(times))
+    for i, a in enumerate(times):
+        k = int(np.searchsorted(times, a + width, side="right") - i)
+        if k > best["events"]:
+            best.update(start=float(a), end=float(times[i + k - 1]), events=k)
+    return best
 
 
 def km_overall(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
@@ -440,66 +596,138 @@ def km_overall(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
 
 def univariable(df: pd.DataFrame, endpoint: str, terms=None) -> pd.DataFrame:
     """Univariable Cox per term (Tables 2-3, left block): ``term``, ``label``, ``hr``,
-    ``lower``, ``upper``, ``p``, ``n``, ``events``. Terms the cohort cannot support are left out."""
+    ``lower``, ``upper``, ``p``, ``n``, ``events`` (complete cases of the endpoint and the term),
+    ``note`` (:func:`fit_cox`: "not estimable: ..." or empty). Terms whose columns the cohort
+    lacks, or that are constant in it, are left out."""
     t, e, _ = ENDPOINTS[endpoint]
     d = endpoint_data(df, endpoint)
     ok, _ = available_terms(d, list(terms or TERMS))
     rows = []
     for term in ok:
-        res = survival.cox(d, t, e, [term])
-        r = res.table.iloc[0]
+        res = fit_cox(d, t, e, [term])
+        r = res["table"].iloc[0]
         rows.append(dict(term=term, label=TERMS[term][0], hr=r["hr"], lower=r["lower"], upper=r["upper"],
-                         p=r["p"], n=res.n, events=res.events))
-    return pd.DataFrame(rows, columns=["term", "label", "hr", "lower", "upper", "p", "n", "events"])
+                         p=r["p"], n=res["n"], events=res["events"], note=r["note"]))
+    return pd.DataFrame(rows, columns=["term", "label", "hr", "lower", "upper", "p", "n", "events", "note"])
 
 
 def multivariable(df: pd.DataFrame, endpoint: str, model: str, terms=None) -> pd.DataFrame:
     """One of the paper's multivariable Cox models (``model`` ``"m1"`` or ``"m2"``, terms from
     :data:`MODELS` unless given; PFS uses the OS models' terms, the censored-at-progression
     liver dysfunction those of liver dysfunction): ``term``, ``label``, ``hr``, ``lower``, ``upper``, ``p``,
-    ``n``, ``events``. Terms the cohort cannot support are dropped from the model."""
+    ``n``, ``events`` (the complete cases of every variable of the model), ``note``
+    (:func:`fit_cox`). Terms the cohort cannot support are dropped from the model."""
     t, e, _ = ENDPOINTS[endpoint]
     d = endpoint_data(df, endpoint)
     key = ("ld" if endpoint in ("ld", "ldcp") else "os", model)
     ok, _ = available_terms(d, list(terms or MODELS[key]))
-    res = survival.cox(d, t, e, ok)
-    tab = res.table
+    res = fit_cox(d, t, e, ok)
+    tab = res["table"]
     return pd.DataFrame(dict(term=tab["term"], label=[TERMS[x][0] for x in tab["term"]], hr=tab["hr"],
-                             lower=tab["lower"], upper=tab["upper"], p=tab["p"], n=res.n, events=res.events))
+                             lower=tab["lower"], upper=tab["upper"], p=tab["p"], n=res["n"],
+                             events=res["events"], note=tab["note"]),
+                        columns=["term", "label", "hr", "lower", "upper", "p", "n", "events", "note"])
+
+
+def hr_cell(r, sep: str = " ") -> str:
+    """``"2.11 (1.23-3.64)"`` for a Cox row, or "not estimable" (:func:`fit_cox`); ``sep="\\n"``
+    puts the CI on a second line (a narrow table cell)."""
+    if not np.isfinite(r.hr):
+        return NOT_ESTIMABLE
+    return f"{r.hr:.2f}{sep}({r.lower:.2f}-{r.upper:.2f})"
 
 
 def cox_side_by_side(uni: pd.DataFrame, m1: pd.DataFrame, m2: pd.DataFrame) -> pd.DataFrame:
-    """Tables 2-3 as printed: one row per term, HR (95% CI) and p for the univariable model,
-    Model 1 and Model 2 (blank where a term is not in a model)."""
-    def fmt(tab, name):
+    """Tables 2-3 as printed: one row per term; for the univariable models n (complete cases
+    of the endpoint and that term), HR (95% CI; the CI on a second line, so the three models
+    fit the text column) and p; for Model 1 and Model 2 HR (95% CI)
+    and p (blank where a term is not in a model; "not estimable" where :func:`fit_cox` could
+    not estimate it, the reason in :func:`cox_notes`). Columns are a two-level index
+    (model, quantity) for the grouped header."""
+    def fmt(tab, name, with_n=False):
         t = tab.set_index("term")
-        return pd.DataFrame({
-            f"{name} HR (95% CI)": [f"{h:.2f} ({lo:.2f}-{up:.2f})" for h, lo, up in zip(t.hr, t.lower, t.upper)],
-            f"{name} p": [fmt_p(p, prefix=False) for p in t.p]}, index=t.index)
-    out = fmt(uni, "Univariable").join(fmt(m1, "Model 1"), how="left").join(fmt(m2, "Model 2"), how="left")
-    out.insert(0, "parameter", [TERMS[x][0] for x in out.index])
+        cols = {}
+        if with_n:
+            cols[(name, "n")] = t["n"].astype(int).astype(str)
+        cols[(name, "HR (95% CI)")] = [hr_cell(r, "\n") for r in t.itertuples()]
+        cols[(name, "p")] = [fmt_p(p, prefix=False) if np.isfinite(p) else "" for p in t.p]
+        return pd.DataFrame(cols, index=t.index)
+    out = fmt(uni, "Univariable", True).join(fmt(m1, "Model 1"), how="left").join(fmt(m2, "Model 2"), how="left")
+    out.insert(0, ("", "Parameter"), [TERMS[x][0] for x in out.index])
+    out.columns = pd.MultiIndex.from_tuples(out.columns)
     return out.fillna("").reset_index(drop=True)
 
 
+def cox_notes(uni: pd.DataFrame, m1: pd.DataFrame, m2: pd.DataFrame, event_word: str = "event") -> list[str]:
+    """Footnotes for :func:`cox_side_by_side`: each model's n and events (complete cases of its
+    variables) and every term that could not be estimated, with the reason."""
+    from helpers import prose
+
+    notes = []
+    if len(uni):
+        lo, hi = int(uni["n"].min()), int(uni["n"].max())
+        span = f"n = {lo}" if lo == hi else f"n = {lo} to {hi}"
+        notes.append(f"Univariable: one Cox model per row, {span} (patients with the endpoint and that "
+                     "variable: the n column).")
+    for name, tab in (("Model 1", m1), ("Model 2", m2)):
+        if len(tab):
+            notes.append(f"{name}: n = {int(tab['n'].iloc[0])} patients with every variable of the model, "
+                         f"{prose.count_noun(int(tab['events'].iloc[0]), event_word)}.")
+    for name, tab in (("univariable", uni), ("Model 1", m1), ("Model 2", m2)):
+        for r in tab.itertuples():
+            if isinstance(r.note, str) and r.note:
+                notes.append(f"{TERMS[r.term][0]}, {name}: {r.note}.")
+    return notes
+
+
+#: Fig. S1's continuous variables: column -> (label, scale). ``"doubling"``: HR per doubling
+#: (the Cox term is log2 of the value; skewed markers), ``"sd"``: HR per standard deviation of
+#: the patients in the model (the SD is stated).
 CONTINUOUS = {
-    "il6_pg_ml": "IL-6 (per pg/mL)", "il8_pg_ml": "IL-8 (per pg/mL)", "albumin_g_l": "Albumin (per g/L)",
-    "bilirubin_umol_l": "Total bilirubin (per umol/L)", "albi_score": "ALBI score (per point)",
+    "il6_pg_ml": ("IL-6", "doubling"), "il8_pg_ml": ("IL-8", "doubling"),
+    "albumin_g_l": ("Albumin", "sd"), "bilirubin_umol_l": ("Total bilirubin", "doubling"),
+    "albi_score": ("ALBI score", "sd"),
 }
+#: Units of :data:`CONTINUOUS`: the cohort contract's (:mod:`helpers.schemas.soramic`).
+CONTINUOUS_UNITS = {**{c.name: c.unit for c in _schema.COHORT_COLUMNS if c.name in CONTINUOUS and c.unit},
+                    "albi_score": "points"}
 
 
 def continuous_models(df: pd.DataFrame, endpoint: str = "os") -> pd.DataFrame:
     """Fig. S1: separate univariable Cox models with IL-6, IL-8, albumin, bilirubin and the ALBI
-    score as continuous variables (HR per unit, as the values are stored)."""
+    score as continuous variables, each on the complete cases of the endpoint and the variable.
+
+    Skewed markers (IL-6, IL-8, bilirubin) enter as log2 of the value, so the HR is **per
+    doubling**; values of 0 or below (below the detection limit) are first set to half the
+    smallest positive value of that variable (the usual LOD/2 rule; ``zeros`` says how many).
+    Albumin and ALBI enter per **standard deviation** of the patients in the model (``sd``, in
+    the variable's unit). Columns: ``term``, ``label``, ``per`` (the scale in words), ``hr``,
+    ``lower``, ``upper``, ``p``, ``n``, ``events``, ``zeros``, ``sd``, ``note``.
+    """
     t, e, _ = ENDPOINTS[endpoint]
     d = endpoint_data(df, endpoint)
     rows = []
-    for col, label in CONTINUOUS.items():
+    for col, (label, scale) in CONTINUOUS.items():
         if col not in d or d[col].isna().all():
             continue
-        res = survival.cox(d, t, e, [col])
-        r = res.table.iloc[0]
-        rows.append(dict(term=col, label=label, hr=r["hr"], lower=r["lower"], upper=r["upper"], p=r["p"], n=res.n))
-    return pd.DataFrame(rows, columns=["term", "label", "hr", "lower", "upper", "p", "n"])
+        use = d[[t, e]].assign(_x=pd.to_numeric(d[col], errors="coerce")).dropna()
+        zeros, sd = 0, np.nan
+        if scale == "doubling":
+            pos = use["_x"][use["_x"] > 0]
+            zeros = int((use["_x"] <= 0).sum())
+            floor = pos.min() / 2 if len(pos) else np.nan
+            use["_x"] = np.log2(use["_x"].where(use["_x"] > 0, floor))
+            per = "per doubling"
+        else:
+            sd = float(use["_x"].std(ddof=1))
+            use["_x"] = use["_x"] / sd
+            per = f"per SD ({sd:.2f} {CONTINUOUS_UNITS[col]})"
+        res = fit_cox(use, t, e, ["_x"])
+        r = res["table"].iloc[0]
+        rows.append(dict(term=col, label=label, per=per, hr=r["hr"], lower=r["lower"], upper=r["upper"],
+                         p=r["p"], n=res["n"], events=res["events"], zeros=zeros, sd=sd, note=r["note"]))
+    return pd.DataFrame(rows, columns=["term", "label", "per", "hr", "lower", "upper", "p", "n", "events",
+                                       "zeros", "sd", "note"])
 
 
 # ----------------------------------------------------------------------------- flow chart
@@ -599,6 +827,27 @@ class _Rows:
         self.records.append(dict(key=key, estimate=est, lower=lower, upper=upper, p=p,
                                  n=None if n is None else int(n), text="" if text == default else text))
 
+    def median(self, key, est, lower, upper, n=None, unit=""):
+        """A Kaplan-Meier median row: a median or limit the curve never reaches prints as
+        "not reached" (never "NA")."""
+        def part(x):
+            return "not reached" if x is None or not np.isfinite(float(x)) else fmt_number(x, 1)
+        text = None
+        if not all(x is not None and np.isfinite(float(x)) for x in (est, lower, upper)):
+            text = f"{part(est)}{' ' + unit if unit and part(est) != 'not reached' else ''} " \
+                   f"(95% CI {part(lower)}–{part(upper)})"
+        self.add(key, est, lower, upper, n=n, digits=1, unit=unit, text=text)
+
+    def hr(self, key, r, n=None):
+        """A Cox row (``hr``, ``lower``, ``upper``, ``p``, ``note``): a term :func:`fit_cox`
+        could not estimate has no numbers and its reason as text."""
+        note = getattr(r, "note", "") if not isinstance(r, (dict, pd.Series)) else r.get("note", "")
+        get = (lambda k: r[k]) if isinstance(r, (dict, pd.Series)) else (lambda k: getattr(r, k))
+        if not np.isfinite(get("hr")):
+            self.add(key, np.nan, np.nan, np.nan, np.nan, n=n, digits=2, text=note or NOT_ESTIMABLE)
+        else:
+            self.add(key, get("hr"), get("lower"), get("upper"), get("p"), n=n, digits=2)
+
     def p_value(self, key, p, n=None):
         """A p-value row as the chapters print it: ``p = 0.021``."""
         self.add(key, p, p=p, n=n, text=fmt_p(p))
@@ -617,14 +866,12 @@ def _km_rows(out: _Rows, d: pd.DataFrame, ep: str, hr_text: bool, logrank_n: boo
         summ = k["summary"].set_index("group")
         for g in (f"{m}_low", f"{m}_high"):
             r = summ.loc[g]
-            out.add(f"soramic_{ep}_median_{g}", r["median"], r["median_lower"], r["median_upper"],
-                    n=int(r["n"]), digits=1)
+            out.median(f"soramic_{ep}_median_{g}", r["median"], r["median_lower"], r["median_upper"],
+                       n=int(r["n"]))
         lr = k["logrank"].iloc[0]
         out.p_value(f"soramic_{ep}_logrank_p_{m}", lr["p"], n=int(lr["n"]) if logrank_n else None)
         if hr_text:
-            h = k["hr"].iloc[0]
-            out.add(f"soramic_{ep}_hr_{m}_high_text", h["hr"], h["lower"], h["upper"], h["p"], n=int(lr["n"]),
-                    digits=2)
+            out.hr(f"soramic_{ep}_hr_{m}_high_text", k["hr"].iloc[0], n=int(lr["n"]))
 
 
 def _cox_rows(out: _Rows, d: pd.DataFrame, ep: str) -> tuple:
@@ -633,7 +880,7 @@ def _cox_rows(out: _Rows, d: pd.DataFrame, ep: str) -> tuple:
     m1, m2 = multivariable(d, ep, "m1"), multivariable(d, ep, "m2")
     for tab, model in ((uni, "uni"), (m1, "m1"), (m2, "m2")):
         for r in tab.itertuples():
-            out.add(f"soramic_{ep}_hr_{r.term}_{model}", r.hr, r.lower, r.upper, r.p, n=r.n, digits=2)
+            out.hr(f"soramic_{ep}_hr_{r.term}_{model}", r, n=r.n)
     return uni, m1, m2
 
 
@@ -684,14 +931,14 @@ def _section(d: pd.DataFrame, params: Params, section: str) -> list[dict]:
                 out.add("soramic_os_pct_events_all", 100 * ev / n, n=n, digits=1)
             else:
                 out.add(f"soramic_{ep}_count_available", n, digits=0)
-            out.add(f"soramic_{ep}_median_all", s["median"], s["median_lower"], s["median_upper"], n=n,
-                    digits=1, unit="months")
+            out.median(f"soramic_{ep}_median_all", s["median"], s["median_lower"], s["median_upper"], n=n,
+                       unit="months")
             _km_rows(out, d, ep, hr_text=True, logrank_n=True)
             _, m1, m2 = _cox_rows(out, d, ep)
             if ep == "os":  # the Results text prints these Model 2 HRs again
                 for r in m2[m2["term"].isin(["cirrhosis", "child_pugh_b"])].itertuples():
-                    out.add(f"soramic_os_hr_{r.term}_m2_text", r.hr, r.lower, r.upper, r.p, n=r.n, digits=2)
-            if "bilirubin_high" in set(m1["term"]):
+                    out.hr(f"soramic_os_hr_{r.term}_m2_text", r, n=r.n)
+            if "bilirubin_high" in set(m1["term"]) and np.isfinite(m1.set_index("term").loc["bilirubin_high", "hr"]):
                 # the Results text's reading: the same estimate, reference reversed
                 b = m1.set_index("term").loc["bilirubin_high"]
                 out.add(f"soramic_{ep}_hr_bilirubin_high_m1_text", 1 / b["hr"], 1 / b["upper"], 1 / b["lower"],
@@ -749,6 +996,22 @@ def reproduce(df: pd.DataFrame, params: Params | None = None, section: str | Non
     return out
 
 
+def cutoff_table(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`maxstat_comparison`'s table for the page, one row per marker and kind of cut-off
+    (pre-specified, maxstat): ``marker``, ``kind``, ``cut``, ``n_high`` (patients above it),
+    ``n`` (patients with the endpoint and the marker), the naive log-rank ``p`` at that cut and
+    the ``p`` corrected for the search (exact Gauss, and the Lau94 bound; blank for the
+    pre-specified cut, which needs no correction)."""
+    rows = []
+    for r in table.itertuples():
+        rows.append(dict(marker=r.marker, kind="pre-specified", cut=r.prespecified_cut, n_high=r.n_high_pre,
+                         n=r.n, p=r.logrank_p_pre, p_exact_gauss=np.nan, p_lau94=np.nan))
+        rows.append(dict(marker=r.marker, kind="maxstat (data-driven)", cut=r.maxstat_cut, n_high=r.n_high_maxstat,
+                         n=r.n, p=r.naive_logrank_p, p_exact_gauss=r.corrected_p_exact_gauss,
+                         p_lau94=r.corrected_p_lau94))
+    return pd.DataFrame(rows, columns=["marker", "kind", "cut", "n_high", "n", "p", "p_exact_gauss", "p_lau94"])
+
+
 def significant_terms(tab: pd.DataFrame) -> str:
     """The Cox terms of ``tab`` (:func:`univariable` / :func:`multivariable`) with p < 0.05, as
     prose: ``"IL-6 high (> cut-off) (HR 2.10, 1.20-3.40, p = 0.010); ..."`` or ``"none"``."""
@@ -773,11 +1036,18 @@ def ld_comparison(df: pd.DataFrame, endpoint: str = "ld") -> tuple[dict, dict]:
         summ = k["summary"].set_index("group")
         lr, h = k["logrank"].iloc[0], k["hr"].iloc[0]
         lab = MARKER_LABELS[m]
-        sentences[m] = (f"high {lab}: median {fmt_number(summ.loc[m + '_high', 'median'], 1)} vs "
-                        f"{fmt_number(summ.loc[m + '_low', 'median'], 1)} months (NA = not reached), "
-                        f"HR {h['hr']:.2f} ({h['lower']:.2f}-{h['upper']:.2f}), log-rank {fmt_p(lr['p'])}: "
-                        f"the hazard of liver dysfunction is {'higher' if h['hr'] > 1 else 'lower'} with high {lab}, "
-                        f"{prose.significance_phrase(lr['p'])}")
+        total = len(endpoint_data(df, endpoint))
+        used = "" if k["n"] == total else f" ({prose.n_of(k['n'], total)} patients have a value of {lab})"
+        if np.isfinite(h["hr"]):
+            hr, direction = f"HR {h['hr']:.2f} ({h['lower']:.2f}-{h['upper']:.2f})", prose.compare_word(h["hr"], 1.0)
+        else:  # no finite HR: the direction from the share of patients with an event
+            share = {g: summ.loc[g, "events"] / summ.loc[g, "n"] for g in (m + "_high", m + "_low")}
+            hr, direction = f"HR {h['note'] or NOT_ESTIMABLE}", prose.compare_word(share[m + "_high"], share[m + "_low"])
+        sentences[m] = (f"high {lab}: median {prose.median_text(summ.loc[m + '_high', 'median'])} vs "
+                        f"{prose.median_text(summ.loc[m + '_low', 'median'])} with low {lab}{used}, "
+                        f"{hr}, log-rank {fmt_p(lr['p'])}: "
+                        f"the hazard of liver dysfunction is {direction} "
+                        f"with high {lab}, {prose.significance_phrase(lr['p'])}")
     return out, sentences
 
 
@@ -788,7 +1058,8 @@ def maxstat_comparison(df: pd.DataFrame, params: Params | None = None) -> tuple[
     For each marker: the log-rank p at the pre-specified cut-off (``params``' cut-offs), the
     cut-off maximally selected rank statistics pick (:func:`helpers.maxstat.maxstat_test`,
     log-rank scores, ``params.minprop``/``maxprop``), the naive log-rank p at that cut-off and
-    the p corrected for the search (Lau94 bound and exact Gauss; neither is random). Returns
+    the p corrected for the search (Lau94 bound and exact Gauss; neither is random), on the
+    ``n`` patients with the endpoint and the marker. Returns
     the table (one row per marker) and ``{marker: (MaxstatResult, pre-specified cut-off)}``
     for the figure; both empty when the endpoint's columns are missing."""
     from helpers import maxstat
@@ -798,8 +1069,9 @@ def maxstat_comparison(df: pd.DataFrame, params: Params | None = None) -> tuple[
     found, table = {}, []
     if t not in df or not _has(df, [t, e]):
         return pd.DataFrame(table), found
-    data = endpoint_data(df, params.endpoint)
+    every = endpoint_data(df, params.endpoint)
     for m, col, cut in (("il6", "il6_pg_ml", params.il6_cutoff), ("il8", "il8_pg_ml", params.il8_cutoff)):
+        data = every[every[col].notna()]  # complete cases of the endpoint and this marker
         if data[col].nunique() < 3 or data[MARKERS[m]].nunique() < 2:
             continue
         pre = data.assign(high=(data[col] > cut).astype(int))
@@ -809,7 +1081,7 @@ def maxstat_comparison(df: pd.DataFrame, params: Params | None = None) -> tuple[
         post = data.assign(high=(data[col] > res.cutoff).astype(int))
         p_naive = survival.logrank(post, t, e, "high")["p"].iloc[0]
         found[m] = (res, cut)
-        table.append(dict(marker=MARKER_LABELS[m], prespecified_cut=cut, n_high_pre=int(pre["high"].sum()),
+        table.append(dict(marker=MARKER_LABELS[m], n=len(data), prespecified_cut=cut, n_high_pre=int(pre["high"].sum()),
                           logrank_p_pre=p_pre, maxstat_cut=res.cutoff, n_high_maxstat=int(post["high"].sum()),
                           naive_logrank_p=p_naive, corrected_p_lau94=res.p("Lau94"),
                           corrected_p_exact_gauss=res.p("exactGauss")))
