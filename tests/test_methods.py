@@ -8,12 +8,13 @@ with R ``coxph`` (Efron ties, Wald 95% CI) on the shipped synthetic cohort, and 
 set is compared with the one the paper names. The last tests apply each of the three
 mutations and check that the checks fail (a test that cannot fail is a defect).
 
-R 4.2.2, survival 3.5.3, on the study's ``load()`` of the shipped cohort written to CSV
+R 4.2.2 Patched (2022-11-10), survival 3.5.3, on the study's ``load()`` of the shipped cohort written to CSV
 (columns as named below)::
 
     library(survival)
     a <- read.csv("atebev_mv.csv")        # atebev_il6.load(); cohort "total"
-    coxph(Surv(pfs_months, pfs_event) ~ age_years + male + ecog + child_pugh_b + afp_ge400 +
+    a$age_decades <- a$age_years / 10     # the study's AGE_UNIT_YEARS: age per 10 years
+    coxph(Surv(pfs_months, pfs_event) ~ age_decades + male + ecog + child_pugh_b + afp_ge400 +
           mvi + extrahepatic_spread + il6_high, data = a)          # and os_months, os_event
     s <- read.csv("soramic_os.csv")       # soramic.endpoint_data(load(), "os")
     coxph(Surv(os_months, os_event) ~ il6_high + il8_high + cirrhosis + child_pugh_b +
@@ -33,7 +34,7 @@ from helpers.studies import atebev_il6, pbis, soramic
 
 #: term -> (HR, lower 95%, upper 95%, p) from R (module docstring).
 R_ATEBEV = {
-    "pfs": {"age_years": (1.004561, 0.986542, 1.022908, 0.622187),
+    "pfs": {"age_years": (1.046555, 0.873287, 1.254200, 0.622187),      # per 10 years
             "male": (1.239572, 0.768339, 1.999820, 0.378816),
             "ecog": (1.437246, 0.952110, 2.169576, 0.084276),
             "child_pugh_b": (2.025809, 1.126222, 3.643955, 0.018434),
@@ -41,7 +42,7 @@ R_ATEBEV = {
             "mvi": (2.031796, 1.321344, 3.124239, 0.001241),
             "extrahepatic_spread": (1.159072, 0.760570, 1.766370, 0.492244),
             "il6_high": (1.847461, 1.094051, 3.119703, 0.021663)},
-    "os": {"age_years": (1.010836, 0.974186, 1.048865, 0.567340),
+    "os": {"age_years": (1.113797, 0.769870, 1.611367, 0.567340),       # per 10 years
            "male": (1.524176, 0.648676, 3.581317, 0.333573),
            "ecog": (1.941250, 0.702964, 5.360800, 0.200577),
            "child_pugh_b": (15.122393, 6.610484, 34.594556, None),
@@ -114,6 +115,7 @@ def cohorts():
 
 
 def check_atebev(df):
+    assert atebev_il6.AGE_UNIT_YEARS == 10, "the R reference is age per 10 years"
     for ep in ("pfs", "os"):
         _check_table(atebev_il6.multivariable(df, ep).table, R_ATEBEV[ep], PAPER_ATEBEV, f"Ate/Bev {ep}")
         row = _row(atebev_il6.reproduce(df, None, "figure3"), f"total_{ep}_hr_il6_high_multivariable")
