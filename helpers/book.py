@@ -76,7 +76,7 @@ _PACKAGES = ("numpy", "pandas", "scipy", "lifelines", "statsmodels", "matplotlib
 COLUMN_PX = 800
 #: Verdicts in the order the summary line lists them (``helpers.scorecard.VERDICTS``).
 VERDICT_ORDER = ("exact", "within tolerance", "inside published CI", "same direction", "miss",
-                 "not computed", "info")
+                 "paper disagrees with itself", "not computed", "info")
 KINDS = ("p", "count", "number", "text")
 _P_NAMES = {"p", "p_value", "pvalue", "p-value", "p_text", "p value"}
 _COUNT_NAMES = {"n", "events", "n_events", "n_event", "n_risk", "n_censor", "count", "patients",

@@ -55,7 +55,7 @@ LIGHT_GREY = "#BBBBBB"
 #: Colour of each scorecard verdict (:data:`helpers.scorecard.VERDICTS`).
 VERDICT_COLORS = {
     "exact": "#009E73", "within tolerance": "#56B4E9", "inside published CI": "#0072B2",
-    "same direction": "#E69F00", "miss": "#D55E00", "not computed": "#999999",
+    "same direction": "#E69F00", "miss": "#D55E00", "paper disagrees with itself": "#CC79A7", "not computed": "#999999",
     "info": "#DDDDDD",
 }
 #: Matplotlib settings used while a plot is drawn (text >= 10 pt at the natural size).

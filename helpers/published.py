@@ -22,7 +22,13 @@ Conventions of the loaded frame
   ``value`` itself and ``p_bound`` describes it (``p < 0.001``: value 0.001, bound ``<``).
 - ``preferred`` is 1 unless the file says 0 (the paper printed the same quantity twice
   and the book takes the other row).
-- Text columns (``source``, ``cohort``, ``group``, ``unit``, ``note``) are ``""`` where blank.
+- ``ci_digits`` is the number of decimals the CI was printed with (the larger of the two
+  limits; ``<NA>`` without a CI): the scorecard reads a ratio printed with fewer decimals
+  than its CI (``2 (95% CI 1.2-3.2)``) at the CI's precision.
+- Text columns (``source``, ``cohort``, ``group``, ``unit``, ``note``, ``reason``) are ``""``
+  where blank. ``reason`` says in words why the shipped synthetic cohort misses this number
+  (the scorecard shows it in the row); ``tolerance`` ``contradiction`` marks a number the
+  paper contradicts elsewhere (its ``note`` says where).
 """
 from __future__ import annotations
 
@@ -37,20 +43,20 @@ from . import paths
 #: Every column of a published-numbers file, in order.
 PUBLISHED_COLUMNS = ["id", "study", "source", "cohort", "group", "quantity", "value",
                      "lower", "upper", "p", "p_bound", "unit", "digits", "tolerance",
-                     "preferred", "note"]
+                     "preferred", "note", "reason"]
 #: Columns a file must have; the others may be left out (read as blank).
 REQUIRED_COLUMNS = ["id", "study", "source", "cohort", "group", "quantity", "value",
                     "tolerance"]
 #: Allowed ``tolerance`` values (see :mod:`helpers.scorecard` for what each demands).
-TOLERANCES = ("exact", "rounding", "ci", "direction", "info")
+TOLERANCES = ("exact", "rounding", "ci", "direction", "contradiction", "info")
 #: Allowed ``p_bound`` values.
 P_BOUNDS = ("=", "<", ">")
-#: Columns of the loaded frame: the file's columns plus ``value_text`` and ``line``.
-LOADED_COLUMNS = PUBLISHED_COLUMNS + ["value_text", "line"]
+#: Columns of the loaded frame: the file's columns plus ``value_text``, ``ci_digits`` and ``line``.
+LOADED_COLUMNS = PUBLISHED_COLUMNS + ["value_text", "ci_digits", "line"]
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_TEXT_COLUMNS = ["source", "cohort", "group", "unit", "note"]
+_TEXT_COLUMNS = ["source", "cohort", "group", "unit", "note", "reason"]
 
 
 class PublishedFormatError(ValueError):
@@ -196,6 +202,9 @@ def read(file: str | os.PathLike, study: str | None = None) -> pd.DataFrame:
             df[column] = ""
     out = df[PUBLISHED_COLUMNS].copy()
     out["value_text"] = out["value"]
+    ci_digits = [max([_digits_of(t) for t in (lo, hi) if t] or [-1])
+                 for lo, hi in zip(out["lower"], out["upper"])]
+    out["ci_digits"] = pd.array([None if d < 0 else d for d in ci_digits], dtype="Int64")
     for column in ("value", "lower", "upper", "p"):
         out[column] = pd.to_numeric(out[column].mask(out[column] == ""), errors="coerce").astype(float)
     written = pd.to_numeric(df["digits"].mask(df["digits"] == ""), errors="coerce")

@@ -64,8 +64,12 @@ from . import published as published_mod
 from .results import RESULT_COLUMNS, read_results
 
 #: The verdicts, strongest first.
+DISAGREES = "paper disagrees with itself"
 VERDICTS = ("exact", "within tolerance", "inside published CI", "same direction", "miss",
-            "not computed", "info")
+            DISAGREES, "not computed", "info")
+#: Strict rule: a ratio judged "inside published CI" is also within this factor of the
+#: printed value (``|log(e / v)| <= log(CI_FACTOR)``).
+CI_FACTOR = 1.5
 #: The weakest verdict that counts as a reproduction, per ``tolerance``.
 REQUIRED = {"exact": "exact", "rounding": "within tolerance", "ci": "inside published CI",
             "direction": "same direction"}
@@ -74,7 +78,7 @@ RATIO_QUANTITIES = ("hr", "or", "rr")
 #: Columns of :func:`compare`.
 CARD_COLUMNS = ["id", "study", "source", "cohort", "group", "quantity", "tolerance",
                 "published", "reproduced", "published_value", "reproduced_value", "verdict",
-                "note", "published_note", "chapter", "computed_by"]
+                "provenance", "note", "published_note", "chapter", "computed_by"]
 _ALPHA = 0.05
 _EPS = 1e-9
 
@@ -137,15 +141,29 @@ def _distance(e: float, v: float, bound: str) -> float:
     return abs(e - v)
 
 
-def judge(pub: pd.Series, res: pd.Series | None) -> tuple[str, str]:
+def _ratio_text(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def judge(pub: pd.Series, res: pd.Series | None, strict: bool = False) -> tuple[str, str]:
     """The verdict and the scorecard's note for one published row and its result.
 
     ``pub`` is a row of :func:`helpers.published.load`; ``res`` a row of a results file
     (``estimate``, ``lower``, ``upper``, ``p``) or ``None``. Rules: the module docstring.
+
+    ``strict=False`` is the first scorecard's rule, kept unchanged because the calibration of
+    ``helpers/synth/soramic.py`` searches with it (the shipped cohort stays byte-identical);
+    :func:`compare` (the scorecard) uses ``strict=True``: the additional conditions of the
+    module docstring ("Strict rule").
     """
     tolerance = pub["tolerance"]
     if tolerance == "info":
         return "info", "shown, not judged"
+    if tolerance == "contradiction":
+        if not strict:
+            return "info", "shown, not judged"
+        note = pub.get("note", "") or ""
+        return DISAGREES, note or "the paper prints a different value elsewhere"
     if res is None:
         if not _missing(pub.get("preferred")) and int(pub["preferred"]) == 0:
             return "info", ("not preferred: the paper prints this quantity twice and the book "
@@ -156,6 +174,10 @@ def judge(pub: pd.Series, res: pd.Series | None) -> tuple[str, str]:
         return "not computed", "recorded without an estimate"
     v = _num(pub["value"])
     digits = 0 if _missing(pub.get("digits")) else int(pub["digits"])
+    is_ratio = pub["quantity"] in RATIO_QUANTITIES
+    ci_digits = pub.get("ci_digits")
+    if strict and is_ratio and not _missing(ci_digits) and int(ci_digits) > digits:
+        digits = int(ci_digits)      # "2 (95% CI 1.2-3.2)" is 2.0, not anything in [1.5, 2.5]
     unit = 10.0 ** -digits
     is_p_row = pub["quantity"] == "p"
     bound = pub.get("p_bound", "") or "="
@@ -184,15 +206,22 @@ def judge(pub: pd.Series, res: pd.Series | None) -> tuple[str, str]:
     has_ci = not (math.isnan(lower) and math.isnan(upper))
     lower = -math.inf if math.isnan(lower) else lower
     upper = math.inf if math.isnan(upper) else upper
-    null = 1.0 if pub["quantity"] in RATIO_QUANTITIES else 0.0
+    null = 1.0 if is_ratio else 0.0
+    same_sign = _sign(e - null) == _sign(v - null) or (strict and v == null)
     if is_p_row:
         direction = p_same is True
     else:
-        direction = _sign(e - null) == _sign(v - null)
+        direction = same_sign
+    in_ci = has_ci and lower <= e <= upper
+    factor_ok = True
+    if strict and is_ratio and e > 0 and v > 0:
+        factor_ok = abs(math.log(e / v)) <= math.log(CI_FACTOR) + _EPS
+    # strict: a ratio on the other side of 1 reaches nothing (not even 'exact' at a coarse rounding)
+    dir_gate = same_sign if (strict and is_ratio) else True
     levels = {
-        "exact": is_exact and p_ok,
-        "within tolerance": dist <= unit + _EPS and p_ok,
-        "inside published CI": has_ci and lower <= e <= upper and p_ok,
+        "exact": is_exact and p_ok and dir_gate,
+        "within tolerance": dist <= unit + _EPS and p_ok and dir_gate,
+        "inside published CI": in_ci and p_ok and ((same_sign and factor_ok) if strict else True),
         "same direction": direction and p_ok,
     }
     reached = next((name for name, ok in levels.items() if ok), None)
@@ -203,10 +232,30 @@ def judge(pub: pd.Series, res: pd.Series | None) -> tuple[str, str]:
     else:
         verdict = "miss"
         diff = e - v
-        reach = f"reached only '{reached}'" if reached else "not even the same direction"
+        if reached:
+            reach = f"reached only '{reached}'"
+        elif not is_p_row and same_sign:
+            reach = "same direction, but p on the other side of 0.05"
+        elif is_p_row:
+            reach = "on the other side of 0.05"
+        else:
+            reach = "the opposite direction"
+        if strict and in_ci and not reached == "inside published CI" and required == "inside published CI":
+            if not same_sign:
+                reach += "; inside the printed CI but on the other side of 1"
+            elif not factor_ok:
+                reach += (f"; inside the printed CI but {max(e / v, v / e):.2f}-fold from the "
+                          f"printed value (more than {CI_FACTOR:g}-fold)")
         shown = max(digits + 2, 3)
+        if strict and "0.05" in reach and "p on the other side of 0.05" in notes:
+            notes.remove("p on the other side of 0.05")
+        if not strict:
+            reach = f"reached only '{reached}'" if reached else "not even the same direction"
         notes.insert(0, f"needs '{required}': reproduced {e:.{shown}g} vs published "
                         f"{pub.get('value_text') or f'{v:g}'} (difference {diff:+.{shown}g}); {reach}")
+        reason = pub.get("reason", "") or ""
+        if strict and reason:
+            notes.insert(0, reason)
     return verdict, "; ".join(notes)
 
 
@@ -265,6 +314,10 @@ def compare(results: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
         (:func:`provenance`), so a reader goes from any number to its code in one hop.
     """
     results = _check_results(results)
+    from . import provenance as provenance_mod
+
+    classes = provenance_mod.classify(published).set_index(["study", "id"])["provenance"] \
+        if len(published) else pd.Series(dtype=str)
     by_key: dict[tuple[str, str], list[pd.Series]] = {}
     for _, row in results.iterrows():
         by_key.setdefault((row["study"], row["key"]), []).append(row)
@@ -272,7 +325,7 @@ def compare(results: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
     for _, pub in published.iterrows():
         hits = by_key.get((pub["study"], pub["id"]), [])
         res = hits[-1] if hits else None
-        verdict, note = judge(pub, res)
+        verdict, note = judge(pub, res, strict=True)
         if len(hits) > 1:
             chapters = ", ".join(str(h["chapter"]) for h in hits)
             note = "; ".join(x for x in (note, f"recorded by {len(hits)} chapters ({chapters}); "
@@ -287,7 +340,8 @@ def compare(results: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
             published=published_text(pub), reproduced=reproduced,
             published_value=_num(pub["value"]),
             reproduced_value=float("nan") if res is None else _num(res["estimate"]),
-            verdict=verdict, note=note, published_note=pub.get("note", "") or "",
+            verdict=verdict, provenance=classes.get((pub["study"], pub["id"]), ""),
+            note=note, published_note=pub.get("note", "") or "",
             chapter="" if res is None else str(res.get("chapter") or ""),
             computed_by="" if res is None else provenance(res),
         ))
@@ -436,3 +490,41 @@ def study_titles() -> dict[str, str]:
             if names and all(n.startswith(prefix) for n in names):
                 titles[study] = part.get("caption", study)
     return {s: titles.get(s, s) for s in paths.STUDIES}
+
+
+# --------------------------------------------------------------------------- by provenance
+#: Verdicts that judge something (``info`` and ``not computed`` are left out of the headline).
+JUDGED = tuple(v for v in VERDICTS if v not in ("info", "not computed"))
+
+
+def by_provenance(card: pd.DataFrame, claims: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Counts of judged verdicts per provenance class (:data:`helpers.provenance.CLASSES`,
+    evidence first): one row per class, one column per verdict of :data:`JUDGED`, then
+    ``reproduced`` (a verdict from ``exact`` to ``same direction``), ``total``, ``judged``
+    (``total`` without the numbers the paper contradicts, the denominator of
+    ``reproduced``) and ``meaning``. ``claims`` (:func:`helpers.claims.judge`) are counted with the numbers."""
+    from .provenance import CLASSES, MEANING
+
+    frames = [card[["provenance", "verdict"]]]
+    if claims is not None and len(claims):
+        frames.append(claims[["provenance", "verdict"]])
+    rows = pd.concat(frames, ignore_index=True)
+    rows = rows[rows["verdict"].isin(JUDGED)]
+    counts = (rows.groupby(["provenance", "verdict"]).size().unstack("verdict", fill_value=0)
+              .reindex(index=list(CLASSES), columns=list(JUDGED), fill_value=0))
+    counts["reproduced"] = counts[list(VERDICTS[: VERDICTS.index("miss")])].sum(axis=1)
+    counts["total"] = counts[list(JUDGED)].sum(axis=1)
+    counts["judged"] = counts["total"] - counts[DISAGREES]
+    out = counts.reset_index().rename(columns={"index": "provenance"})
+    out.columns.name = None
+    out["meaning"] = out["provenance"].map(MEANING)
+    return out.astype({c: int for c in list(JUDGED) + ["reproduced", "total", "judged"]})
+
+
+def headline(card: pd.DataFrame, claims: pd.DataFrame | None = None) -> str:
+    """One sentence led by the evidence: ``"Independent numbers and claims: 3 of 14
+    reproduced; calibrated: 120 of 140; ..."``."""
+    table = by_provenance(card, claims).set_index("provenance")
+    parts = [f"{k}: {int(r['reproduced'])} of {int(r['judged'])} reproduced"
+             for k, r in table.iterrows() if r["judged"]]
+    return "; ".join(parts)

@@ -115,7 +115,7 @@ def test_every_problem_is_reported_at_once(tmp_path):
         "line 4, column 'value': expected a plain number",
         "line 5, column 'lower': expected lower <= upper",
         "line 6, column 'p_bound': expected one of =, <, > or blank; found '~'",
-        "line 7, column 'tolerance': expected one of exact, rounding, ci, direction, info; found 'loose'",
+        "line 7, column 'tolerance': expected one of exact, rounding, ci, direction, contradiction, info; found 'loose'",
         "line 8, column 'tolerance': expected 'ci' only on rows with a printed CI",
         "line 9, column 'p': expected a probability between 0 and 1",
         "line 10, column 'value': expected a number (only tolerance 'info' rows may leave it blank)",
@@ -214,3 +214,83 @@ def test_printed_matches_the_chapters_former_copy_on_every_shipped_row(study):
     for key in rows.index:
         for unit in ("", "%"):
             assert published.printed(study, key, unit) == _notebook_printed(pub, key, unit), key
+
+
+# --- issue 13: tolerances, contradictions, reasons, claims -------------------------------------
+
+def _table_of(source: str) -> str:
+    import re
+
+    m = re.match(r"^((?:Table|Fig\.?|Figure) ?S?\d+[A-Z]?)", source)
+    return m.group(1) if m else ""
+
+
+def test_neighbouring_rows_of_one_table_share_one_tolerance():
+    """Rows of one printed table with the same quantity and the same provenance class are
+    judged alike (Ate/Bev Table 2 once had BCLC at 'direction' beside 'rounding' rows)."""
+    from helpers import provenance
+
+    pub = published.load()
+    pub = pub.merge(provenance.classify(pub), on=["study", "id"])
+    pub["table"] = pub["source"].map(_table_of)
+    judged = pub[(pub["table"] != "") & ~pub["tolerance"].isin(["info", "contradiction"])]
+    mixed = judged.groupby(["study", "table", "quantity", "provenance"])["tolerance"].nunique()
+    assert mixed[mixed > 1].empty, mixed[mixed > 1]
+
+
+def test_a_percentage_that_disagrees_with_its_count_is_a_contradiction_not_info():
+    pub = published.load()
+    disagree = pub[pub["note"].str.contains("disagrees with its count|the percentage disagrees", regex=True)]
+    assert len(disagree) >= 6
+    assert (disagree["tolerance"] == "contradiction").all(), disagree[["id", "tolerance"]]
+
+
+def test_contradictions_say_where_the_paper_disagrees():
+    pub = published.load()
+    rows = pub[pub["tolerance"] == "contradiction"]
+    assert len(rows) >= 10
+    assert (rows["note"].str.len() > 20).all()
+
+
+def test_reason_column_is_read(tmp_path):
+    write(tmp_path, [VALID[0] + ',"the generator keeps this count"'], header=HEADER + ",reason")
+    df = published.load("atebev_il6", folder=tmp_path)
+    assert df.iloc[0]["reason"] == "the generator keeps this count"
+    assert pd.isna(df.iloc[0]["ci_digits"])
+
+
+def test_shipped_claims_file_is_valid_and_every_claim_quotes_the_paper():
+    from helpers import claims
+
+    table = claims.load()
+    assert len(table) >= 12 and set(table["study"]) == set(paths.STUDIES)
+    papers = {"atebev_il6": "atebev_il6_jhep_reports_2023.txt", "pbis": "pbis_atezolizumab_bevacizumab.txt",
+              "soramic": "soramic_il6_il8_radioembolization.txt"}
+    from pathlib import Path
+
+    folder = Path("/work/shared/papers")
+    if not folder.exists():
+        pytest.skip("paper texts not available")
+    import re
+
+    def words(text):
+        return re.sub(r"[^a-z0-9]+", " ", text.lower())
+
+    for _, c in table.iterrows():
+        text = words(" ".join((folder / papers[c["study"]]).read_text().split()))
+        first = words(c["claim"].split("...")[0].split("(")[0]).strip()
+        assert " ".join(first.split()[:6]) in text, c["id"]
+
+
+def test_a_bad_claims_file_lists_its_problems(tmp_path):
+    from helpers import claims
+
+    f = tmp_path / "claims.csv"
+    f.write_text("id,study,source,claim,check,terms,target,provenance,reason,note\n"
+                 "a,atebev_il6,x,y,biggest,t1 t2,t1,calibrated,,\n"
+                 "a,nowhere,x,y,largest,,t9,calibrated,,\n")
+    with pytest.raises(ValueError) as info:
+        claims.load(f)
+    text = str(info.value)
+    assert "line 2: check 'biggest'" in text and "study 'nowhere'" in text and "no terms" in text
+    assert "ids not unique: a" in text

@@ -11,13 +11,17 @@ NAN = math.nan
 
 
 def pub_row(id, quantity="hr", value=2.93, lower=NAN, upper=NAN, p=NAN, p_bound="",
-            digits=2, tolerance="ci", preferred=1, study="atebev_il6", unit="", note=""):
+            digits=2, tolerance="ci", preferred=1, study="atebev_il6", unit="", note="",
+            reason="", ci_digits=None):
     if p_bound == "" and (not math.isnan(p) or quantity == "p"):
         p_bound = "="
+    if ci_digits is None and not (math.isnan(lower) and math.isnan(upper)):
+        ci_digits = digits
     return dict(id=id, study=study, source="Table 3", cohort="discovery", group="il6_high",
                 quantity=quantity, value=value, lower=lower, upper=upper, p=p, p_bound=p_bound,
                 unit=unit, digits=digits, tolerance=tolerance, preferred=preferred, note=note,
-                value_text=("" if math.isnan(value) else f"{value:.{digits}f}"), line=2)
+                reason=reason, value_text=("" if math.isnan(value) else f"{value:.{digits}f}"),
+                ci_digits=ci_digits, line=2)
 
 
 def res_row(key, estimate, lower=None, upper=None, p=None, study="atebev_il6", chapter="ch"):
@@ -82,7 +86,7 @@ def test_inside_ci_with_p_on_the_same_side():
 
 
 def test_ci_bounds_are_inclusive():
-    pub = pub_row("hr", value=2.93, lower=1.50, upper=5.71, p=0.003)
+    pub = pub_row("hr", value=2.0, lower=1.50, upper=2.80, p=0.003)
     assert verdict(pub, res_row("hr", 1.50, p=0.04))[0] == "inside published CI"
     assert verdict(pub, res_row("hr", 1.4999, p=0.04))[0] == "miss"
 
@@ -133,7 +137,7 @@ def test_protective_ratio_direction():
     pub = pub_row("or", "or", value=0.42, p=0.01, tolerance="direction")
     assert verdict(pub, res_row("or", 0.7, p=0.04))[0] == "same direction"
     v, note = verdict(pub, res_row("or", 1.3, p=0.04))
-    assert v == "miss" and "not even the same direction" in note
+    assert v == "miss" and "the opposite direction" in note
 
 
 def test_direction_of_a_difference_uses_zero():
@@ -348,3 +352,178 @@ def test_summary_scorecard_notebook_runs(tmp_path, with_results):
     markdown = " ".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
     assert any({"image/svg+xml", "image/png"} & set(o.get("data", {})) for o in outputs)  # the summary figure
     assert ("No results files found" in markdown) is (not with_results)
+
+
+# --- strict rule (issue 13) ----------------------------------------------------------------
+
+def test_inside_the_ci_but_on_the_other_side_of_one_is_a_miss():
+    """SORAMIC Model 1 low albumin: printed 0.68 (0.33-1.43); 1.14 is inside the CI but harmful."""
+    pub = pub_row("hr", value=0.68, lower=0.33, upper=1.43, p=0.31)
+    v, note = verdict(pub, res_row("hr", 1.14, p=0.67))
+    assert v == "miss"
+    assert "the opposite direction" in note and "on the other side of 1" in note
+    # the first scorecard's rule (kept for the soramic calibration) let it through
+    assert scorecard.judge(pd.Series(pub), pd.Series(res_row("hr", 1.14, p=0.67)))[0] == "inside published CI"
+
+
+def test_inside_the_ci_but_more_than_the_stated_factor_away_is_a_miss():
+    pub = pub_row("hr", value=3.1, lower=1.4, upper=6.6, p=0.003, digits=1)
+    assert verdict(pub, res_row("hr", 3.1 * 1.49, p=0.001))[0] == "inside published CI"
+    v, note = verdict(pub, res_row("hr", 3.1 * 1.51, p=0.001))
+    assert v == "miss" and f"more than {scorecard.CI_FACTOR:g}-fold" in note
+    assert verdict(pub, res_row("hr", 3.1 / 1.51, p=0.01))[0] == "miss"
+
+
+@pytest.mark.parametrize("tolerance", ["exact", "rounding", "ci", "direction"])
+def test_no_ratio_on_the_other_side_of_one_is_better_than_a_miss(tolerance):
+    """Whatever the tolerance, digits or CI: the reciprocal of every printed HR/OR (p kept on the
+    printed side) is a miss, on every shipped ratio row."""
+    pub = published.load()
+    ratios = pub[pub["quantity"].isin(scorecard.RATIO_QUANTITIES) & (pub["value"] != 1)
+                 & pub["value"].notna()].copy()
+    assert len(ratios) > 60
+    has_ci = ratios["lower"].notna() | ratios["upper"].notna()
+    ratios["tolerance"] = tolerance
+    if tolerance == "ci":
+        ratios = ratios[has_ci]
+    res = pd.DataFrame([res_row(r.id, 1 / r.value, p=(r.p if r.p == r.p else None), study=r.study)
+                        for r in ratios.itertuples()], columns=RESULT_COLUMNS)
+    card = scorecard.compare(res, ratios)
+    assert (card["verdict"] == "miss").all(), card.loc[card["verdict"] != "miss", ["id", "verdict"]]
+
+
+def test_a_ratio_near_one_printed_coarsely_is_not_exact_on_the_other_side():
+    pub = pub_row("hr", value=1.0, digits=0, tolerance="rounding")
+    assert verdict(pub, res_row("hr", 0.97))[0] == "exact"      # printed exactly 1: no side
+    pub = pub_row("hr", value=1.1, digits=1, tolerance="rounding")
+    assert verdict(pub, res_row("hr", 0.99))[0] == "miss"       # within one unit, but < 1
+
+
+def test_a_ratio_printed_without_decimals_is_read_at_its_ci_precision(tmp_path):
+    """'2.0 (95% CI 1.2-3.2)' printed as '2': 1.72 is inside the CI, not 'exact'."""
+    (tmp_path / "soramic.csv").write_text(
+        "id,study,source,cohort,group,quantity,value,lower,upper,p,p_bound,unit,digits,tolerance\n"
+        "hr_x,soramic,Table 2,soramic,x,hr,2,1.2,3.2,0.009,=,,0,ci\n")
+    pub = published.load("soramic", folder=tmp_path)
+    assert pub.iloc[0]["ci_digits"] == 1 and pub.iloc[0]["digits"] == 0
+    res = pd.DataFrame([res_row("hr_x", 1.72, p=0.01, study="soramic")], columns=RESULT_COLUMNS)
+    assert scorecard.compare(res, pub).iloc[0]["verdict"] == "inside published CI"
+    res = pd.DataFrame([res_row("hr_x", 2.04, p=0.01, study="soramic")], columns=RESULT_COLUMNS)
+    assert scorecard.compare(res, pub).iloc[0]["verdict"] == "exact"
+    # the lenient rule (the calibration's) still reads +-0.5
+    assert scorecard.judge(pub.iloc[0], pd.Series(res_row("hr_x", 1.72, p=0.01)))[0] == "exact"
+
+
+def test_a_contradiction_is_its_own_verdict_never_info():
+    pub = pub_row("pct", "percent", 67.3, digits=1, tolerance="contradiction",
+                  note="printed 67.3% disagrees with its count: 117/165 = 70.91%")
+    v, note = verdict(pub, res_row("pct", 70.91))
+    assert v == scorecard.DISAGREES and "117/165" in note
+    assert verdict(pub, None)[0] == scorecard.DISAGREES
+
+
+def test_a_miss_leads_with_its_reason_in_words():
+    pub = pub_row("rate", "rate", 90.0, digits=1, tolerance="rounding",
+                  reason="Not a target of the generator: the printed HRs need more deaths.")
+    v, note = verdict(pub, res_row("rate", 79.1))
+    assert v == "miss" and note.startswith("Not a target of the generator")
+    assert "needs 'within tolerance'" in note
+
+
+def test_same_direction_with_p_on_the_other_side_is_not_called_the_opposite_direction():
+    """The first scorecard said 'not even the same direction' for cirrhosis 2.29 vs 2.33."""
+    pub = pub_row("hr", value=2.33, lower=0.94, upper=5.81, p=0.069)
+    v, note = verdict(pub, res_row("hr", 2.29, p=0.033))
+    assert v == "miss"
+    assert "not even the same direction" not in note and "opposite" not in note
+    assert "same direction, but p on the other side of 0.05" in note
+    assert note.count("other side of 0.05") == 1
+
+
+# --- provenance and the headline --------------------------------------------------------------
+
+def test_every_published_number_has_one_provenance_class():
+    from helpers import provenance
+
+    pub = published.load()
+    classes = provenance.classify(pub)
+    assert len(classes) == len(pub) and classes["provenance"].isin(provenance.CLASSES).all()
+    by = dict(zip(classes["id"], classes["provenance"]))
+    assert by["soramic_cutoff_il6"] == "input"
+    assert by["discovery_os_12m_rate"] == "independent"
+    assert by["soramic_os_hr_il6_high_m1"] == "calibrated"
+    assert by["total_male_n"] == "built-in"
+    assert by["soramic_os_logrank_p_il6"] == "calibrated"
+    table1_p = pub[(pub["study"] == "soramic") & (pub["quantity"] == "p")
+                   & pub["source"].str.startswith("Table 1") & ~pub["id"].str.contains("target_lesion")]
+    assert len(table1_p) == 38
+    assert {by[i] for i in table1_p["id"]} == {"test-choice"}
+
+
+@pytest.mark.parametrize("study", ["atebev_il6", "pbis", "soramic"])
+def test_provenance_rules_cite_names_the_generator_defines(study):
+    """Each rule says which step of helpers/synth/<study>.py it reads; those names must exist,
+    so a renamed generator step cannot leave a stale rule behind."""
+    import importlib
+
+    from helpers import provenance
+    from helpers.synth import common
+
+    module = importlib.import_module(f"helpers.synth.{study}")
+    names = provenance.rule_functions(study)
+    assert names
+    assert [n for n in names if not hasattr(module, n) and not hasattr(common, n)] == []
+
+
+def test_an_unclassifiable_number_is_a_clear_error():
+    from helpers import provenance
+
+    with pytest.raises(KeyError, match="add one to RULES"):
+        provenance.rule_for("soramic", "soramic_new_thing", "auc")
+
+
+def test_headline_counts_by_class_led_by_independent():
+    pubs = pd.DataFrame([
+        pub_row("discovery_os_12m_rate", "rate", 90.0, digits=1, tolerance="rounding"),
+        pub_row("discovery_pfs_hr_il6_high", "hr", 2.93, p=0.003, tolerance="direction"),
+        pub_row("total_male_n", "count", 139, digits=0, tolerance="exact"),
+    ])
+    res = pd.DataFrame([res_row("discovery_os_12m_rate", 79.0), res_row("discovery_pfs_hr_il6_high", 2.5, p=0.01),
+                        res_row("total_male_n", 139)], columns=RESULT_COLUMNS)
+    card = scorecard.compare(res, pubs)
+    assert list(card["provenance"]) == ["independent", "calibrated", "built-in"]
+    table = scorecard.by_provenance(card)
+    assert list(table["provenance"][:2]) == ["independent", "calibrated"]
+    t = table.set_index("provenance")
+    assert t.loc["independent", "miss"] == 1 and t.loc["calibrated", "same direction"] == 1
+    assert scorecard.headline(card).startswith("independent: 0 of 1 reproduced; calibrated: 1 of 1")
+
+
+# --- the shipped cohorts: every miss explained --------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shipped_card():
+    from helpers import studies
+
+    frames = []
+    for study in paths.STUDIES:
+        m = studies.module(study)
+        frames.append(m.reproduce(m.load(None, m.Params())).assign(study=study, chapter="test"))
+    return scorecard.compare(pd.concat(frames, ignore_index=True), published.load())
+
+
+def test_every_miss_on_the_shipped_cohorts_has_a_reason_in_words(shipped_card):
+    pub = published.load().set_index("id")
+    misses = shipped_card[shipped_card["verdict"] == "miss"]
+    assert len(misses) >= 10
+    unexplained = [i for i in misses["id"] if len(pub.loc[i, "reason"]) < 60]
+    assert unexplained == []
+    assert all(n.startswith(pub.loc[i, "reason"]) for i, n in zip(misses["id"], misses["note"]))
+
+
+def test_no_shipped_ratio_on_the_other_side_of_one_is_better_than_a_miss(shipped_card):
+    c = shipped_card[shipped_card["quantity"].isin(scorecard.RATIO_QUANTITIES)
+                     & shipped_card["reproduced_value"].notna() & (shipped_card["published_value"] != 1)]
+    opposite = (c["reproduced_value"] > 1) != (c["published_value"] > 1)
+    assert opposite.sum() >= 5            # the issue's examples are there
+    assert (c.loc[opposite, "verdict"] == "miss").all()
