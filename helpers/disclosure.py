@@ -143,11 +143,11 @@ def policy() -> Policy:
     return _current if _current is not None else _env_policy()
 
 
-def set_policy(k: int | None, source: str = "set_policy") -> Policy:
+def set_policy(k: int | None, source: str = "set_policy") -> Policy | None:
     """Set the kernel's policy to threshold ``k`` (``None``: back to the environment's)."""
     global _current
     _current = None if k is None else Policy(int(k), source)
-    return policy()
+    return _current
 
 
 @contextlib.contextmanager
@@ -404,8 +404,11 @@ def protect_frame(frame: pd.DataFrame, kinds: list[str], where: str = "table"):
     nrow, ncol = out.shape
     leaves = [_leaf(c).lower() for c in out.columns]
     counts = np.full((nrow, ncol), np.nan)
+    stat = leaves.index("statistic") if "statistic" in leaves else None
     for i in range(nrow):
         count_row = _is_count_row(out, i)
+        if stat is not None and str(out.iat[i, stat]).strip().lower() not in ("n", "n (%)", "", "nan"):
+            continue  # a row of means, medians...: no counts in it
         for j in range(ncol):
             n = _cell_count(out.iat[i, j], kinds[j], count_row)
             if n is not None:
@@ -512,12 +515,17 @@ def _complementary(out, counts, state, already, leaves, k) -> None:
             if not known.all() or np.allclose(sub[:, inner_cols].sum(axis=0), sizes):
                 col_total_row = s
                 break
+        # "n (%)" cells give their column's total away (n / % x 100) even where no total
+        # is printed: treat the column totals as shown
+        pct_shown = any(isinstance(out.iat[i, count_cols[t]], str)
+                        and _N_PCT.match(out.iat[i, count_cols[t]]) for i in rows for t in inner_cols)
         inner = np.where(known, sub, 0)[:, inner_cols]
         primary = (~known[:, inner_cols]) | ((inner > 0) & (inner < k))
-        if total_col is None and col_total_row is None:
+        col_totals = col_total_row is not None or pct_shown
+        if total_col is None and not col_totals:
             continue
         st = suppress_matrix(inner, primary=primary, row_totals=total_col is not None,
-                             col_totals=col_total_row is not None, k=k)
+                             col_totals=col_totals, k=k)
         for a, i in enumerate(rows):
             for b, t in enumerate(inner_cols):
                 if st[a, b] == "secondary" and not already[i, count_cols[t]]:
