@@ -173,7 +173,8 @@ def from_kernel() -> Policy:
     shell = get_ipython()
     value = None if shell is None else shell.user_ns.get("min_cell_count")
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > policy().k:
-        return set_policy(int(value), "chapter parameter min_cell_count")
+        set_policy(int(value), "chapter parameter min_cell_count")
+    display_through_renderer()
     return policy()
 
 
@@ -538,6 +539,76 @@ def _complementary(out, counts, state, already, leaves, k) -> None:
                     state[col_total_row, count_cols[t]] = "secondary"
 
 
+# --------------------------------------------------------------------------- prose
+_NOUNS = r"(?:patients?|deaths?|responders?|non-responders?|events?|progressions?|cases?|men|women)"
+_PCT = r"(?P<pct>,\s*\d+(?:\.\d+)?\s*%|\s*\(\s*\d+(?:\.\d+)?\s*%?\s*\))?"
+_TEXT_RULES = (
+    # "3/12, 25.0%" or "3/12 (25.0%)": the count, and the share that gives it away
+    re.compile(r"(?<![\d.<])(?P<k>\d+)\s*/\s*(?P<n>\d+)(?![\d.])" + _PCT),
+    # "3 of 12 (25.0%)", "3 of 12 patients (25.0%)"
+    re.compile(r"(?<![\d.<])(?P<k>\d+) of (?P<n>\d+)(?![\d.])(?P<noun>\s+[A-Za-z-]+)?" + _PCT),
+    # "3 patients", "7 deaths"
+    re.compile(r"(?<![\d.<])(?P<k>\d+)(?P<noun>\s+" + _NOUNS + r")\b"),
+)
+
+
+def protect_text(text: str, where: str = "prose") -> str:
+    """A piece of prose with every small count written as ``<k``: ``k/n`` and ``k of n``
+    (with the percentage that follows, which would give ``k`` away) and ``k patients``.
+    For prose built by hand (an f-string in a study module or chapter); the prose helpers
+    (:mod:`helpers.prose`) apply the policy themselves. Unchanged with the policy off."""
+    pol = policy()
+    if not pol.on or not isinstance(text, str):
+        return text
+    hidden = 0
+
+    def repl(m):
+        nonlocal hidden
+        k = int(m.group("k"))
+        groups = m.groupdict()
+        n = int(groups["n"]) if groups.get("n") else None
+        if not (pol.hides(k) or pol.hides(n) or (n is not None and pol.hides(n - k))):
+            return m.group(0)
+        hidden += 1
+        if n is None:
+            return pol.small + m.group("noun")
+        sep = "/" if "/" in m.group(0).split(groups["n"])[0] else " of "
+        # a small remainder n - k gives k away: show k as a bound ("more than n - k")
+        shown_k = pol.small if pol.hides(k) or pol.hides(n) else f">{n - pol.k}"
+        return f"{shown_k}{sep}{pol.small if pol.hides(n) else n}{groups.get('noun') or ''}"
+
+    for rule in _TEXT_RULES:
+        text = rule.sub(repl, text)
+    if hidden:
+        log("glued text", where, f"{hidden} small count(s) in prose shown as {pol.small}")
+    return text
+
+
+def display_through_renderer() -> None:
+    """With the policy on, show every DataFrame a chapter leaves as a cell's last value (or
+    passes to ``display``) through the book's table renderer, so a raw ``df`` or
+    ``value_counts()`` gets the same suppression as :func:`helpers.book.show`. Called by
+    :func:`from_kernel`; nothing changes with the policy off."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return
+    shell = get_ipython()
+    if shell is None or not policy().on:
+        return
+    from . import book
+
+    def as_html(df):
+        return book.table(df if isinstance(df, pd.DataFrame) else df.to_frame(), index=True).html
+
+    def as_text(df, p, cycle):
+        p.text(str(book.table(df if isinstance(df, pd.DataFrame) else df.to_frame(), index=True)))
+
+    for kind in (pd.DataFrame, pd.Series):
+        shell.display_formatter.formatters["text/html"].for_type(kind, as_html)
+        shell.display_formatter.formatters["text/plain"].for_type(kind, as_text)
+
+
 # --------------------------------------------------------------------------- records
 def protect_record(key: str, estimate, lower, upper, p, n, digits: int, text: str):
     """What :meth:`helpers.results.Recorder.record` glues and writes under the policy.
@@ -558,6 +629,9 @@ def protect_record(key: str, estimate, lower, upper, p, n, digits: int, text: st
     if n is not None and pol.hides(n):
         log("glued number", key, f"estimate from fewer than {pol.k} patients withheld")
         return None, None, None, None, None, f"{WITHHELD} (fewer than {pol.k} patients)", pol.small
+    shown = protect_text(text, key)
+    if shown != text:  # the text gave a small count away: so would the estimate
+        return None, None, None, None, n, shown, n_text
     return estimate, lower, upper, p, n, text, n_text
 
 
@@ -608,21 +682,25 @@ def _tokens(text: str) -> set[str]:
 
 
 def _trivial(value: str) -> bool:
-    """Values too common to single out a record (small whole numbers, short words)."""
-    if re.fullmatch(r"-?\d{1,2}(\.0+)?", value):
+    """Values too common to single out a record: words (categories: ``derivation``, ``male``)
+    and whole numbers below 1,000 (ages, scores, counts); measurements with decimals and
+    large numbers are distinctive."""
+    if not re.fullmatch(r"-?\d+(\.\d+)?", value):
         return True
-    return len(value) < 3
+    return bool(re.fullmatch(r"-?\d{1,3}(\.0+)?", value))
 
 
 def check_outputs(files: Iterable, cohort: pd.DataFrame, forbidden_paths: Iterable[str] = (),
-                  min_values: int = 3) -> pd.DataFrame:
+                  min_values: int = 4) -> pd.DataFrame:
     """Check output files as an output checker would: one row per problem found.
 
     * ``identifier``: a value of an id column of the cohort (``*_id``) occurs in a file as a
       whole word (ids of fewer than 4 characters are too short to look for and are reported
       once as ``identifier not checkable``);
     * ``patient-level row``: one line of a file (a CSV line, an HTML table row, a notebook
-      line) holds ``min_values`` or more distinctive values of one cohort row;
+      line) holds ``min_values`` or more distinct distinctive values (measurements with
+      decimals, numbers of 1,000 or more) of one cohort row; on a 40-patient cohort with about
+      20 measurements each, 3 gave chance matches with printed estimates, 4 none;
     * ``absolute path``: a path of the machine (``forbidden_paths``) occurs in a file.
 
     Columns: ``file, check, detail``; empty when the outputs pass.
@@ -663,7 +741,7 @@ def check_outputs(files: Iterable, cohort: pd.DataFrame, forbidden_paths: Iterab
                 problems.append(dict(file=name, check="absolute path", detail=p))
         for line in re.split(r"\n|</tr>|\\n", text):
             hits: dict[int, int] = {}
-            for t in _tokens(line):
+            for t in _tokens(line):  # distinct tokens: one value printed twice counts once
                 for r in index.get(t, ()):
                     hits[r] = hits.get(r, 0) + 1
             worst = max(hits.values(), default=0)
@@ -673,3 +751,144 @@ def check_outputs(files: Iterable, cohort: pd.DataFrame, forbidden_paths: Iterab
                                             f"{line.strip()[:80]!r}"))
                 break
     return pd.DataFrame(problems, columns=["file", "check", "detail"])
+
+
+# --------------------------------------------------------------------------- shareable runs
+#: File name of the suppression log inside a shareable run (collected into the report).
+LOG_NAME = "disclosure_log.jsonl"
+PRIVATE, SHAREABLE, NOT_SAFE = "private", "shareable", "shareable_NOT_SAFE"
+
+
+def _machine_paths(*extra) -> list[str]:
+    """Absolute paths of this machine that must not appear in a shareable output (longest
+    first, so a path is replaced before its parent)."""
+    import sys
+    from pathlib import Path
+
+    from . import paths
+
+    found = {str(p) for p in extra if p}
+    for p in (paths.ROOT, Path(sys.prefix), Path.home()):
+        found.add(str(p))
+        try:
+            found.add(str(Path(p).resolve()))
+        except OSError:  # pragma: no cover
+            pass
+    return sorted((p for p in found if p not in ("/", "")), key=len, reverse=True)
+
+
+def scrub_paths(text: str, replacements: dict) -> str:
+    """``text`` with every absolute path of the machine replaced by a neutral name."""
+    for path, name in sorted(replacements.items(), key=lambda kv: len(kv[0]), reverse=True):
+        text = text.replace(path, name)
+    return text
+
+
+def run_shareable(staging, study, cohort, chapters, user, digest, progress, html, k, runner,
+                  final) -> str:
+    """Run a study twice into ``staging``: ``private/`` (as an ordinary run, full precision)
+    and ``shareable/`` (threshold ``k``, default :data:`SHARE_DEFAULT`), then scrub the
+    shareable notebooks of machine paths, export their HTML, check every shareable file
+    (:func:`check_outputs`) and write ``disclosure_report.md`` and ``.csv`` beside them. A
+    shareable folder that fails a check is named ``shareable_NOT_SAFE``. Returns the summary
+    to print. ``runner`` is the module :mod:`helpers.run` (passed in, not imported: a chapter
+    that imports this module must not depend on the run command's imports)."""
+    import json
+    from pathlib import Path
+
+    _run = runner
+    run_into = runner._run_into
+
+    k = SHARE_DEFAULT if k is None else int(k)
+    if k < 1:
+        raise _run.RunError(f"--min-cell-count {k}: must be 1 or more for a shareable output")
+    private, share = staging / PRIVATE, staging / SHAREABLE
+    private.mkdir()
+    share.mkdir()
+    summary, timings = run_into(private, study, cohort, chapters, user, digest, progress, html)
+    (private / "run.json").write_text(json.dumps({
+        "study": study, "cohort": str(cohort), "cohort_sha256": digest, "parameters": user,
+        "chapters": [c.stem for c in chapters], "seconds": timings, "disclosure": "none: private"},
+        indent=2, default=str) + "\n")
+    (private / "PRIVATE.txt").write_text(
+        "Full-precision results of a real cohort, for the researcher only: small counts are NOT "
+        "hidden here. Do not share this folder; share ../shareable/ (checked, see its "
+        "disclosure_report.md).\n")
+    share_summary, _ = run_into(share, study, cohort, chapters, user, digest, progress, False,
+                                share_k=k)
+    # every absolute path of the machine -> a neutral name (staging and final folders too)
+    replacements = {str(cohort): cohort.name, str(cohort.parent): "<cohort folder>"}
+    for base in (staging, final):
+        replacements[str(base / SHAREABLE / "results")] = "results"
+        replacements[str(base / SHAREABLE)] = "."
+        replacements[str(base)] = "<run folder>"
+    for p in _machine_paths():
+        replacements.setdefault(p, "<machine path>")
+    for nb in sorted(share.glob("*.ipynb")):
+        nb.write_text(scrub_paths(nb.read_text(encoding="utf-8"), replacements), encoding="utf-8")
+        if html:
+            _run.export_html(nb, share / "html")
+    if html:
+        _run.write_index(share, study, Path(cohort.name), chapters, share_summary)
+    for f in list(share.rglob("*.csv")) + list(share.rglob("*.html")):
+        f.write_text(scrub_paths(f.read_text(encoding="utf-8"), replacements), encoding="utf-8")
+    (share / "run.json").write_text(json.dumps({
+        "study": study, "cohort": cohort.name, "parameters": user,
+        "chapters": [c.stem for c in chapters], "min_cell_count": k}, indent=2, default=str) + "\n")
+    log_file = share / LOG_NAME
+    items = [json.loads(line) for line in log_file.read_text().splitlines()] if log_file.exists() else []
+    log_file.unlink(missing_ok=True)
+    import pandas as pd
+
+    cohort_df = pd.read_csv(cohort)
+    files = [f for f in share.rglob("*") if f.is_file() and f.suffix in (".ipynb", ".html", ".csv", ".json", ".md")]
+    forbidden = _machine_paths(str(cohort.parent), str(staging), str(final))
+    problems = check_outputs(files, cohort_df, forbidden)
+    problems["file"] = [str(Path(f).relative_to(share)) if f and str(f).startswith(str(share)) else f
+                        for f in problems["file"]]
+    report = write_report(share, Policy(k, "--share" if k == SHARE_DEFAULT else "--min-cell-count"),
+                          items, problems)
+    serious = problems[problems["check"] != "identifier not checkable"]
+    name = SHAREABLE
+    if not serious.empty:
+        name = NOT_SAFE
+        share.rename(staging / NOT_SAFE)
+    lines = [summary, f"private (full precision, do not share): {final / PRIVATE}",
+             f"{name}: {final / name} (threshold {k}; {len(items)} item(s) suppressed or withheld; "
+             f"report: {final / name / report.name})"]
+    if not serious.empty:
+        lines.append(f"WARNING: the shareable output failed {len(serious)} check(s) (see the report): "
+                     "do not share it as it is")
+    return "\n".join(lines)
+
+
+def write_report(folder, pol: Policy, items: list[dict], problems: pd.DataFrame):
+    """``disclosure_report.md`` (and ``disclosure_report.csv``, one row per item) in
+    ``folder``: the policy, every suppressed or withheld item by chapter, the output checks."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    table = pd.DataFrame(items, columns=["chapter", "kind", "where", "reason", "k"])
+    table.to_csv(folder / "disclosure_report.csv", index=False)
+    lines = ["# Disclosure report", "", f"Policy: {pol.describe()}.", "",
+             "Zero counts are shown. Kaplan-Meier curves of groups under the threshold are not "
+             "drawn; regression tables with fewer events than the threshold are withheld where "
+             "the helpers that make them apply `protect_model`.", "",
+             "## Output checks", ""]
+    if problems.empty:
+        lines.append("Passed: no patient identifier, no patient-level row and no absolute path "
+                     "of this machine in any file of this folder.")
+    else:
+        for r in problems.itertuples(index=False):
+            lines.append(f"- **{r.check}** {r.file}: {r.detail}")
+    lines += ["", f"## Suppressed or withheld ({len(table)} items)", ""]
+    if table.empty:
+        lines.append("Nothing was below the threshold.")
+    else:
+        lines += ["| chapter | kind | where | reason |", "| --- | --- | --- | --- |"]
+        for r in table.itertuples(index=False):
+            where = str(r.where).replace("|", "/")
+            lines.append(f"| {r.chapter} | {r.kind} | {where} | {r.reason} |")
+    target = folder / "disclosure_report.md"
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target

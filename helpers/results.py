@@ -333,6 +333,7 @@ class Recorder:
     def text(self, key: str, text: str) -> str:
         """Glue a computed piece of prose that is not a published number (e.g. a cut-off's
         direction, a cohort size); nothing is written to the results file."""
+        text = disclosure.protect_text(text, key)  # disclosure control; no-op when off
         if self.glue:
             _glue(key, text)
         return text

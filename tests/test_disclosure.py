@@ -195,16 +195,108 @@ def test_response_bars_hide_small_counts():
 # --------------------------------------------------------------------------- output checks
 def test_check_outputs_finds_ids_rows_and_paths(tmp_path):
     cohort = pd.DataFrame({"patient_id": ["ZQX-7781", "ZQX-9902"], "il6_pg_ml": [12.345, 48.912],
-                           "os_months": [17.06, 3.41], "age_years": [63, 71], "albumin": [38.2, 41.7]})
+                           "os_months": [17.06, 3.41], "age_years": [63, 71], "albumin": [38.2, 41.7],
+                           "crp": [0.5, 2.25], "cohort": ["derivation", "derivation"]})
     clean = tmp_path / "clean.html"
     clean.write_text("<tr><td>IL-6 high</td><td>&lt;10</td><td>2.93</td></tr>")
     leak = tmp_path / "leak.csv"
-    leak.write_text("a,b,c\n12.345,17.06,38.2\n")
+    leak.write_text("a,b,c,d\n12.345,17.06,38.2,0.5\n")
+    near = tmp_path / "near.csv"   # three values of one patient: below the rule's 4
+    near.write_text("a,b,c\n12.345,17.06,38.2\n")
     ident = tmp_path / "id.ipynb"
     ident.write_text('{"text": "patient ZQX-9902 was excluded"}')
     path = tmp_path / "path.html"
     path.write_text("read from /home/alice/cohort.csv")
-    problems = disclosure.check_outputs([clean, leak, ident, path], cohort, ["/home/alice"])
+    problems = disclosure.check_outputs([clean, leak, near, ident, path], cohort, ["/home/alice"])
     found = {(p.split("/")[-1], c) for p, c in zip(problems["file"], problems["check"])}
     assert found == {("leak.csv", "patient-level row"), ("id.ipynb", "identifier"),
                      ("path.html", "absolute path")}
+
+
+# --------------------------------------------------------------------------- hand-made prose
+@pytest.mark.parametrize("text, shown", [
+    ("response rate (3/12, 25.0%) vs (8/15, 53.3%)", "response rate (<10/12) vs (<10/15)"),
+    ("3 of 40 patients (7.5%)", "<10 of 40 patients"),
+    ("12/13 (92.3%)", ">3/13"),                          # 1 non-responder would follow
+    ("10 of 40 (25.0%) and 9 deaths", "10 of 40 (25.0%) and <10 deaths"),
+    ("HR 2.10 (95% CI 1.10-4.00), p = 0.020", "HR 2.10 (95% CI 1.10-4.00), p = 0.020"),
+])
+def test_protect_text(text, shown, tmp_path):
+    assert disclosure.protect_text(text) == text        # off: unchanged
+    with disclosure.using(K):
+        assert disclosure.protect_text(text) == shown
+        rec = Recorder("pbis", "sdc_text", results_dir=tmp_path, glue=False)
+        assert rec.text("k", text) == shown
+        assert rec.record("r", 25.0, n=12, digits=1, text=text) == shown
+
+
+def test_raw_dataframes_go_through_the_renderer():
+    """A chapter that leaves a raw DataFrame as a cell's value gets the same suppression."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    df = pd.DataFrame({"patients": [27, 9, 4]}, index=["derivation", "validation", "lenvatinib"])
+    try:
+        shell.user_ns["min_cell_count"] = K
+        disclosure.from_kernel()
+        assert disclosure.policy().k == K
+        data, _ = shell.display_formatter.format(df)
+        assert "&lt;10" in data["text/html"] and ">9<" not in data["text/html"]
+        assert "<10" in data["text/plain"] and " 9\n" not in data["text/plain"] + "\n"
+    finally:
+        for kind in (pd.DataFrame, pd.Series):
+            for mime in ("text/html", "text/plain"):
+                shell.display_formatter.formatters[mime].pop(kind, None)
+        shell.user_ns.pop("min_cell_count", None)
+        InteractiveShell.clear_instance()
+
+
+# --------------------------------------------------------------------------- a shared run
+_SMALL_CELL = re.compile(r"<td[^>]*>\s*([1-9])\s*(?:\(\s*[\d.]+\s*%?\s*\))?\s*</td>")
+_SMALL_PROSE = re.compile(r"(?<![\d.<>])\b([1-9])(?: of |/)\d+|(?<![\d.<>])\b([1-9]) "
+                          r"(?:patients?|deaths?|responders?|events?)\b")
+
+
+def small_counts(html_text: str) -> list[str]:
+    """Counts from 1 to 9 in table cells and in prose of an exported page (k = 10)."""
+    cells = [m.group(0) for m in _SMALL_CELL.finditer(html_text)]
+    body = re.sub(r"<[^>]+>", " ", html_text).replace("&lt;", "<").replace("&gt;", ">")
+    return cells + [m.group(0) for m in _SMALL_PROSE.finditer(body)]
+
+
+@pytest.mark.notebook
+def test_share_run_on_40_patients(tmp_path):
+    """Every pbis chapter on a 40-patient cohort with --share: the shareable folder passes the
+    output checks (no id, no patient row, no machine path) and shows no count from 1 to 9 in
+    a table cell, in the glued prose or in the results files; the private folder keeps full
+    precision. (Known exceptions are listed in the issue-12 report: prose counts of things
+    other than patients, such as "5 of 42 pairs", are hidden too.)"""
+    import subprocess
+    import sys
+
+    from helpers import paths
+
+    df = pd.read_csv(paths.synthetic_cohort("pbis"))
+    sub = df.groupby("cohort", group_keys=False).apply(lambda g: g.sample(min(len(g), 20), random_state=1))
+    sub = sub.head(40).copy()
+    sub["patient_id"] = [f"PBIS-Q{i:03d}Z" for i in range(1, len(sub) + 1)]   # distinctive ids
+    cohort = tmp_path / "cohort.csv"
+    sub.to_csv(cohort, index=False)
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "helpers", "run", "pbis", "--cohort", str(cohort),
+                           "--out", str(out), "--share"], capture_output=True, text=True,
+                          cwd=paths.ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    share = out / disclosure.SHAREABLE
+    assert share.is_dir(), proc.stdout            # not shareable_NOT_SAFE
+    report = (share / "disclosure_report.md").read_text()
+    assert "Passed: no patient identifier" in report
+    files = [f for f in share.rglob("*") if f.is_file()]
+    assert not disclosure.check_outputs(files, sub, [str(tmp_path), str(paths.ROOT)]).shape[0]
+    for f in share.glob("html/*.html"):
+        assert small_counts(f.read_text()) == [], f.name
+    for f in share.glob("results/*.csv"):
+        n = pd.read_csv(f)["n"].dropna()
+        assert not ((n > 0) & (n < 10)).any(), f.name
+    # the private folder: full precision (some small count is shown there)
+    assert any(small_counts(f.read_text()) for f in (out / disclosure.PRIVATE).glob("html/*.html"))
