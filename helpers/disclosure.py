@@ -610,22 +610,38 @@ def display_through_renderer() -> None:
 
 
 # --------------------------------------------------------------------------- records
+#: Words of a results key that make its estimate a count (``validation_count_patients``,
+#: ``total_male_n``, ``deaths``...): only such keys are treated as counts, so a cut-off of
+#: 2 points or a median of 7 months recorded with 0 decimals is not hidden.
+_COUNT_KEY_WORDS = {"count", "n", "events", "deaths", "patients", "responders", "progressions"}
+
+
 def protect_record(key: str, estimate, lower, upper, p, n, digits: int, text: str):
     """What :meth:`helpers.results.Recorder.record` glues and writes under the policy.
 
-    Returns ``(estimate, lower, upper, p, n, text, n_text)``. A count (a whole estimate
-    recorded with 0 decimals and no interval) that is small becomes ``"<k"``; a row whose
-    ``n`` is small keeps no estimate (``"withheld"``); ``n_text`` is the glued ``n``.
+    Returns ``(estimate, lower, upper, p, n, text, n_text)``. A count (a key with a word of
+    :data:`_COUNT_KEY_WORDS`, a whole estimate, no interval) that is small becomes ``"<k"``;
+    a percentage (key word ``pct``/``percent``) of ``n`` whose count or remainder is small,
+    and a row whose ``n`` is small, keep no estimate (``"withheld"``); hand-made text goes
+    through :func:`protect_text`; ``n_text`` is the glued ``n``.
     """
     pol = policy()
     n_text = None if n is None else f"{int(n)}"
     if not pol.on:
         return estimate, lower, upper, p, n, text, n_text
-    is_count = (digits == 0 and lower is None and upper is None and estimate is not None
-                and math.isfinite(float(estimate)) and float(estimate) == round(float(estimate)))
+    words = set(str(key).lower().split("_"))
+    whole = (estimate is not None and math.isfinite(float(estimate))
+             and float(estimate) == round(float(estimate)))
+    is_count = bool(words & _COUNT_KEY_WORDS) and whole and lower is None and upper is None
     if is_count and pol.hides(estimate):
         log("glued number", key, f"count below {pol.k}")
         return None, None, None, None, None, pol.small, pol.small
+    if words & {"pct", "percent"} and n is not None and estimate is not None \
+            and math.isfinite(float(estimate)):
+        k = round(float(estimate) * float(n) / 100)
+        if pol.hides(k) or pol.hides(float(n) - k):
+            log("glued number", key, f"percentage of a count below {pol.k} withheld")
+            return None, None, None, None, n, f"{WITHHELD} (a count below {pol.k})", n_text
     if n is not None and pol.hides(n):
         log("glued number", key, f"estimate from fewer than {pol.k} patients withheld")
         return None, None, None, None, None, f"{WITHHELD} (fewer than {pol.k} patients)", pol.small

@@ -53,11 +53,14 @@ def test_boundary_in_table_prose_and_glue(tmp_path):
         assert prose.n_of(K - 1, 40) == f"<{K} of 40"
         assert prose.percent(K - 1, 40) == "<25.0%"
         rec = Recorder("pbis", "sdc_test", results_dir=tmp_path, glue=False)
-        assert rec.record("shown", K, digits=0) == str(K)
-        assert rec.record("hidden", K - 1, digits=0) == f"<{K}"
+        assert rec.record("shown_count", K, digits=0) == str(K)
+        assert rec.record("hidden_n", K - 1, digits=0) == f"<{K}"
+        assert rec.record("best_threshold", 2, digits=0) == "2"   # not a count: shown
+        assert rec.record("male_pct", 22.5, n=40, digits=1).startswith("withheld")   # 9 of 40
+        assert rec.record("ecog_pct", 25.0, n=40, digits=1) == "25.0"                # 10 of 40
         assert rec.record("hr_small_group", 2.1, 1.1, 4.0, 0.02, n=K - 1).startswith("withheld")
     out = pd.read_csv(tmp_path / "sdc_test.csv")
-    hidden = out.set_index("key").loc["hidden"]
+    hidden = out.set_index("key").loc["hidden_n"]
     assert pd.isna(hidden["estimate"]) and hidden["text"] == f"<{K}"
     small = out.set_index("key").loc["hr_small_group"]
     assert pd.isna(small["estimate"]) and pd.isna(small["lower"]) and pd.isna(small["n"])
@@ -252,16 +255,29 @@ def test_raw_dataframes_go_through_the_renderer():
 
 
 # --------------------------------------------------------------------------- a shared run
-_SMALL_CELL = re.compile(r"<td[^>]*>\s*([1-9])\s*(?:\(\s*[\d.]+\s*%?\s*\))?\s*</td>")
-_SMALL_PROSE = re.compile(r"(?<![\d.<>])\b([1-9])(?: of |/)\d+|(?<![\d.<>])\b([1-9]) "
+_SMALL = re.compile(r"^\s*([1-9])\s*(?:\(\s*[\d.]+\s*%?\s*\))?\s*$|^\s*([1-9])\s*/\s*\d+")
+_SMALL_PROSE = re.compile(r"(?<![\d.<>= ])(?<![<>=] )\b([1-9])(?: of |/)\d+|(?<![\d.<>])\b([1-9]) "
                           r"(?:patients?|deaths?|responders?|events?)\b")
+#: Columns whose values are not this cohort's counts: category levels, the paper's numbers.
+_NOT_COUNTS = {"level", "published", "quantity", "label", "term", "characteristic", "statistic"}
+
+
+def _text(fragment: str) -> str:
+    return re.sub(r"<[^>]+>", " ", fragment).replace("&lt;", "<").replace("&gt;", ">").strip()
 
 
 def small_counts(html_text: str) -> list[str]:
-    """Counts from 1 to 9 in table cells and in prose of an exported page (k = 10)."""
-    cells = [m.group(0) for m in _SMALL_CELL.finditer(html_text)]
-    body = re.sub(r"<[^>]+>", " ", html_text).replace("&lt;", "<").replace("&gt;", ">")
-    return cells + [m.group(0) for m in _SMALL_PROSE.finditer(body)]
+    """Counts from 1 to 9 (k = 10) in the table cells (other than category levels and the
+    paper's printed numbers) and in the prose of an exported page."""
+    found = []
+    for table in re.findall(r"<table.*?</table>", html_text, flags=re.S):
+        heads = [_text(h).lower() for h in re.findall(r"<th[^>]*>(.*?)</th>", table, flags=re.S)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S):
+            cells = [_text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+            names = heads[-len(cells):] if len(heads) >= len(cells) else [""] * len(cells)
+            found += [c for c, h in zip(cells, names) if h not in _NOT_COUNTS and _SMALL.match(c)]
+    body = _text(re.sub(r"<table.*?</table>", " ", html_text, flags=re.S))
+    return found + [m.group(0) for m in _SMALL_PROSE.finditer(body)]
 
 
 @pytest.mark.notebook
@@ -277,7 +293,7 @@ def test_share_run_on_40_patients(tmp_path):
     from helpers import paths
 
     df = pd.read_csv(paths.synthetic_cohort("pbis"))
-    sub = df.groupby("cohort", group_keys=False).apply(lambda g: g.sample(min(len(g), 20), random_state=1))
+    sub = pd.concat([g.sample(min(len(g), 20), random_state=1) for _, g in df.groupby("cohort")])
     sub = sub.head(40).copy()
     sub["patient_id"] = [f"PBIS-Q{i:03d}Z" for i in range(1, len(sub) + 1)]   # distinctive ids
     cohort = tmp_path / "cohort.csv"
