@@ -636,15 +636,15 @@ def protect_record(key: str, estimate, lower, upper, p, n, digits: int, text: st
     if is_count and pol.hides(estimate):
         log("glued number", key, f"count below {pol.k}")
         return None, None, None, None, None, pol.small, pol.small
+    if n is not None and pol.hides(n):
+        log("glued number", key, f"estimate from fewer than {pol.k} patients withheld")
+        return None, None, None, None, None, f"{WITHHELD} (fewer than {pol.k} patients)", pol.small
     if words & {"pct", "percent"} and n is not None and estimate is not None \
             and math.isfinite(float(estimate)):
         k = round(float(estimate) * float(n) / 100)
         if pol.hides(k) or pol.hides(float(n) - k):
             log("glued number", key, f"percentage of a count below {pol.k} withheld")
             return None, None, None, None, n, f"{WITHHELD} (a count below {pol.k})", n_text
-    if n is not None and pol.hides(n):
-        log("glued number", key, f"estimate from fewer than {pol.k} patients withheld")
-        return None, None, None, None, None, f"{WITHHELD} (fewer than {pol.k} patients)", pol.small
     shown = protect_text(text, key)
     if shown != text:  # the text gave a small count away: so would the estimate
         return None, None, None, None, n, shown, n_text

@@ -58,12 +58,14 @@ def test_boundary_in_table_prose_and_glue(tmp_path):
         assert rec.record("best_threshold", 2, digits=0) == "2"   # not a count: shown
         assert rec.record("male_pct", 22.5, n=40, digits=1).startswith("withheld")   # 9 of 40
         assert rec.record("ecog_pct", 25.0, n=40, digits=1) == "25.0"                # 10 of 40
+        assert rec.record("orr_percent", 37.5, n=8, digits=1).startswith("withheld")  # 3 of 8
         assert rec.record("hr_small_group", 2.1, 1.1, 4.0, 0.02, n=K - 1).startswith("withheld")
     out = pd.read_csv(tmp_path / "sdc_test.csv")
     hidden = out.set_index("key").loc["hidden_n"]
     assert pd.isna(hidden["estimate"]) and hidden["text"] == f"<{K}"
     small = out.set_index("key").loc["hr_small_group"]
     assert pd.isna(small["estimate"]) and pd.isna(small["lower"]) and pd.isna(small["n"])
+    assert out["n"].dropna().ge(K).all()   # no small n in the results file
 
 
 def test_policy_off_changes_nothing(data):
