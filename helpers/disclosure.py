@@ -20,7 +20,8 @@ CSV                       a small count, or an estimate on fewer than ``k`` pati
 figures (``plots``)       numbers at risk and bar labels print ``<k``
                           (:func:`count_text`); a Kaplan-Meier group with fewer than ``k``
                           patients is not drawn at all (:func:`protect_km`): its steps would
-                          be individual event times
+                          be individual event times; other curves end before their first
+                          step among fewer than ``k`` at risk (:func:`km_tails`)
 models                    :func:`protect_model`: a model with fewer than ``k`` events (or
                           residual degrees of freedom below ``k``, ACRO's rule) is withheld
 ========================  ================================================================
@@ -686,6 +687,22 @@ def protect_km(km: pd.DataFrame, group: str = "group", where: str = "Kaplan-Meie
     for g in gone:
         log("Kaplan-Meier group", f"{where}: {g}", f"group of fewer than {pol.k} patients not drawn")
     return km[~km[group].isin(gone)], gone
+
+
+def km_tails(km: pd.DataFrame, group: str = "group", where: str = "Kaplan-Meier plot") -> pd.DataFrame:
+    """The rows of a Kaplan-Meier table a curve may be drawn from: each curve ends before its
+    first step taken among fewer than ``k`` patients at risk (a step there is one patient's
+    event time). The number-at-risk table is read from the full table (it shows ``<k``).
+    Unchanged with the policy off."""
+    pol = policy()
+    if not pol.on or km is None or "n_risk" not in km.columns or km.empty:
+        return km
+    keep = ~km["n_risk"].map(pol.hides)
+    if keep.all():
+        return km
+    for g in km.loc[~keep, group].drop_duplicates():
+        log("Kaplan-Meier tail", f"{where}: {g}", f"curve ends where fewer than {pol.k} patients are at risk")
+    return km[keep]
 
 
 # --------------------------------------------------------------------------- output checks

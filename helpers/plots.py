@@ -370,8 +370,9 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
 
     t_max = float(km["time"].max()) if len(km) else 1.0
     medians = []
+    curves = _disclosure.km_tails(km)  # disclosure control: steps among < k at risk not drawn
     for group in groups:
-        g = km[km["group"] == group].sort_values("time", kind="stable")
+        g = curves[curves["group"] == group].sort_values("time", kind="stable")
         name = name_of[group]
         if summ is not None and group in summ.index:
             s = summ.loc[group]
@@ -419,6 +420,8 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
     if withheld:  # disclosure control
         notes.append(f"Not drawn: {', '.join(str(_label(g, labels)) for g in withheld)} "
                      f"(fewer than {_disclosure.policy().k} patients)")
+    if len(curves) < len(km):
+        notes.append(f"Curves end where fewer than {_disclosure.policy().k} are at risk")
     handles, texts = ax.get_legend_handles_labels()
     if len(groups) == 1 and summ is None:
         handles, texts = [], []

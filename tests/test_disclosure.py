@@ -182,6 +182,8 @@ def test_km_group_below_k_not_drawn_and_risk_table_suppressed():
         assert len(ax.get_lines()) == 2   # the big group's steps and its censor marks only
         risk = [t.get_text() for t in ax.figure.axes[1].texts]
         assert risk == ["15", "11", f"<{K}"]                 # 15, 11 at risk, then 6
+        steps = ax.get_lines()[0].get_xdata()
+        assert max(steps) == 6.0   # the curve ends at the last step among >= 10 at risk (t = 6)
     matplotlib.pyplot.close("all")
 
 
