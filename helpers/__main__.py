@@ -2,9 +2,10 @@
 
 Commands
 --------
-run STUDY --cohort FILE --out DIR [--force] [-p NAME VALUE ...] [--cohort-labels MAP]
-        [--tcell FILE --il6-exposure FILE --tme FILE] [--html book|none]
-    Validate a cohort, then run the study's chapters on it with papermill and build their book.
+run STUDY --cohort FILE --out DIR [--force] [--share] [--min-cell-count K] [-p NAME VALUE ...]
+        [--cohort-labels MAP] [--tcell FILE --il6-exposure FILE --tme FILE] [--html book|none]
+    Validate a cohort, then run the study's chapters on it with papermill and build their book
+    (``--share``: also a checked, shareable copy; see :mod:`helpers.disclosure`).
 validate STUDY FILE [--dataset NAME] [--cohort-labels MAP]
     Check a cohort CSV against the study's contract; print every failure at once.
 synthesize [--check]
@@ -98,7 +99,8 @@ def _cmd_run(args) -> int:
     labs = {"tcell": args.tcell, "il6_exposure": args.il6_exposure, "tme": args.tme}
     run.run_study(args.study, cohort=args.cohort, out=args.out, force=args.force,
                   parameters=params, html=args.html != "none",
-                  labels=runbook.parse_labels(args.cohort_labels), labs=labs)
+                  labels=runbook.parse_labels(args.cohort_labels), labs=labs,
+                  share=args.share, min_cell_count=args.min_cell_count)
     return 0
 
 
@@ -172,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cohort", required=True, help="the cohort CSV (never written to)")
     p.add_argument("--out", required=True, help="output folder (must not exist, or --force)")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument("--share", action="store_true",  # disclosure control (helpers.disclosure)
+                   help="also write a checked, shareable output (OUT/shareable, counts below 10 "
+                        "hidden) beside the full-precision OUT/private")
+    p.add_argument("--min-cell-count", type=int, default=None, metavar="K",
+                   help="threshold of --share (implies it): counts from 1 to K-1 are hidden")
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help="a chapter parameter, as with papermill -p")
     p.add_argument("--cohort-labels", default=None, metavar="MAP",

@@ -67,6 +67,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from . import disclosure as _disclosure
 from . import paths
 from .labels import label as _label
 
@@ -115,6 +116,7 @@ def data_banner(study: str, cohort_file=None) -> str:
     The returned text is not echoed when the call is a cell's last line.
     """
     paths.check_study(study)
+    _disclosure.from_kernel()  # disclosure control: the chapter's min_cell_count takes effect
     if cohort_file is None:
         text = (
             ":::{important}\n**Synthetic data.** This page analyses the synthetic "
@@ -138,6 +140,7 @@ def data_banners(cohort_files: dict) -> str:
     ``cohort_files`` maps each study to its cohort file (``None``: the shipped synthetic
     cohort). Says plainly which studies are synthetic and which come from a passed file."""
     lines = []
+    _disclosure.from_kernel()  # disclosure control: the chapter's min_cell_count takes effect
     for study, file in cohort_files.items():
         paths.check_study(study)
         if file is None:
@@ -392,13 +395,20 @@ def table(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 
     for k in kinds.values():
         if k not in KINDS:
             raise ValueError(f"kinds: {k!r} is not one of {', '.join(KINDS)}")
-    col_kinds, texts = [], []
+    col_kinds, texts, col_digits = [], [], []
     for j, col in enumerate(frame.columns):
         values = frame.iloc[:, j]
         kind = kinds.get(col, kinds.get(_leaf(col), None)) or infer_kind(col, values)
         d = digits.get(col, digits.get(_leaf(col), 2)) if isinstance(digits, Mapping) else digits
         col_kinds.append(kind)
+        col_digits.append(d)
         texts.append([_fmt_cell(v, kind, d, na_rep) for v in values])
+    # disclosure control (helpers.disclosure): small counts, complementary cells, withheld
+    # estimates; a no-op unless a policy is set (the shipped book is unchanged)
+    frame, sdc_notes = _disclosure.protect_frame(frame, col_kinds, where=caption or "table")
+    if sdc_notes:
+        texts = [[_fmt_cell(v, kind, d, na_rep) for v in frame.iloc[:, j]]
+                 for j, (kind, d) in enumerate(zip(col_kinds, col_digits))]
     cells = [list(row) for row in zip(*texts)] if texts else []
     headers = [_label(next((x for x in reversed(c) if str(x) != ""), "") if isinstance(c, tuple)
                       else c, labels) for c in frame.columns]
@@ -425,6 +435,7 @@ def table(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 
         notes.append(f"p: {test.rstrip('.')}.")
     if note:
         notes.extend([note] if isinstance(note, str) else list(note))
+    notes.extend(sdc_notes)
     return Table(_wrap(head, body, caption, notes, wide), frame)
 
 

@@ -42,6 +42,7 @@ import matplotlib.transforms as mtransforms
 import numpy as np
 import pandas as pd
 
+from . import disclosure as _disclosure
 from .labels import label as _label
 from .results import fmt_p
 
@@ -368,6 +369,9 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
     km = _km_frame(km)
     if risk_times is not None:
         risk_times = risk_times_bounded(risk_times)
+    # disclosure control (helpers.disclosure): a group under the threshold is not drawn
+    km, withheld = _disclosure.protect_km(km)
+    order = [g for g in order if g not in withheld] if order is not None else None
     groups = _groups(km, order)
     color = _colors(groups, colors)
     name_of = {g: _label(g, labels) for g in groups}
@@ -397,10 +401,11 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
         risk_ax = ax.inset_axes([0, -0.2 - height, 1, height], sharex=ax)
     _clean(ax)
 
-    t_max = float(km["time"].max())
+    t_max = float(km["time"].max()) if len(km) else 1.0
     medians = []
+    curves = _disclosure.km_tails(km)  # disclosure control: steps among < k at risk not drawn
     for group in groups:
-        g = km[km["group"] == group].sort_values("time", kind="stable")
+        g = curves[curves["group"] == group].sort_values("time", kind="stable")
         name = name_of[group]
         if summ is not None and group in summ.index:
             s = summ.loc[group]
@@ -445,6 +450,11 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
     if logrank is not None:
         p = logrank if isinstance(logrank, (int, float)) else _one_row(logrank, "logrank", ["p"])["p"]
         notes.append("Log-rank " + fmt_p(float(p)))
+    if withheld:  # disclosure control
+        notes.append(f"Not drawn: {', '.join(str(_label(g, labels)) for g in withheld)} "
+                     f"(fewer than {_disclosure.policy().k} patients)")
+    if len(curves) < len(km):
+        notes.append(f"Curves end where fewer than {_disclosure.policy().k} are at risk")
     handles, texts = ax.get_legend_handles_labels()
     if len(groups) == 1 and summ is None:
         handles, texts = [], []
@@ -534,7 +544,7 @@ def _risk_table(rax, risk: pd.DataFrame, groups, color, names) -> None:
     for tick, g in zip(rax.get_yticklabels(), groups):
         tick.set_color(color[g])
     for _, r in risk.iterrows():
-        rax.text(r["time"], rows[r["group"]], f"{int(r['n_risk'])}", ha="center",
+        rax.text(r["time"], rows[r["group"]], _disclosure.count_text(r["n_risk"], "number at risk"), ha="center",
                  va="center", fontsize=MIN_FONT_PT, color=color[r["group"]], clip_on=False)
     rax.set_title("Number at risk", fontsize=MIN_FONT_PT, fontweight="normal", loc="left", pad=2)
 
@@ -675,10 +685,15 @@ def response_bars(table, ax=None, *, group="group", responders="responders", n="
     total = table[n].astype(float).to_numpy()
     rate = np.where(total > 0, 100 * k / np.where(total > 0, total, 1), 0.0)
     x = np.arange(len(groups))
+    # disclosure control (helpers.disclosure): a bar from a small count is not drawn
+    small = np.array([_disclosure.hides(ki) or _disclosure.hides(ni - ki) or _disclosure.hides(ni)
+                      for ki, ni in zip(k, total)], dtype=bool)
+    rate = np.where(small, 0.0, rate)
     ax.bar(x, rate, width=0.62, color=[color[g] for g in groups])
-    for xi, r, ki, ni in zip(x, rate, k, total):
-        ax.text(xi, r + 1.5, f"{int(ki)}/{int(ni)}\n({r:.1f}%)", ha="center", va="bottom",
-                fontsize=MIN_FONT_PT)
+    for xi, r, ki, ni, hide in zip(x, rate, k, total, small):
+        text = (f"{int(ki)}/{int(ni)}\n({r:.1f}%)" if not hide else
+                f"n = {_disclosure.count_text(ni, 'response bars')}\nnot shown")
+        ax.text(xi, r + 1.5, text, ha="center", va="bottom", fontsize=MIN_FONT_PT)
     ax.set_xticks(x)
     ax.set_xticklabels([_label(g, labels) for g in groups])
     ax.set_ylim(0, max(100.0, float(rate.max(initial=0)) + 18))

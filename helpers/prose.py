@@ -156,6 +156,10 @@ def count_noun(n: int, noun: str, plural_form: str | None = None) -> str:
     >>> count_noun(1, "death"), count_noun(12, "death")
     ('1 death', '12 deaths')
     """
+    from helpers import disclosure  # disclosure control: a small count prints as "<k"
+
+    if disclosure.hides(n):
+        return f"{disclosure.count_text(n, 'prose')} {plural_form or noun + 's'}"
     return f"{int(n)} {plural(int(n), noun, plural_form)}"
 
 
@@ -167,6 +171,11 @@ def percent(k: float, n: float, digits: int = 1) -> str:
     """
     if _missing(k) or _missing(n) or n == 0:
         return "NA"
+    from helpers import disclosure  # disclosure control: a share of a small count is a bound
+
+    if disclosure.hides(k):
+        disclosure.log("prose", "percent", "share of a small count shown as a bound")
+        return f"<{100 * disclosure.policy().k / n:.{digits}f}%"
     return f"{100 * k / n:.{digits}f}%"
 
 
@@ -177,6 +186,11 @@ def n_of(k: int, n: int, noun: str | None = None, digits: int = 1) -> str:
     ('17 of 45 (37.8%)', '1 of 1 patient (100.0%)')
     """
     what = f" {plural(int(n), noun)}" if noun else ""
+    from helpers import disclosure  # disclosure control: "<k of N", no percentage
+
+    if disclosure.hides(k) or disclosure.hides(n):
+        what = f" {noun}s" if noun else ""
+        return f"{disclosure.count_text(k, 'prose')} of {disclosure.count_text(n, 'prose')}{what}"
     return f"{int(k)} of {int(n)}{what} ({percent(k, n, digits)})"
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import paths, published
+from . import disclosure, paths, published
 
 RESULT_COLUMNS = ["study", "chapter", "key", "estimate", "lower", "upper", "p", "n", "text", "computed_by"]
 #: Mime type of the hidden outputs that carry a chapter's results events (see module docstring).
@@ -240,6 +240,9 @@ class Recorder:
         estimate, lower, upper, p = _f(estimate), _f(lower), _f(upper), _f(p)
         if text is None:
             text = fmt_estimate(estimate, lower, upper, p, digits=digits, unit=unit)
+        # disclosure control (helpers.disclosure): a no-op unless a policy is set
+        estimate, lower, upper, p, n, text, n_text = disclosure.protect_record(
+            key, estimate, lower, upper, p, n, digits, text)
         row = dict(
             study=self.study, chapter=self.chapter, key=key, estimate=estimate,
             lower=lower, upper=upper, p=p, n=None if n is None else int(n), text=text,
@@ -249,13 +252,14 @@ class Recorder:
         _emit({"op": "row", "recorder": self._number, "chapter": self.chapter, "row": row})
         if self.glue:
             _glue(key, text)
-            _glue(f"{key}_est", fmt_number(estimate, digits) + (f" {unit}" if unit else ""))
+            _glue(f"{key}_est", (fmt_number(estimate, digits) + (f" {unit}" if unit else ""))
+                  if estimate is not None or not disclosure.policy().on else text)
             if lower is not None and upper is not None:
                 _glue(f"{key}_ci", f"{fmt_number(lower, digits)}–{fmt_number(upper, digits)}")
             if p is not None:
                 _glue(f"{key}_p", fmt_p(p))
-            if n is not None:
-                _glue(f"{key}_n", f"{int(n)}")
+            if n_text is not None:
+                _glue(f"{key}_n", n_text)
         return text
 
     def record_published(
@@ -329,6 +333,7 @@ class Recorder:
     def text(self, key: str, text: str) -> str:
         """Glue a computed piece of prose that is not a published number (e.g. a cut-off's
         direction, a cohort size); nothing is written to the results file."""
+        text = disclosure.protect_text(text, key)  # disclosure control; no-op when off
         if self.glue:
             _glue(key, text)
         return text

@@ -279,17 +279,24 @@ def quiet_kernel_manager():
 
 
 def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: dict, digest: str,
-              progress: bool, html: bool) -> tuple[str, dict]:
-    """Execute the chapters into ``out`` (the staging folder); returns (summary, timings)."""
+              progress: bool, html: bool, share_k: int | None = None) -> tuple[str, dict]:
+    """Execute the chapters into ``out`` (the staging folder); returns (summary, timings).
+    ``share_k``: run under disclosure threshold k (:mod:`helpers.disclosure`)."""
+    from . import disclosure
+
     results_dir = out / "results"
-    results_dir.mkdir()
+    results_dir.mkdir(parents=True)
     params = {"cohort_file": str(cohort), "results_dir": str(results_dir), **user}
 
     import papermill
     from tqdm.auto import tqdm
 
-    env_before = {k: os.environ.get(k) for k in ("HCC_BOOK_RESULTS", "MPLBACKEND")}
+    env_before = {k: os.environ.get(k) for k in ("HCC_BOOK_RESULTS", "MPLBACKEND", disclosure.ENV,
+                                                 disclosure.LOG_ENV, disclosure.CHAPTER_ENV)}
     os.environ["HCC_BOOK_RESULTS"] = str(results_dir)
+    if share_k:  # disclosure control: every chapter's kernel inherits the policy and the log
+        os.environ[disclosure.ENV] = str(share_k)
+        os.environ[disclosure.LOG_ENV] = str(out / disclosure.LOG_NAME)
     # The kernel must draw inline: with MPLBACKEND=Agg (as a headless shell often sets it)
     # ipykernel keeps Agg and executed notebooks would hold no figures at all.
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
@@ -298,6 +305,7 @@ def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: d
         bar = tqdm(chapters, desc=f"{study}", unit="chapter", disable=not progress, file=sys.stderr)
         for nb in bar:
             bar.set_postfix_str(nb.stem)
+            os.environ[disclosure.CHAPTER_ENV] = nb.stem
             target = out / nb.name
             t0 = time.perf_counter()
             try:
@@ -309,6 +317,15 @@ def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: d
             except Exception as exc:  # papermill raises PapermillExecutionError and others
                 raise RunError(f"chapter {nb.stem} failed: {_last_line(exc)}") from None
             timings[nb.stem] = round(time.perf_counter() - t0, 2)
+        # inside the try: a shareable run's comparison and book (its scorecard page) are made
+        # under the same disclosure policy as its chapters
+        summary = _write_comparison(study, results_dir, out)
+        if html:  # the book of this cohort (helpers/runbook.py)
+            from . import runbook
+
+            t0 = time.perf_counter()
+            runbook.book_step(out, study, chapters, params, summary, bar_disabled=not progress)
+            timings["book"] = round(time.perf_counter() - t0, 2)
     finally:
         for k, v in env_before.items():
             if v is None:
@@ -317,20 +334,13 @@ def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: d
                 os.environ[k] = v
         if _sha256(cohort) != digest:  # pragma: no cover - nothing here writes to it
             raise RunError(f"the cohort file {cohort} changed during the run")
-
-    summary = _write_comparison(study, results_dir, out)
-    if html:  # the book of this cohort (helpers/runbook.py)
-        from . import runbook
-
-        t0 = time.perf_counter()
-        runbook.book_step(out, study, chapters, params, summary, bar_disabled=not progress)
-        timings["book"] = round(time.perf_counter() - t0, 2)
     return summary, timings
 
 
 def run_study(study: str, cohort, out, force: bool = False, parameters: dict | None = None,
               progress: bool = True, html: bool = True, labels: dict | None = None,
-              labs: dict | None = None) -> Path:
+              labs: dict | None = None, share: bool = False,
+              min_cell_count: int | None = None) -> Path:
     """Validate ``cohort``, run ``study``'s chapters on it and write everything to ``out``.
 
     Parameters
@@ -351,6 +361,11 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
     labels, labs : dict, optional
         ``{your label: study label}`` (``--cohort-labels``); laboratory files
         ``{"tcell": path, "il6_exposure": path, "tme": path}`` (:mod:`helpers.runbook`).
+    share, min_cell_count
+        Make a shareable output too (:func:`helpers.disclosure.run_shareable`): ``OUT/private/``
+        (full precision, for the researcher only) and ``OUT/shareable/`` (disclosure
+        threshold ``min_cell_count``, default :data:`helpers.disclosure.SHARE_DEFAULT`;
+        checked; with ``disclosure_report.md``). ``min_cell_count`` alone implies ``share``.
 
     Returns
     -------
@@ -407,6 +422,18 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
     try:
         read = runbook.prepared_cohort(study, cohort, labels, staging)
         (staging / "information.txt").write_text("\n".join(info) + "\n", encoding="utf-8")
+        if share or min_cell_count is not None:  # disclosure control: private + shareable
+            from . import disclosure
+
+            summary = disclosure.run_shareable(staging, study, read, chapters, user,
+                                               digest if read == cohort else _sha256(read),
+                                               progress, html, min_cell_count,
+                                               sys.modules[__name__], final)
+            (staging / MARKER).write_text("made by python -m helpers run; --force may replace this folder\n")
+            _replace(staging, final)
+            print(summary)
+            runbook.report(final, info)
+            return final
         summary, timings = _run_into(staging, study, read, chapters, user,
                                      digest if read == cohort else _sha256(read), progress, html)
         meta = {
