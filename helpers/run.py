@@ -279,7 +279,7 @@ def quiet_kernel_manager():
 
 
 def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: dict, digest: str,
-              progress: bool, html: bool) -> tuple[str, dict]:
+              progress: bool, html: bool, skip: dict | None = None) -> tuple[str, dict]:
     """Execute the chapters into ``out`` (the staging folder); returns (summary, timings)."""
     results_dir = out / "results"
     results_dir.mkdir()
@@ -295,7 +295,8 @@ def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: d
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     timings = {}
     try:
-        bar = tqdm(chapters, desc=f"{study}", unit="chapter", disable=not progress, file=sys.stderr)
+        todo = [c for c in chapters if c.stem not in (skip or {})]
+        bar = tqdm(todo, desc=f"{study}", unit="chapter", disable=not progress, file=sys.stderr)
         for nb in bar:
             bar.set_postfix_str(nb.stem)
             target = out / nb.name
@@ -322,7 +323,7 @@ def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: d
 
     summary = _write_comparison(study, results_dir, out)
     if html:
-        write_index(out, study, cohort, chapters, summary)
+        write_index(out, study, cohort, todo, summary, skipped=skip)
     return summary, timings
 
 
@@ -359,7 +360,7 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
     FileNotFoundError
         The cohort file does not exist.
     """
-    from . import contract
+    from . import contract, escape
 
     paths.check_study(study)
     cohort = Path(cohort).expanduser().resolve()
@@ -371,12 +372,14 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
     if not chapters or missing:
         raise RunError(f"{study}: chapter notebooks missing: {', '.join(str(m) for m in missing) or 'none listed'}")
 
+    _check_size(cohort)
     report = contract.validate_file(study, cohort)
     if not report.empty:
         raise RunError(contract.format_report(report, cohort) + "\n\nNothing was run.")
     out = check_out(out, cohort, force)
     user = check_parameters(study, parameters, chapters)
     digest = _sha256(cohort)
+    plan, skip = _preflight(study, cohort, user, chapters)
 
     # Everything is written into a hidden staging folder beside --out and renamed into place
     # only when every step succeeded: an interrupted or failed run never leaves a folder at
@@ -393,11 +396,13 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
     except OSError as exc:
         raise RunError(f"cannot write the output folder {final}: {exc.strerror or exc}") from None
     try:
-        summary, timings = _run_into(staging, study, cohort, chapters, user, digest, progress, html)
+        plan.to_csv(staging / "preflight.csv", index=False, lineterminator="\n")
+        summary, timings = _run_into(staging, study, cohort, chapters, user, digest, progress, html,
+                                     skip=skip)
         meta = {
             "study": study, "cohort": str(cohort), "cohort_sha256": digest,
-            "parameters": user, "chapters": [c.stem for c in chapters], "seconds": timings,
-            "python": sys.version.split()[0],
+            "parameters": user, "chapters": [c.stem for c in chapters if c.stem not in skip],
+            "skipped": skip, "seconds": timings, "python": sys.version.split()[0],
         }
         (staging / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
         (staging / MARKER).write_text("made by python -m helpers run; --force may replace this folder\n")
@@ -416,13 +421,40 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
                            f"written at {final}{where}") from None
         raise
     out = final
-    print(f"{study}: ran {len(chapters)} chapters on {cohort.name}; output in {out}")
+    skipped = f" ({len(skip)} skipped: {', '.join(skip)})" if skip else ""
+    print(f"{study}: ran {len(chapters) - len(skip)} chapters on {escape.term(cohort.name)}{skipped}; output in {out}")
     if summary:
         print(summary + f"\ncomparison: {out / 'comparison.csv'}")
     return out
 
 
-def write_index(out: Path, study: str, cohort: Path, chapters: list[Path], summary: str) -> Path:
+def _check_size(cohort: Path) -> None:
+    """Refuse a cohort above the row limit before anything reads it whole
+    (:func:`helpers.preflight.check_size`)."""
+    from . import preflight
+
+    try:
+        preflight.check_size(cohort)
+    except preflight.PreflightError as exc:
+        raise RunError(f"{exc}\n\nNothing was run.") from None
+
+
+def _preflight(study: str, cohort: Path, user: dict, chapters: list[Path]):
+    """The pre-flight plan (:func:`helpers.preflight.preflight`): which chapters run; the
+    chapters skipped are listed on the terminal with the reason."""
+    from . import escape, preflight
+
+    try:
+        plan, skip = preflight.preflight(study, cohort, user, chapters)
+    except preflight.PreflightError as exc:
+        raise RunError(f"{escape.term(str(exc))}\n\nNothing was run.") from None
+    for chapter, reason in skip.items():
+        print(f"note: {chapter} is skipped: {escape.term(reason)}", file=sys.stderr)
+    return plan, skip
+
+
+def write_index(out: Path, study: str, cohort: Path, chapters: list[Path], summary: str,
+                skipped: dict | None = None) -> Path:
     """``OUT/html/index.html``: the chapters in book order and the scorecard summary line
     (self-contained; ``python -m helpers check-offline OUT/html`` checks the whole folder)."""
     import html as _html
@@ -433,7 +465,7 @@ def write_index(out: Path, study: str, cohort: Path, chapters: list[Path], summa
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{_html.escape(study)}: re-run on {_html.escape(cohort.name)}</title></head>\n"
         f"<body><h1>{_html.escape(study)}: chapters re-run on <code>{_html.escape(cohort.name)}</code></h1>\n"
-        f"<ol>\n{items}\n</ol>\n<p>{lines}</p>\n"
+        f"<ol>\n{items}\n</ol>\n{_skipped_html(skipped)}<p>{lines}</p>\n"
         "<p>Published vs this cohort, number by number: <code>../comparison.csv</code>.</p>\n"
         "</body></html>\n"
     )
@@ -441,6 +473,16 @@ def write_index(out: Path, study: str, cohort: Path, chapters: list[Path], summa
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(page, encoding="utf-8")
     return target
+
+
+def _skipped_html(skipped: dict | None) -> str:
+    """The chapters pre-flight skipped, with the reason, as an HTML list ('' if none)."""
+    import html as _html
+
+    if not skipped:
+        return ""
+    items = "\n".join(f"<li>{_html.escape(c)}: {_html.escape(r)}</li>" for c, r in skipped.items())
+    return f"<p>Skipped before the run (pre-flight, see <code>../preflight.csv</code>):</p>\n<ul>\n{items}\n</ul>\n"
 
 
 def _write_comparison(study: str, results_dir: Path, out: Path) -> str:

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from helpers import contract as ct
-from helpers import paths, run
+from helpers import paths, preflight, run
 from helpers.__main__ import check_offline
 from helpers.__main__ import main as cli
 
@@ -53,12 +53,19 @@ def _toy_notebook(folder: Path, name="toy_chapter", fail_above=5) -> Path:
     return path
 
 
+def _toy_report(study, cohort, params, chapters=None, dry_run=None):
+    import pandas as pd
+
+    return pd.DataFrame({"chapter": [c.stem for c in chapters], "section": "", "runs": True, "reason": ""})
+
+
 @pytest.fixture
 def toy(tmp_path, monkeypatch):
     """A toy study setup: pbis's name, the toy contract, one toy chapter."""
     chapter = _toy_notebook(tmp_path)
     monkeypatch.setattr(paths, "study_chapters", lambda study: [chapter])
     monkeypatch.setattr(ct, "contract_for", lambda study, dataset="cohort": TOY)
+    monkeypatch.setattr(preflight, "section_report", _toy_report)  # the toy chapter has no sections
     cohort = tmp_path / "input" / "cohort.csv"
     cohort.parent.mkdir()
     cohort.write_text(GOOD)
@@ -229,6 +236,10 @@ from test_contract import TOY
 chapter = Path({chapter!r})
 paths.study_chapters = lambda study: [chapter]
 ct.contract_for = lambda study, dataset="cohort": TOY
+from helpers import preflight
+import pandas as pd
+preflight.section_report = lambda study, cohort, params, chapters=None, dry_run=None: pd.DataFrame(
+    {{"chapter": [c.stem for c in chapters], "section": "", "runs": True, "reason": ""}})
 sys.exit(main(["run", "pbis", "--cohort", {cohort!r}, "--out", {out!r}]))
 """
 
