@@ -38,6 +38,9 @@ import pandas as pd
 MAX_ROWS = 200_000
 #: Cohorts up to this many rows are also computed section by section before the run.
 DRY_RUN_MAX_ROWS = 5_000
+#: Fewest patients a re-run accepts: below this no chapter has anything to estimate (every
+#: comparison needs two groups, every model events for its terms).
+MIN_PATIENTS = 10
 #: Smallest group a two-group comparison (log-rank, Cox, t test) is attempted with.
 MIN_GROUP = 2
 #: Events a Cox model needs per model term (at least; 10 is the usual rule for stable
@@ -334,12 +337,19 @@ def chapter_plan(report: pd.DataFrame) -> dict:
     return skip
 
 
-def preflight(study: str, cohort, parameters: dict | None, chapters: list[Path]):
+def preflight(study: str, cohort, parameters: dict | None, chapters: list[Path], dry_run: bool | None = None):
     """Everything a run decides before its first chapter: ``(report, skip)`` where ``skip``
     is ``{chapter: reason}``. Raises :class:`PreflightError` (one line) when a parameter
-    value is unusable, the cohort cannot be prepared, or no chapter can run."""
+    value is unusable, the cohort has fewer than :data:`MIN_PATIENTS` patients or cannot be
+    prepared, or no chapter can run. ``dry_run``: see :func:`section_report`."""
     params = check_params(study, parameters)
-    report = section_report(study, cohort, params, chapters)
+    if not isinstance(cohort, pd.DataFrame):
+        n = count_rows(cohort)
+        if n < MIN_PATIENTS:
+            raise PreflightError(f"nothing useful can be computed on {Path(cohort).name}: {n} patient"
+                                 f"{'' if n == 1 else 's'}; a re-run needs at least {MIN_PATIENTS} "
+                                 "(helpers.preflight.MIN_PATIENTS)")
+    report = section_report(study, cohort, params, chapters, dry_run=dry_run)
     skip = chapter_plan(report)
     if len(skip) == len(chapters):
         first = next(iter(skip.items()))
