@@ -396,7 +396,7 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
     except OSError as exc:
         raise RunError(f"cannot write the output folder {final}: {exc.strerror or exc}") from None
     try:
-        plan.to_csv(staging / "preflight.csv", index=False, lineterminator="\n")
+        escape.csv_frame(plan).to_csv(staging / "preflight.csv", index=False, lineterminator="\n")
         summary, timings = _run_into(staging, study, cohort, chapters, user, digest, progress, html,
                                      skip=skip)
         meta = {
