@@ -22,11 +22,15 @@ One function per place such text can reach:
     A text cell of a CSV file a spreadsheet may open: a cell starting with ``=``, ``+``,
     ``-``, ``@``, a tab or a carriage return is prefixed with ``'`` so it is never run as a
     formula (OWASP "CSV injection"). Numbers are left alone.
+
+And one place where a user's value may send output: :func:`check_results_dir` (a chapter's
+``results_dir`` never inside ``data/``, also when the chapter runs through plain papermill).
 """
 from __future__ import annotations
 
 import html as _html
 import re
+from pathlib import Path
 
 #: C0 controls except tab and newline, DEL, C1 controls, and the Unicode bidirectional
 #: embedding/override/isolate characters (the "Trojan source" set).
@@ -90,3 +94,17 @@ def csv_frame(df):
         if out[col].dtype == object:
             out[col] = out[col].map(csv_cell)
     return out
+
+
+def check_results_dir(results_dir) -> None:
+    """Refuse a chapter's ``results_dir`` inside the repository's ``data/`` (plain papermill
+    passes it straight to :class:`helpers.results.Recorder`): a one-line ``ValueError``."""
+    if results_dir is None:
+        return
+    from . import paths
+
+    target = Path(results_dir).expanduser().resolve()
+    data = paths.DATA.resolve()
+    if target == data or data in target.parents:
+        raise ValueError(f"results_dir {target} is inside {data}: chapters never write into data/; "
+                         "pass a folder outside data/ (e.g. runs/<name>/results)")

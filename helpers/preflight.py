@@ -356,18 +356,3 @@ def preflight(study: str, cohort, parameters: dict | None, chapters: list[Path],
         raise PreflightError(f"nothing useful can be computed on this cohort: every chapter would stop "
                              f"({first[0]}, {first[1]})")
     return report, skip
-
-
-# --------------------------------------------------------------------------- results folder
-def check_results_dir(results_dir) -> None:
-    """Refuse a chapter's ``results_dir`` inside the repository's ``data/`` (plain papermill
-    passes it straight to :class:`helpers.results.Recorder`): one-line ``ValueError``."""
-    if results_dir is None:
-        return
-    from . import paths
-
-    target = Path(results_dir).expanduser().resolve()
-    data = paths.DATA.resolve()
-    if target == data or data in target.parents:
-        raise ValueError(f"results_dir {target} is inside {data}: chapters never write into data/; "
-                         "pass a folder outside data/ (e.g. runs/<name>/results)")

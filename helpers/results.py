@@ -40,7 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import paths, published
-from .preflight import check_results_dir
+from .escape import check_results_dir
 
 RESULT_COLUMNS = ["study", "chapter", "key", "estimate", "lower", "upper", "p", "n", "text", "computed_by"]
 #: Mime type of the hidden outputs that carry a chapter's results events (see module docstring).

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from markdown_it import MarkdownIt
 
-from helpers import book, escape, paths, preflight
+from helpers import book, escape, paths
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -79,7 +79,7 @@ def test_results_dir_inside_data_is_refused(tmp_path):
     with pytest.raises(ValueError, match="never write into data/"):
         Recorder("pbis", "pbis_cohorts", results_dir=paths.DATA / "published", glue=False)
     assert not (paths.DATA / "published" / "pbis_cohorts.csv").exists()
-    preflight.check_results_dir(tmp_path)  # anywhere else is fine
+    escape.check_results_dir(tmp_path)  # anywhere else is fine
     Recorder("pbis", "pbis_cohorts", results_dir=tmp_path, glue=False)
 
 

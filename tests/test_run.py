@@ -66,6 +66,7 @@ def toy(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "study_chapters", lambda study: [chapter])
     monkeypatch.setattr(ct, "contract_for", lambda study, dataset="cohort": TOY)
     monkeypatch.setattr(preflight, "section_report", _toy_report)  # the toy chapter has no sections
+    monkeypatch.setattr(preflight, "MIN_PATIENTS", 1)  # the toy cohort has 4 rows
     cohort = tmp_path / "input" / "cohort.csv"
     cohort.parent.mkdir()
     cohort.write_text(GOOD)
@@ -238,6 +239,7 @@ paths.study_chapters = lambda study: [chapter]
 ct.contract_for = lambda study, dataset="cohort": TOY
 from helpers import preflight
 import pandas as pd
+preflight.MIN_PATIENTS = 1
 preflight.section_report = lambda study, cohort, params, chapters=None, dry_run=None: pd.DataFrame(
     {{"chapter": [c.stem for c in chapters], "section": "", "runs": True, "reason": ""}})
 sys.exit(main(["run", "pbis", "--cohort", {cohort!r}, "--out", {out!r}]))
@@ -329,6 +331,7 @@ from helpers.__main__ import main
 import pandas as pd
 sys.path.insert(0, {tests!r})
 from test_contract import TOY
+preflight.MIN_PATIENTS = 1
 chapters = [Path(p) for p in {chapters!r}]
 paths.study_chapters = lambda study: chapters
 ct.contract_for = lambda study, dataset="cohort": TOY
