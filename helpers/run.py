@@ -278,6 +278,15 @@ def quiet_kernel_manager():
     return QuietKernelManager
 
 
+def _quiet_asyncio() -> None:
+    """An interrupted run leaves the kernel client's asyncio tasks with a dead kernel; asyncio
+    would log their exceptions ("Task exception was never retrieved", with a traceback) to the
+    terminal. The run reports the interruption itself in one line."""
+    import logging
+
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
+
+
 def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: dict, digest: str,
               progress: bool, html: bool, skip: dict | None = None) -> tuple[str, dict]:
     """Execute the chapters into ``out`` (the staging folder); returns (summary, timings)."""
@@ -288,6 +297,7 @@ def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: d
     import papermill
     from tqdm.auto import tqdm
 
+    _quiet_asyncio()
     env_before = {k: os.environ.get(k) for k in ("HCC_BOOK_RESULTS", "MPLBACKEND")}
     os.environ["HCC_BOOK_RESULTS"] = str(results_dir)
     # The kernel must draw inline: with MPLBACKEND=Agg (as a headless shell often sets it)
