@@ -94,7 +94,8 @@ def timed_run(study: str, cohort: Path, out: Path, timeout: float) -> dict:
         at = done[-1].stem if done else ""
     return {"wall": wall, "peak_mb": peak / 2 ** 20, "rc": proc.returncode, "timed_out": timed_out,
             "chapters": meta.get("seconds", {}), "skipped": meta.get("skipped", {}), "at": at,
-            "error": stderr.strip().splitlines()[-1] if proc.returncode and stderr.strip() else ""}
+            "error": next((ln for ln in stderr.splitlines() if ln.startswith("error:")), "")
+            if proc.returncode else ""}
 
 
 def main(argv=None) -> int:
