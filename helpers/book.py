@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from . import disclosure as _disclosure
-from . import paths
+from . import escape, paths
 from .labels import label as _label
 
 _PACKAGES = ("numpy", "pandas", "scipy", "lifelines", "statsmodels", "matplotlib", "pandera")
@@ -127,7 +127,7 @@ def data_banner(study: str, cohort_file=None) -> str:
         )
     else:
         text = (
-            f":::{{note}}\n**Cohort:** `{Path(cohort_file).name}` (passed as a parameter). "
+            f":::{{note}}\n**Cohort:** {escape.md_code(Path(cohort_file).name)} (passed as a parameter). "
             "The published numbers beside it are the paper's, for comparison.\n:::"
         )
     _markdown(text)
@@ -147,7 +147,7 @@ def data_banners(cohort_files: dict) -> str:
             lines.append(f"- `{study}`: the shipped **synthetic** cohort "
                          f"(`{paths.synthetic_cohort(study).relative_to(paths.ROOT)}`)")
         else:
-            lines.append(f"- `{study}`: `{Path(file).name}` (passed as a parameter)")
+            lines.append(f"- `{study}`: {escape.md_code(Path(file).name)} (passed as a parameter)")
     synthetic = any(f is None for f in cohort_files.values())
     kind = "important" if synthetic else "note"
     head = ("**Data.** This page reads one cohort per study. Synthetic cohorts are generated "

@@ -45,6 +45,7 @@ import pandas as pd
 from . import disclosure as _disclosure
 from .labels import label as _label
 from .results import fmt_p
+from .survival import risk_grid as _risk_grid
 
 #: Okabe-Ito colours, in the order groups get them (blue, vermillion, green, orange, sky
 #: blue, reddish purple, yellow, black).
@@ -375,6 +376,7 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
     groups = _groups(km, order)
     color = _colors(groups, colors)
     name_of = {g: _label(g, labels) for g in groups}
+    risk_times = None if risk_times is None else _risk_grid(risk_times)  # bounded by ticks, not by time values
     summ = None
     if summary is not None:
         _require(summary, ["group", "n", "median", "median_lower", "median_upper"], "km_summary")

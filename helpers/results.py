@@ -40,6 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import disclosure, paths, published
+from .escape import check_results_dir
 
 RESULT_COLUMNS = ["study", "chapter", "key", "estimate", "lower", "upper", "p", "n", "text", "computed_by"]
 #: Mime type of the hidden outputs that carry a chapter's results events (see module docstring).
@@ -208,6 +209,7 @@ class Recorder:
 
     def __post_init__(self) -> None:
         paths.check_study(self.study) if self.study != "all" else None
+        check_results_dir(self.results_dir)  # a chapter run by plain papermill never writes into data/
         self.path = paths.results_file(self.chapter, self.results_dir)
         _start_file(self.path)
         self._number = next(_RECORDER_NUMBER)

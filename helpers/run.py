@@ -29,10 +29,11 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from . import paths
+from . import escape, paths
 
 #: File that marks a folder as made by this command (``--force`` replaces only those).
 MARKER = ".hcc_book_run"
@@ -278,10 +279,21 @@ def quiet_kernel_manager():
     return QuietKernelManager
 
 
+def _quiet_asyncio() -> None:
+    """An interrupted run leaves the kernel client's asyncio tasks with a dead kernel; asyncio
+    would log their exceptions ("Task exception was never retrieved", with a traceback) to the
+    terminal. The run reports the interruption itself in one line."""
+    import logging
+
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
+
+
 def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: dict, digest: str,
-              progress: bool, html: bool, share_k: int | None = None) -> tuple[str, dict]:
+              progress: bool, html: bool, share_k: int | None = None,
+              skip: dict | None = None) -> tuple[str, dict]:
     """Execute the chapters into ``out`` (the staging folder); returns (summary, timings).
-    ``share_k``: run under disclosure threshold k (:mod:`helpers.disclosure`)."""
+    ``share_k``: run under disclosure threshold k (:mod:`helpers.disclosure`); ``skip``:
+    chapters the pre-flight found cannot run (:mod:`helpers.preflight`), not executed."""
     from . import disclosure
 
     results_dir = out / "results"
@@ -291,6 +303,7 @@ def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: d
     import papermill
     from tqdm.auto import tqdm
 
+    _quiet_asyncio()
     env_before = {k: os.environ.get(k) for k in ("HCC_BOOK_RESULTS", "MPLBACKEND", disclosure.ENV,
                                                  disclosure.LOG_ENV, disclosure.CHAPTER_ENV)}
     os.environ["HCC_BOOK_RESULTS"] = str(results_dir)
@@ -302,7 +315,8 @@ def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: d
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     timings = {}
     try:
-        bar = tqdm(chapters, desc=f"{study}", unit="chapter", disable=not progress, file=sys.stderr)
+        todo = [c for c in chapters if c.stem not in (skip or {})]
+        bar = tqdm(todo, desc=f"{study}", unit="chapter", disable=not progress, file=sys.stderr)
         for nb in bar:
             bar.set_postfix_str(nb.stem)
             os.environ[disclosure.CHAPTER_ENV] = nb.stem
@@ -324,7 +338,7 @@ def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: d
             from . import runbook
 
             t0 = time.perf_counter()
-            runbook.book_step(out, study, chapters, params, summary, bar_disabled=not progress)
+            runbook.book_step(out, study, todo, params, summary, bar_disabled=not progress)
             timings["book"] = round(time.perf_counter() - t0, 2)
     finally:
         for k, v in env_before.items():
@@ -381,7 +395,7 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
     FileNotFoundError
         The cohort file does not exist.
     """
-    from . import contract
+    from . import contract, escape
 
     paths.check_study(study)
     cohort = Path(cohort).expanduser().resolve()
@@ -396,6 +410,7 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
     from . import runbook
 
     runbook.check_labels(study, labels)
+    _check_size(cohort)
     report = contract.validate_file(study, cohort, labels=labels)
     if not report.empty:
         raise RunError(contract.format_report(report, cohort) + "\n\nNothing was run.")
@@ -404,6 +419,17 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
     user.update(runbook.lab_parameters(study, labs))
     info = runbook.information(study, cohort, labels, user)
     digest = _sha256(cohort)
+    # the cohort as the chapters read it (with --cohort-labels: a relabelled copy in a private
+    # temporary folder, removed at the end), checked by the pre-flight before anything is written
+    prepared = Path(tempfile.mkdtemp(prefix="hcc-book-cohort-"))
+    try:
+        read = runbook.prepared_cohort(study, cohort, labels, prepared)
+        plan, skip = _preflight(study, read, user, chapters)
+    except BaseException:
+        shutil.rmtree(prepared, ignore_errors=True)
+        raise
+    info += [f"note: chapter {c} is skipped: {reason}" for c, reason in skip.items()]
+    todo = [c for c in chapters if c.stem not in skip]
 
     # Everything is written into a hidden staging folder beside --out and renamed into place
     # only when every step succeeded: an interrupted or failed run never leaves a folder at
@@ -420,12 +446,12 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
     except OSError as exc:
         raise RunError(f"cannot write the output folder {final}: {exc.strerror or exc}") from None
     try:
-        read = runbook.prepared_cohort(study, cohort, labels, staging)
         (staging / "information.txt").write_text("\n".join(info) + "\n", encoding="utf-8")
+        escape.csv_frame(plan).to_csv(staging / "preflight.csv", index=False, lineterminator="\n")
         if share or min_cell_count is not None:  # disclosure control: private + shareable
             from . import disclosure
 
-            summary = disclosure.run_shareable(staging, study, read, chapters, user,
+            summary = disclosure.run_shareable(staging, study, read, todo, user,
                                                digest if read == cohort else _sha256(read),
                                                progress, html, min_cell_count,
                                                sys.modules[__name__], final)
@@ -435,10 +461,12 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
             runbook.report(final, info)
             return final
         summary, timings = _run_into(staging, study, read, chapters, user,
-                                     digest if read == cohort else _sha256(read), progress, html)
+                                     digest if read == cohort else _sha256(read), progress, html,
+                                     skip=skip)
         meta = {
             "study": study, "cohort": str(cohort), "cohort_sha256": digest,
-            "parameters": user, "cohort_labels": labels or {}, "chapters": [c.stem for c in chapters],
+            "parameters": user, "cohort_labels": labels or {},
+            "chapters": [c.stem for c in chapters if c.stem not in skip], "skipped": skip,
             "seconds": timings,
             "python": sys.version.split()[0],
         }
@@ -458,15 +486,44 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
             raise RunError(f"run failed writing its output: {exc.strerror or exc}; nothing was "
                            f"written at {final}{where}") from None
         raise
+    finally:
+        shutil.rmtree(prepared, ignore_errors=True)
     out = final
-    print(f"{study}: ran {len(chapters)} chapters on {cohort.name}; output in {out}")
+    skipped = f" ({len(skip)} skipped: {', '.join(skip)})" if skip else ""
+    print(f"{study}: ran {len(chapters) - len(skip)} chapters on {escape.term(cohort.name)}{skipped}; output in {out}")
     if summary:
         print(summary + f"\ncomparison: {out / 'comparison.csv'}")
     runbook.report(out, info)
     return out
 
 
-def write_index(out: Path, study: str, cohort: Path, chapters: list[Path], summary: str) -> Path:
+def _check_size(cohort: Path) -> None:
+    """Refuse a cohort above the row limit before anything reads it whole
+    (:func:`helpers.preflight.check_size`)."""
+    from . import preflight
+
+    try:
+        preflight.check_size(cohort)
+    except preflight.PreflightError as exc:
+        raise RunError(f"{exc}\n\nNothing was run.") from None
+
+
+def _preflight(study: str, cohort: Path, user: dict, chapters: list[Path]):
+    """The pre-flight plan (:func:`helpers.preflight.preflight`): which chapters run; the
+    chapters skipped are listed on the terminal with the reason."""
+    from . import escape, preflight
+
+    try:
+        plan, skip = preflight.preflight(study, cohort, user, chapters)
+    except preflight.PreflightError as exc:
+        raise RunError(f"{escape.term(str(exc))}\n\nNothing was run.") from None
+    for chapter, reason in skip.items():
+        print(f"note: {chapter} is skipped: {escape.term(reason)}", file=sys.stderr)
+    return plan, skip
+
+
+def write_index(out: Path, study: str, cohort: Path, chapters: list[Path], summary: str,
+                skipped: dict | None = None) -> Path:
     """``OUT/html/index.html``: the chapters in book order and the scorecard summary line
     (self-contained; ``python -m helpers check-offline OUT/html`` checks the whole folder)."""
     import html as _html
@@ -477,7 +534,7 @@ def write_index(out: Path, study: str, cohort: Path, chapters: list[Path], summa
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{_html.escape(study)}: re-run on {_html.escape(cohort.name)}</title></head>\n"
         f"<body><h1>{_html.escape(study)}: chapters re-run on <code>{_html.escape(cohort.name)}</code></h1>\n"
-        f"<ol>\n{items}\n</ol>\n<p>{lines}</p>\n"
+        f"<ol>\n{items}\n</ol>\n{_skipped_html(skipped)}<p>{lines}</p>\n"
         "<p>Published vs this cohort, number by number: <code>../comparison.csv</code>.</p>\n"
         "</body></html>\n"
     )
@@ -485,6 +542,16 @@ def write_index(out: Path, study: str, cohort: Path, chapters: list[Path], summa
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(page, encoding="utf-8")
     return target
+
+
+def _skipped_html(skipped: dict | None) -> str:
+    """The chapters pre-flight skipped, with the reason, as an HTML list ('' if none)."""
+    import html as _html
+
+    if not skipped:
+        return ""
+    items = "\n".join(f"<li>{_html.escape(c)}: {_html.escape(r)}</li>" for c, r in skipped.items())
+    return f"<p>Skipped before the run (pre-flight, see <code>../preflight.csv</code>):</p>\n<ul>\n{items}\n</ul>\n"
 
 
 def _write_comparison(study: str, results_dir: Path, out: Path) -> str:

@@ -47,6 +47,26 @@ _MEDIAN_TOL = math.sqrt(np.finfo(float).eps)
 
 
 # --------------------------------------------------------------------------- input checks
+#: Most ticks of a number-at-risk table (:func:`risk_grid`).
+MAX_RISK_TICKS = 25
+
+
+def risk_grid(times, max_ticks: int = MAX_RISK_TICKS) -> list:
+    """``times`` (an increasing grid, e.g. every 3 months up to the last time) thinned to at
+    most ``max_ticks``: every k-th time, k the smallest of 1, 2, 4, 5, 10, 20, 40, 50, ...
+    that fits. The cost of drawing a risk table is then bounded by ``max_ticks``, never by the
+    size of a time value (a time of 10^6 months would otherwise ask for 333,334 ticks)."""
+    times = list(times)
+    if len(times) <= max_ticks:
+        return times
+    need, scale = math.ceil(len(times) / max_ticks), 1
+    while True:
+        for k in (1, 2, 4, 5):
+            if k * scale >= need:
+                return times[:: k * scale]
+        scale *= 10
+
+
 def _survival_data(df: pd.DataFrame, time: str, event: str, group: str | None,
                    what: str) -> tuple[np.ndarray, np.ndarray, list, list[np.ndarray]]:
     """Validated arrays: time, event (0/1 float), group labels in order, row mask per group."""

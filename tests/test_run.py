@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from helpers import contract as ct
-from helpers import paths, run
+from helpers import paths, preflight, run
 from helpers.__main__ import check_offline
 from helpers.__main__ import main as cli
 
@@ -54,12 +54,20 @@ def _toy_notebook(folder: Path, name="toy_chapter", fail_above=5) -> Path:
     return path
 
 
+def _toy_report(study, cohort, params, chapters=None, dry_run=None):
+    import pandas as pd
+
+    return pd.DataFrame({"chapter": [c.stem for c in chapters], "section": "", "runs": True, "reason": ""})
+
+
 @pytest.fixture
 def toy(tmp_path, monkeypatch):
     """A toy study setup: pbis's name, the toy contract, one toy chapter."""
     chapter = _toy_notebook(tmp_path)
     monkeypatch.setattr(paths, "study_chapters", lambda study: [chapter])
     monkeypatch.setattr(ct, "contract_for", lambda study, dataset="cohort": TOY)
+    monkeypatch.setattr(preflight, "section_report", _toy_report)  # the toy chapter has no sections
+    monkeypatch.setattr(preflight, "MIN_PATIENTS", 1)  # the toy cohort has 4 rows
     cohort = tmp_path / "input" / "cohort.csv"
     cohort.parent.mkdir()
     cohort.write_text(GOOD)
@@ -231,6 +239,11 @@ from test_contract import TOY
 chapter = Path({chapter!r})
 paths.study_chapters = lambda study: [chapter]
 ct.contract_for = lambda study, dataset="cohort": TOY
+from helpers import preflight
+import pandas as pd
+preflight.MIN_PATIENTS = 1
+preflight.section_report = lambda study, cohort, params, chapters=None, dry_run=None: pd.DataFrame(
+    {{"chapter": [c.stem for c in chapters], "section": "", "runs": True, "reason": ""}})
 sys.exit(main(["run", "pbis", "--cohort", {cohort!r}, "--out", {out!r}]))
 """
 
@@ -310,3 +323,81 @@ def test_real_run_on_the_rerun_cohort(study, request):
     meta = json.loads((out / "run.json").read_text())
     assert meta["cohort_sha256"] == shared.cohort_sha_before and meta["study"] == study
     assert check_offline(out / "html") == []
+
+
+_DRIVER_MANY = """
+import sys
+from pathlib import Path
+from helpers import contract as ct, paths, preflight
+from helpers.__main__ import main
+import pandas as pd
+sys.path.insert(0, {tests!r})
+from test_contract import TOY
+preflight.MIN_PATIENTS = 1
+chapters = [Path(p) for p in {chapters!r}]
+paths.study_chapters = lambda study: chapters
+ct.contract_for = lambda study, dataset="cohort": TOY
+preflight.section_report = lambda study, cohort, params, chapters=None, dry_run=None: pd.DataFrame(
+    {{"chapter": [c.stem for c in chapters], "section": "", "runs": True, "reason": ""}})
+sys.exit(main(["run", "pbis", "--cohort", {cohort!r}, "--out", {out!r}]))
+"""
+
+
+def _looks_finished(folder) -> bool:
+    return folder.exists() and (folder / run.MARKER).exists()
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGKILL"])
+def test_killed_at_a_random_moment_never_leaves_a_finished_looking_folder(toy, tmp_path, sig):
+    """Kill a three-chapter run at random moments (seeded; from before the first chapter to
+    after the rename): ``--out`` is either absent or a complete run (marker, run.json, every
+    chapter, its HTML, the comparison); anything else left is ``out.failed`` (FAILED.txt, no
+    marker) or a hidden staging folder."""
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rng = random.Random(f"kill-{sig}")
+    chapters = []
+    for name in ("toy_a", "toy_b", "toy_c"):
+        folder = tmp_path / "nb" / name
+        folder.mkdir(parents=True)
+        chapters.append(_toy_notebook(folder, name=name))
+    seen = set()
+    for trial in range(3):
+        out = tmp_path / f"out{trial}"
+        script = _DRIVER_MANY.format(tests=str(paths.TESTS), chapters=[str(c) for c in chapters],
+                                     cohort=str(toy), out=str(out))
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+        time.sleep(rng.uniform(1.0, 25.0))
+        if proc.poll() is None:
+            if sig == "SIGINT":
+                os.killpg(proc.pid, signal.SIGINT)
+            else:
+                proc.send_signal(getattr(signal, sig))
+        _, err = proc.communicate(timeout=120)
+        assert "Traceback" not in err, err
+        if sig == "SIGKILL":
+            time.sleep(1)  # the orphaned kernel notices its parent is gone
+        if out.exists():
+            seen.add("finished")
+            assert _looks_finished(out), f"trial {trial}: {sorted(p.name for p in out.iterdir())}"
+            meta = json.loads((out / "run.json").read_text())
+            assert meta["chapters"] == ["toy_a", "toy_b", "toy_c"]
+            for c in meta["chapters"]:
+                assert (out / f"{c}.ipynb").exists() and (out / "html" / f"{c}.html").exists()
+            assert (out / "comparison.csv").exists() and (out / "html" / "index.html").exists()
+        else:
+            seen.add("absent")
+        failed = tmp_path / f"out{trial}.failed"
+        if failed.exists():
+            assert (failed / "FAILED.txt").exists() and not (failed / run.MARKER).exists()
+        for left in tmp_path.glob(f"*out{trial}*"):
+            assert left.name in (f"out{trial}", f"out{trial}.failed") or left.name.startswith(f".out{trial}.partial-"), left
+            if left.name.startswith("."):
+                assert not (left / run.MARKER).exists()
+    assert "absent" in seen, "no trial interrupted the run: the moments are too late"
