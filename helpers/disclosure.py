@@ -362,7 +362,7 @@ _N_OF = re.compile(r"^\s*(\d+)\s*/\s*(\d+)(\s*\(.*\))?\s*$")
 _INT = re.compile(r"^\s*(\d+)\s*$")
 _PCT_NAMES = ("pct", "percent", "%", "proportion", "share")
 _N_COLUMNS = {"n", "patients", "n_patients", "events", "n_events", "n_event", "responders"}
-_ROW_KEYS = ("variable", "label")
+_ROW_KEYS = ("variable", "label", "characteristic", "row")
 
 
 def _leaf(name) -> str:
@@ -383,11 +383,16 @@ def _cell_count(value, kind: str, count_row: bool):
     return None
 
 
+#: Row labels of a group-size row ("n", "Patients, n", "Patients with a response assessment",
+#: "Number of patients"): a bare whole number in such a row is a count of patients.
+_COUNT_ROW = re.compile(r"^(?:n|n \(patients\)|(?:number of )?patients\b.*)$")
+
+
 def _is_count_row(frame: pd.DataFrame, i: int) -> bool:
     for key in _ROW_KEYS:
         if key in [_leaf(c) for c in frame.columns]:
             j = [_leaf(c) for c in frame.columns].index(key)
-            if str(frame.iloc[i, j]).strip().lower() in ("n", "patients", "n (patients)"):
+            if _COUNT_ROW.match(str(frame.iloc[i, j]).strip().lower()):
                 return True
     return False
 
