@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import contract, paths
+from . import contract, escape, paths
 from .prose import count_noun, percent
 
 #: A pre-specified cut-off leaving fewer patients than this in a group is warned about.
@@ -218,6 +218,15 @@ def prepared_cohort(study: str, cohort: Path, labels: dict, folder: Path) -> Pat
 
 
 # --------------------------------------------------------------------------- the book
+def _fenced(lines: list[str]) -> list[str]:
+    """Lines (which may hold the user's text) as a literal text block: terminal escapes made
+    visible, and a fence longer than any run of backticks in them, so nothing can close it."""
+    body = [escape.one_line(line) for line in lines]
+    longest = max((len(run) for line in body for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + "text", *body, fence]
+
+
 def stderr_outputs(notebook: Path) -> list[str]:
     """Text a notebook's cells wrote to stderr (warnings), one item per output."""
     nb = json.loads(Path(notebook).read_text())
@@ -284,18 +293,20 @@ def build_book(out: Path, study: str, chapters: list[Path], cohort_name: str, in
     if scorecard_nb is not None and scorecard_nb.exists():
         _book_copy(scorecard_nb, src / "chapters" / scorecard_nb.name)
         files.append(f"chapters/{scorecard_nb.stem}")
-    title = f"{study}: re-run on {cohort_name}"
+    # the theme prints the title into the page unescaped: no user text in it (the file name is
+    # on the first page, escaped)
+    title = f"{study}: re-run on your cohort"
     intro = [f"# {study}: the chapters re-run on your cohort", "",
-             f"Cohort file: `{cohort_name}`. Every number, table and figure in this book was computed "
+             f"Cohort file: {escape.md_code(cohort_name)}. Every number, table and figure in this book was computed "
              "from that file by the study's chapters (executed with papermill; the executed "
              "notebooks are beside this folder).", ""]
     if summary:
-        intro += ["Published vs this cohort: " + " ".join(summary.splitlines()), ""]
+        intro += ["Published vs this cohort: " + escape.md(" ".join(summary.splitlines())), ""]
     if parameters is not None:
         shown = [f"{k} = {v!r}" for k, v in parameters.items() if k not in ("cohort_file", "results_dir")]
-        intro += ["## Parameters of this run", "", "```text", *(shown or ["(the study's defaults)"]), "```", ""]
+        intro += ["## Parameters of this run", "", *_fenced(shown or ["(the study's defaults)"]), ""]
     if info:
-        intro += ["## Information about the cohort", "", "```text", *info, "```", ""]
+        intro += ["## Information about the cohort", "", *_fenced(info), ""]
     (src / "intro.md").write_text("\n".join(intro), encoding="utf-8")
     toc = {"format": "jb-book", "root": "intro",
            "parts": [{"caption": title, "chapters": [{"file": f} for f in files]},

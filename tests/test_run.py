@@ -389,8 +389,8 @@ def test_killed_at_a_random_moment_never_leaves_a_finished_looking_folder(toy, t
             meta = json.loads((out / "run.json").read_text())
             assert meta["chapters"] == ["toy_a", "toy_b", "toy_c"]
             for c in meta["chapters"]:
-                assert (out / f"{c}.ipynb").exists() and (out / "html" / f"{c}.html").exists()
-            assert (out / "comparison.csv").exists() and (out / "html" / "index.html").exists()
+                assert (out / f"{c}.ipynb").exists() and (out / "html" / "chapters" / f"{c}.html").exists()
+            assert (out / "comparison.csv").exists() and (out / "html" / "intro.html").exists()
         else:
             seen.add("absent")
         failed = tmp_path / f"out{trial}.failed"
