@@ -338,7 +338,10 @@ def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: d
             from . import runbook
 
             t0 = time.perf_counter()
-            runbook.book_step(out, study, todo, params, summary, bar_disabled=not progress)
+            try:
+                runbook.book_step(out, study, todo, params, summary, bar_disabled=not progress)
+            except Exception as exc:  # papermill / jupyter-book errors: one line, no traceback
+                raise RunError(f"building the book failed: {_last_line(exc)}") from None
             timings["book"] = round(time.perf_counter() - t0, 2)
     finally:
         for k, v in env_before.items():
@@ -485,6 +488,8 @@ def run_study(study: str, cohort, out, force: bool = False, parameters: dict | N
         if isinstance(exc, OSError):
             raise RunError(f"run failed writing its output: {exc.strerror or exc}; nothing was "
                            f"written at {final}{where}") from None
+        if isinstance(exc, Exception):  # e.g. a kernel killed by the same Ctrl-C: one line
+            raise RunError(f"run failed: {_last_line(exc)}\n  nothing was written at {final}{where}") from None
         raise
     finally:
         shutil.rmtree(prepared, ignore_errors=True)

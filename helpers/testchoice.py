@@ -22,6 +22,7 @@ Everything returns tidy DataFrames; the scorecard page shows them, one section p
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -244,3 +245,36 @@ def continuous_display(frame: pd.DataFrame) -> pd.DataFrame:
             out[NAMES[t]] = text + (" †" if r[f"side_{t}"] == 0 else "")
         rows.append(out)
     return pd.DataFrame(rows)
+
+
+class Evidence(NamedTuple):
+    text: str              #: the sentence for the page
+    summary: pd.DataFrame  #: :func:`summary` of the candidate tests
+    frame: pd.DataFrame    #: :func:`categorical`: the printed p-values and each test's p
+    used: pd.Series | None  #: :func:`book_tests`: the test the book used for each row
+
+
+def evidence(study: str, results) -> Evidence:
+    """The scorecard page's account of one study's test choice: a sentence (how many printed
+    p-values, the best-supported test and how many it reproduces, the test the book uses, and
+    the printed p-values that change side of 0.05 under the best-supported test) and the
+    :func:`summary` table it is drawn from, with the rows and the book's tests. ``results``: the book's recorded results (empty:
+    the sentence leaves out the book's own test)."""
+    frame = categorical(study)
+    mine = results[results["study"] == study] if not results.empty else None
+    summary_tc = summary(frame)
+    best = summary_tc.iloc[0]
+    text = (f"{len(frame)} printed p-values with their table of counts. The best-supported test is "
+            f"**{NAMES[best['test']]}**: it reproduces {best['reproduced']} of {best['defined']}. ")
+    used_test = book_test(frame, mine) if mine is not None else None
+    used = book_tests(frame, mine) if mine is not None else None
+    if used_test:
+        n_used = int((used == used_test).sum())
+        row = summary_tc.set_index("test").loc[used_test]
+        text += (f"The book uses **{NAMES[used_test]}** for {n_used} of them "
+                 f"(it reproduces {row['reproduced']} printed p-values and puts {row['other_side']} on "
+                 "the other side of 0.05). ")
+    flips = summary_tc.set_index("test").loc[best["test"], "other_side_ids"]
+    if flips:
+        text += f"Under the best-supported test these printed p-values change side of 0.05: {flips}."
+    return Evidence(text, summary_tc, frame, used)
