@@ -216,6 +216,17 @@ def count_text(n, where: str = "count") -> str:
 
 
 # --------------------------------------------------------------------------- complementary
+def _with_margins(x: np.ndarray) -> np.ndarray:
+    """A two-way table with its row totals as a last column and column totals as a last row."""
+    r, c = x.shape
+    full = np.zeros((r + 1, c + 1))
+    full[:r, :c] = x
+    full[:r, c] = x.sum(axis=1)
+    full[r, :c] = x.sum(axis=0)
+    full[r, c] = x.sum()
+    return full
+
+
 def suppress_matrix(counts, primary=None, row_totals: bool = True, col_totals: bool = True,
                     k: int | None = None) -> np.ndarray:
     """Primary and complementary suppression of a two-way table of counts with margins.
@@ -254,11 +265,7 @@ def suppress_matrix(counts, primary=None, row_totals: bool = True, col_totals: b
         raise ValueError("suppress_matrix: counts must be a two-way table")
     k = policy().k if k is None else int(k)
     r, c = x.shape
-    full = np.zeros((r + 1, c + 1))
-    full[:r, :c] = x
-    full[:r, c] = x.sum(axis=1)
-    full[r, :c] = x.sum(axis=0)
-    full[r, c] = x.sum()
+    full = _with_margins(x)
     state = np.full((r + 1, c + 1), "show", dtype=object)
     if not row_totals:
         state[:, c] = "absent"
@@ -313,11 +320,7 @@ def recoverable(counts, state, k: int) -> list[tuple[int, int]]:
 
     x = np.asarray(counts, dtype=float)
     r, c = x.shape
-    full = np.zeros((r + 1, c + 1))
-    full[:r, :c] = x
-    full[:r, c] = x.sum(axis=1)
-    full[r, :c] = x.sum(axis=0)
-    full[r, c] = x.sum()
+    full = _with_margins(x)
     hidden = [(i, j) for i in range(r + 1) for j in range(c + 1)
               if state[i, j] in ("primary", "secondary")]
     if not hidden:
