@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -125,96 +124,6 @@ def check_parameters(study: str, parameters: dict | None, chapters: list[Path]) 
                 except ParamError as exc:
                     raise RunError(f"-p {name}: {exc}") from None
     return parsed
-
-
-def export_html(notebook: Path, html_dir: Path) -> Path:
-    """Export an executed notebook to ``html_dir/<stem>.html`` with nbconvert's ``lab`` template.
-
-    Images are embedded (``embed_images``) and the style sheet is inlined by the template.
-    The script tags the template would fetch from a CDN (require.js, MathJax) are dropped, so
-    the page reads offline (``python -m helpers check-offline OUT/html`` passes): numbers,
-    tables and figures need nothing else; a LaTeX formula in the prose shows as its TeX
-    source. The glued numbers are put into the prose (:func:`resolve_myst_roles`); other MyST
-    syntax (admonition fences, labels) shows as written.
-    """
-    import warnings
-
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    nb = resolve_myst_roles(nbformat.read(str(notebook), as_version=4))
-    exporter = HTMLExporter(template_name="lab", embed_images=True)
-    exporter.require_js_url = ""
-    exporter.jquery_url = ""
-    exporter.mathjax_url = ""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "mimetype ... papermill.record ..."
-        body, _ = exporter.from_notebook_node(nb)
-    body = _strip_remote_scripts(body, keep_mathjax=False)
-    html_dir.mkdir(parents=True, exist_ok=True)
-    target = html_dir / f"{notebook.stem}.html"
-    target.write_text(body, encoding="utf-8")
-    return target
-
-
-_GLUE_ROLE = re.compile(r"\{glue(?::(?:text|md|any))?\}`([^`:]+)(?::([^`]*))?`")
-_XREF_ROLE = re.compile(r"\{(?:ref|numref|cite|cite:p|cite:t|doc|term)\}`([^`]+)`")
-
-
-def glue_values(nb) -> dict:
-    """``{key: text}`` of every value a notebook glued (``myst_nb.glue``)."""
-    from ast import literal_eval
-
-    values = {}
-    for cell in nb.cells:
-        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
-            data = out.get("data", {})
-            text = data.get("application/papermill.record/text/plain")
-            if name and text is not None:
-                try:
-                    value = literal_eval(text)
-                except (ValueError, SyntaxError):
-                    value = text
-                values[name] = str(value)
-    return values
-
-
-def resolve_myst_roles(nb):
-    """Put the glued numbers into the prose of an executed notebook (the book does this with
-    myst-nb; a plain HTML export would show ``{glue:text}`key```), and reduce cross-reference
-    roles to their target text. A key that was not glued stays visible as ``[key?]``."""
-    values = glue_values(nb)
-
-    def glue(m):
-        key, fmt = m.group(1), m.group(2)
-        if key not in values:
-            return f"[{key}?]"
-        if fmt:
-            try:
-                return format(float(values[key]), fmt)
-            except ValueError:
-                return values[key]
-        return values[key]
-
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            text = _GLUE_ROLE.sub(glue, cell.source)
-            cell.source = _XREF_ROLE.sub(lambda m: m.group(1).split("<")[-1].rstrip(">"), text)
-    return nb
-
-
-def _strip_remote_scripts(html: str, keep_mathjax: bool) -> str:
-    def drop(m):
-        tag = m.group(0)
-        if keep_mathjax and "mathjax" in tag.lower():
-            return tag
-        return ""
-
-    html = re.sub(r"<script[^>]+src=[\"']?(https?:)?//[^>]*>\s*</script>", drop, html, flags=re.I)
-    html = re.sub(r"<script[^>]+src=[\"']{2}[^>]*>\s*</script>", "", html, flags=re.I)
-    html = re.sub(r"<link[^>]+href=[\"']?(https?:)?//[^>]*>", "", html, flags=re.I)
-    return html
 
 
 def _last_line(exc: BaseException) -> str:
@@ -525,38 +434,6 @@ def _preflight(study: str, cohort: Path, user: dict, chapters: list[Path]):
     for chapter, reason in skip.items():
         print(f"note: {chapter} is skipped: {escape.term(reason)}", file=sys.stderr)
     return plan, skip
-
-
-def write_index(out: Path, study: str, cohort: Path, chapters: list[Path], summary: str,
-                skipped: dict | None = None) -> Path:
-    """``OUT/html/index.html``: the chapters in book order and the scorecard summary line
-    (self-contained; ``python -m helpers check-offline OUT/html`` checks the whole folder)."""
-    import html as _html
-
-    items = "\n".join(f'<li><a href="{c.stem}.html">{_html.escape(c.stem)}</a></li>' for c in chapters)
-    lines = "<br>".join(_html.escape(line) for line in summary.splitlines())
-    page = (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{_html.escape(study)}: re-run on {_html.escape(cohort.name)}</title></head>\n"
-        f"<body><h1>{_html.escape(study)}: chapters re-run on <code>{_html.escape(cohort.name)}</code></h1>\n"
-        f"<ol>\n{items}\n</ol>\n{_skipped_html(skipped)}<p>{lines}</p>\n"
-        "<p>Published vs this cohort, number by number: <code>../comparison.csv</code>.</p>\n"
-        "</body></html>\n"
-    )
-    target = out / "html" / "index.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(page, encoding="utf-8")
-    return target
-
-
-def _skipped_html(skipped: dict | None) -> str:
-    """The chapters pre-flight skipped, with the reason, as an HTML list ('' if none)."""
-    import html as _html
-
-    if not skipped:
-        return ""
-    items = "\n".join(f"<li>{_html.escape(c)}: {_html.escape(r)}</li>" for c, r in skipped.items())
-    return f"<p>Skipped before the run (pre-flight, see <code>../preflight.csv</code>):</p>\n<ul>\n{items}\n</ul>\n"
 
 
 def _write_comparison(study: str, results_dir: Path, out: Path) -> str:
