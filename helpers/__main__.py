@@ -78,10 +78,15 @@ def _cmd_check_offline(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from . import contract, runbook
+    from . import contract, escape, preflight, runbook
 
     labels = runbook.parse_labels(args.cohort_labels)
     runbook.check_labels(args.study, labels)
+    if Path(args.file).is_file():  # a missing file is the contract report's first row
+        try:  # the row limit of a run, counted by streaming before the contract reads the file
+            preflight.check_size(args.file)
+        except preflight.PreflightError as exc:
+            raise UserError(escape.one_line(str(exc))) from None
     report = contract.validate_file(args.study, args.file, dataset=args.dataset, labels=labels)
     print(contract.format_report(report, args.file))
     if report.empty:

@@ -70,8 +70,11 @@ def count_rows(path, chunk: int = 1 << 20) -> int:
     return max(lines - 1, 0)
 
 
-def check_size(path, max_rows: int = MAX_ROWS) -> int:
-    """The number of data rows of ``path``, or a :class:`PreflightError` stating the limit."""
+def check_size(path, max_rows: int | None = None) -> int:
+    """The number of data rows of ``path``, or a :class:`PreflightError` stating the limit
+    (``max_rows``, default :data:`MAX_ROWS` read at call time). ``run`` and ``validate`` both
+    call this before anything reads the file whole."""
+    max_rows = MAX_ROWS if max_rows is None else max_rows
     n = count_rows(path)
     if n > max_rows:
         raise PreflightError(

@@ -51,6 +51,30 @@ def test_a_million_rows_are_refused_in_seconds_with_bounded_memory(tmp_path):
     assert time.perf_counter() - t0 < 15 and not out.exists()
 
 
+def test_validate_refuses_above_the_row_limit_before_the_contract_reads_the_file(tmp_path, monkeypatch, capsys):
+    """``python -m helpers validate`` applies the run's limit (preflight.MAX_ROWS, the one
+    place that knows it): one line naming the file, its rows and the limit; the contract
+    never reads the file. A file at the limit still goes to the contract."""
+    from helpers import __main__ as cli, contract
+
+    cohort = paths.synthetic_cohort("atebev_il6")
+    rows = preflight.count_rows(cohort)
+    big = tmp_path / "big cohort.csv"
+    big.write_bytes(cohort.read_bytes())
+    monkeypatch.setattr(preflight, "MAX_ROWS", rows - 1)
+    read = []
+    real = contract.validate_file
+    monkeypatch.setattr(contract, "validate_file", lambda *a, **k: read.append(a) or real(*a, **k))
+    assert cli.main(["validate", "atebev_il6", str(big)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: big cohort.csv: {rows:,} rows; a run accepts at most {rows - 1:,} patients "
+                   "(helpers.preflight.MAX_ROWS). Split the cohort, or run one analysis on it directly.")
+    assert read == []
+    monkeypatch.setattr(preflight, "MAX_ROWS", rows)
+    assert cli.main(["validate", "atebev_il6", str(big)]) == 0
+    assert len(read) == 1 and "meets the contract" in capsys.readouterr().out
+
+
 # --------------------------------------------------------------------------- parameters
 @pytest.mark.parametrize("study, params, words", [
     ("atebev_il6", {"minprop": 1.5}, "strictly between 0 and 1"),
