@@ -17,9 +17,10 @@ four markers were significant"), quoted, with a machine-checkable form:
 | ``reason`` | why the shipped synthetic cohort fails it (shown for a miss) |
 | ``note`` | anything else a reader should know |
 
-Evidence keys are the ids a chapter records (``helpers.studies.<study>.reproduce``) or, for
-quantities no published id names (the other terms of a multivariable model, a group
-difference), the keys of :func:`evidence` (``group:term``). A claim is binary: the verdict is
+Evidence keys are the ids a chapter records (``helpers.studies.<study>.reproduce``; every
+term of a multivariable model is recorded, so a claim about the other terms reads them too) or,
+for quantities no chapter records (a group difference), the keys of :func:`evidence`
+(``group:term``). A claim whose terms were not recorded is ``not computed``, like a number. A claim is binary: the verdict is
 ``exact`` when it holds and ``miss`` when it does not (:mod:`helpers.scorecard` verdicts), with
 the evidence in words in ``note``.
 """
@@ -179,29 +180,20 @@ def judge(claims: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=JUDGED_COLUMNS)
 
 
-def _rows(study: str, group: str, table: pd.DataFrame, estimate: str, p: str = "p") -> list[dict]:
-    return [dict(study=study, key=f"{group}:{r['term']}", estimate=float(r[estimate]),
-                 p=float(r[p]) if p in r else math.nan) for _, r in table.iterrows()]
-
-
 def evidence(study: str, df: pd.DataFrame) -> pd.DataFrame:
-    """The quantities claims need that no published id records, on a cohort ``df`` (the
-    study's ``load``): ``study``, ``key`` (``group:term``), ``estimate``, ``p``.
+    """The quantities claims need that no chapter records, on a cohort ``df`` (the study's
+    ``load``): ``study``, ``key`` (``group:term``), ``estimate``, ``p``.
 
-    ``atebev_il6``: every term of the Fig. 3 multivariable Cox models (``mv_pfs:``,
-    ``mv_os:``, :func:`helpers.studies.atebev_il6.multivariable`) and the median IL-6 of
-    Child-Pugh B7 minus Child-Pugh A (``il6_by_child_pugh:b7_minus_a``). ``pbis``: PBIShi
-    minus PBISlo in the AB cohorts (derivation and validation) for median AFP, median largest
-    tumour size and the share with multiple tumours (``pbis_high_minus_low:``).
-    ``soramic``: nothing (its claims use recorded ids).
+    ``atebev_il6``: the median IL-6 of Child-Pugh B7 minus Child-Pugh A
+    (``il6_by_child_pugh:b7_minus_a``); the Fig. 3 multivariable terms are the rows the
+    ``atebev_multivariable`` chapter records (``total_<endpoint>_hr_<term>_multivariable``)
+    and are judged from the results. ``pbis``: PBIShi minus PBISlo in the AB cohorts
+    (derivation and validation) for median AFP, median largest tumour size and the share with
+    multiple tumours (``pbis_high_minus_low:``). ``soramic``: nothing (its claims use
+    recorded ids).
     """
-    from .studies import module
-
-    m = module(study)
     out: list[dict] = []
     if study == "atebev_il6":
-        for ep in ("pfs", "os"):
-            out += _rows(study, f"mv_{ep}", m.multivariable(df, ep).table, "hr")
         il6 = pd.to_numeric(df["il6_pg_ml"], errors="coerce")
         b7 = il6[df["child_pugh_class"] == "B7"].median()
         a = il6[df["child_pugh_class"].isin(["A5", "A6"])].median()
