@@ -323,6 +323,7 @@ def test_real_run_on_the_rerun_cohort(study, request):
     meta = json.loads((out / "run.json").read_text())
     assert meta["cohort_sha256"] == shared.cohort_sha_before and meta["study"] == study
     assert check_offline(out / "html") == []
+    assert (out / "book_warnings.txt").read_text() == ""  # no broken reference, nothing else
 
 
 _DRIVER_MANY = """

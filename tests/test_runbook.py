@@ -182,3 +182,31 @@ def test_prepared_cohort_keeps_the_file_name_and_maps_labels(tmp_path):
     assert copy.name == "my_sites.csv" and copy != src
     assert set(pd.read_csv(copy)["cohort"]) == {"discovery", "validation"}
     assert ct.validate_file("atebev_il6", copy).empty
+
+
+@pytest.mark.notebook
+def test_rerun_book_of_the_scorecard_builds_without_warnings(tmp_path):
+    """The scorecard page in a re-run's book (results_dir given, as runbook.book_step runs
+    it) links to no page the re-run book lacks: the book builds with zero warnings, and the
+    synthetic-cohorts chapter is named in words, not as a broken reference."""
+    import papermill as pm
+    import re
+
+    from helpers import published
+    from helpers.results import Recorder
+
+    out = tmp_path / "run"
+    pub = published.load("atebev_il6")
+    rec = Recorder("atebev_il6", "atebev_fake", results_dir=out / "results", glue=False)
+    for _, row in pub[pub["value"].notna()].head(15).iterrows():
+        rec.record(row["id"], row["value"], p=None if pd.isna(row["p"]) else row["p"])
+    target = out / "summary_scorecard.ipynb"
+    pm.execute_notebook(str(paths.CHAPTERS / target.name), str(target),
+                        parameters={"results_dir": str(out / "results")}, cwd=str(paths.CHAPTERS),
+                        kernel_name="python3", progress_bar=False)
+    html, warnings = runbook.build_book(out, "atebev_il6", [], "cohort.csv", [], "", scorecard_nb=target)
+    assert warnings == []
+    raw = (html / "chapters" / "summary_scorecard.html").read_text()
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", raw))
+    assert "(see the shipped book’s chapter on synthetic cohorts), not the" in page
+    assert "synthetic_cohorts.html" not in raw and "{glue:md}" not in page
