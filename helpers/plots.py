@@ -669,15 +669,18 @@ def forest_plot(table, ax=None, *, estimate="hr", label="term", null=1.0, log=Tr
 @_styled
 def response_bars(table, ax=None, *, group="group", responders="responders", n="n", title=None,
                   ylabel="Response rate (%)", colors=None, labels=None):
-    """Bars of response rate per group with ``responders/n`` printed on each bar.
+    """Bars of response rate per group with ``responders of n (rate)`` printed on each bar, as
+    the prose writes it (:func:`helpers.prose.n_of`).
 
     The rate is ``100 * responders / n`` (a group with ``n = 0`` gets no bar and the label
-    ``0/0``). Bars in table order, coloured per group (:data:`PALETTE`).
+    ``0 of 0 (NA)``). Bars in table order, coloured per group (:data:`PALETTE`).
 
     Returns
     -------
     matplotlib.axes.Axes
     """
+    from .prose import n_of
+
     _require(table, [group, responders, n], "response_bars table")
     ax = _new_ax(ax, (max(3.2, 1.1 * len(table) + 1.5), 3.6))
     groups = list(table[group])
@@ -693,7 +696,7 @@ def response_bars(table, ax=None, *, group="group", responders="responders", n="
     rate = np.where(small, 0.0, rate)
     ax.bar(x, rate, width=0.62, color=[color[g] for g in groups])
     for xi, r, ki, ni, hide in zip(x, rate, k, total, small):
-        text = (f"{int(ki)}/{int(ni)}\n({r:.1f}%)" if not hide else
+        text = (n_of(ki, ni).replace(" (", "\n(", 1) if not hide else
                 f"n = {_disclosure.count_text(ni, 'response bars')}\nnot shown")
         ax.text(xi, r + 1.5, text, ha="center", va="bottom", fontsize=MIN_FONT_PT)
     ax.set_xticks(x)

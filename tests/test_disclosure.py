@@ -192,7 +192,7 @@ def test_response_bars_hide_small_counts():
     with disclosure.using(K):
         ax = plots.response_bars(table)
         texts = [t.get_text() for t in ax.texts]
-    assert texts[0].startswith(f"{K}/40")
+    assert texts[0].startswith(f"{K} of 40")
     assert texts[1] == "n = 40\nnot shown" and texts[2] == "n = 31\nnot shown"  # 1 non-responder
     heights = [p.get_height() for p in ax.patches]
     assert heights[1] == 0 and heights[2] == 0

@@ -193,7 +193,10 @@ def test_response_bars_rates_and_labels():
     ax = plots.response_bars(t)
     heights = [p.get_height() for p in ax.patches]
     assert heights == pytest.approx([36.0, 400 / 34])
-    assert [x.get_text() for x in ax.texts] == ["18/50\n(36.0%)", "4/34\n(11.8%)"]
+    # the prose's form (helpers.prose.n_of), on two lines
+    assert [x.get_text() for x in ax.texts] == ["18 of 50\n(36.0%)", "4 of 34\n(11.8%)"]
+    ax = plots.response_bars(pd.DataFrame(dict(group=["a"], responders=[0], n=[0])))
+    assert [x.get_text() for x in ax.texts] == ["0 of 0\n(NA)"] and ax.patches[0].get_height() == 0
 
 
 def test_maxstat_plot_marks_the_cutoff():

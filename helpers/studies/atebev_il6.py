@@ -950,7 +950,7 @@ def outcome_phrases(cohort: str, out: dict) -> dict:
             f"{lab} {prose.median_text(r[f'median_{g}'])}" for g, lab in (("high", "IL-6 high"), ("low", "IL-6 low")))
     if "resp" in out:
         r = out["resp"].set_index("group")
-        text[f"{c}_orr_dir"] = prose.compare_word(r.loc["IL-6 high", "rate"], r.loc["IL-6 low", "rate"])
+        text[f"{c}_orr_dir"] = prose.compare_word(r.loc["IL-6 high", "rate"], r.loc["IL-6 low", "rate"], "more often than", "less often than", "as often as")
         text[f"{c}_orr_tests"] = (f"chi-square {results.fmt_p(out['resp']['p_chisq'].iloc[0])}, "
                                   f"Fisher {results.fmt_p(out['resp']['p_fisher'].iloc[0])}")
     else:
