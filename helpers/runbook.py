@@ -251,6 +251,86 @@ def _book_copy(source: Path, target: Path) -> None:
     Path(target).write_text(json.dumps(nb), encoding="utf-8")
 
 
+_ROLE = re.compile(r"\{(ref|numref)\}`([^`]*)`")
+_LABEL = re.compile(r"^\(([^)\s]+)\)=[ \t]*$", re.M)
+_IMAGE = ("image/png", "image/svg+xml", "image/jpeg")
+
+
+def _target(body: str) -> tuple[str, str]:
+    """``(label, explicit text)`` of a role body: ``label`` or ``text <label>``."""
+    if body.endswith(">") and "<" in body:
+        text, label = body[:-1].rsplit("<", 1)
+        return label.strip(), text.strip()
+    return body.strip(), ""
+
+
+def book_labels(notebooks: list[dict], pages: list[str]) -> set[str]:
+    """The labels a re-run book defines: ``(label)=`` targets in its Markdown (notebook cells
+    and pages) and the names of the figures its executed notebooks drew (a figure cell of a
+    skipped section has no image, so no number to refer to)."""
+    labels = set()
+    for text in pages:
+        labels |= set(_LABEL.findall(text))
+    for nb in notebooks:
+        for cell in nb.get("cells", []):
+            source = "".join(cell.get("source", ""))
+            if cell.get("cell_type") == "markdown":
+                labels |= set(_LABEL.findall(source))
+                continue
+            name = cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("name")
+            if name and any(set(_IMAGE) & set(o.get("data", {})) for o in cell.get("outputs", [])):
+                labels.add(name)
+    return labels
+
+
+def shipped_titles() -> dict[str, str]:
+    """``{label: heading}`` of every ``(label)=`` in the shipped book's chapters that is
+    followed by a heading (a chapter or section title)."""
+    titles = {}
+    heading = re.compile(r"^\(([^)\s]+)\)=[ \t]*\n+#+[ \t]+(.+?)[ \t]*$", re.M)
+    for f in sorted(paths.CHAPTERS.glob("*.ipynb")) + sorted(paths.CHAPTERS.glob("*.md")):
+        if f.suffix == ".md":
+            texts = [f.read_text(encoding="utf-8")]
+        else:
+            texts = ["".join(c.get("source", "")) for c in json.loads(f.read_text(encoding="utf-8"))["cells"]
+                     if c.get("cell_type") == "markdown"]
+        for text in texts:
+            titles.update(heading.findall(text))
+    return titles
+
+
+def unlink(text: str, defined: set[str], titles: dict[str, str]) -> str:
+    """``text`` with every ``{ref}``/``{numref}`` to a label the re-run book lacks written out
+    in words: a page or section of the shipped book by its title ("the shipped book's
+    chapter “How the synthetic cohorts are built”"), a figure this cohort could not draw as
+    "a figure not drawn for this cohort"; references the book defines are kept."""
+    def words(m):
+        role, body = m.groups()
+        label, explicit = _target(body)
+        if label in defined:
+            return m.group(0)
+        if label in titles:
+            kind = "chapter" if label.startswith("ch-") else "section"
+            return f"the shipped book's {kind} “{titles[label]}”"
+        if role == "numref" or label.startswith("fig-"):
+            return "a figure not drawn for this cohort"
+        return explicit or label
+
+    return _ROLE.sub(words, text)
+
+
+def _unlink_notebook(nb: dict, defined: set[str], titles: dict[str, str]) -> dict:
+    """:func:`unlink` on a notebook's Markdown cells and its cells' Markdown outputs."""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            cell["source"] = unlink("".join(cell.get("source", "")), defined, titles)
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            data = out.get("data", {})
+            if "text/markdown" in data:
+                data["text/markdown"] = unlink("".join(data["text/markdown"]), defined, titles)
+    return nb
+
+
 def _config(title: str) -> dict:
     import yaml
 
@@ -308,6 +388,15 @@ def build_book(out: Path, study: str, chapters: list[Path], cohort_name: str, in
     if info:
         intro += ["## Information about the cohort", "", *_fenced(info), ""]
     (src / "intro.md").write_text("\n".join(intro), encoding="utf-8")
+    # a reference to a page of the shipped book this book lacks, or to a figure a skipped
+    # section did not draw, is written out in words (no unresolved reference, no warning)
+    copied = sorted((src / "chapters").glob("*.ipynb"))
+    notebooks = [json.loads(f.read_text(encoding="utf-8")) for f in copied]
+    pages = [f.read_text(encoding="utf-8") for f in sorted((src / "chapters").glob("*.md"))]
+    defined = book_labels(notebooks, pages)
+    titles = shipped_titles()
+    for f, nb in zip(copied, notebooks):
+        f.write_text(json.dumps(_unlink_notebook(nb, defined, titles)), encoding="utf-8")
     toc = {"format": "jb-book", "root": "intro",
            "parts": [{"caption": title, "chapters": [{"file": f} for f in files]},
                      {"caption": "Reference", "chapters": [{"file": f"chapters/{p[:-3]}"} for p in

@@ -188,7 +188,7 @@ def test_prepared_cohort_keeps_the_file_name_and_maps_labels(tmp_path):
 def test_rerun_book_of_the_scorecard_builds_without_warnings(tmp_path):
     """The scorecard page in a re-run's book (results_dir given, as runbook.book_step runs
     it) links to no page the re-run book lacks: the book builds with zero warnings, and the
-    synthetic-cohorts chapter is named in words, not as a broken reference."""
+    synthetic-cohorts chapter is named in words (runbook.unlink), not as a broken reference."""
     import papermill as pm
     import re
 
@@ -208,5 +208,25 @@ def test_rerun_book_of_the_scorecard_builds_without_warnings(tmp_path):
     assert warnings == []
     raw = (html / "chapters" / "summary_scorecard.html").read_text()
     page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", raw))
-    assert "(see the shipped book’s chapter on synthetic cohorts), not the" in page
+    assert "(see the shipped book’s chapter “How the synthetic cohorts are built”), not the" in page
     assert "synthetic_cohorts.html" not in raw and "{glue:md}" not in page
+
+
+def test_references_the_rerun_book_lacks_are_written_in_words():
+    """A re-run book has the study's chapters only, and a skipped section draws no figure:
+    a reference to a label it lacks becomes words (runbook.unlink), one it has stays."""
+    drawn = {"cell_type": "code", "metadata": {"mystnb": {"figure": {"name": "fig-drawn"}}},
+             "outputs": [{"output_type": "display_data", "data": {"image/svg+xml": "<svg/>"}}], "source": ""}
+    skipped = {"cell_type": "code", "metadata": {"mystnb": {"figure": {"name": "fig-skipped"}}},
+               "outputs": [], "source": ""}
+    text = {"cell_type": "markdown", "metadata": {}, "source": "(sec-here)=\n## Here\n"}
+    defined = runbook.book_labels([{"cells": [drawn, skipped, text]}], ["(ch-glossary)=\n# Glossary\n"])
+    assert defined == {"fig-drawn", "sec-here", "ch-glossary"}
+    titles = runbook.shipped_titles()
+    assert titles["ch-synthetic-cohorts"] == "How the synthetic cohorts are built"
+    source = ("see {ref}`ch-synthetic-cohorts` ({numref}`fig-skipped`, {numref}`fig-drawn`), "
+              "{ref}`terms <ch-glossary>`, {ref}`sec-here`, {ref}`scorecard-claims`, {ref}`nowhere`")
+    assert runbook.unlink(source, defined, titles) == (
+        "see the shipped book's chapter “How the synthetic cohorts are built” (a figure not drawn for "
+        "this cohort, {numref}`fig-drawn`), {ref}`terms <ch-glossary>`, {ref}`sec-here`, "
+        "the shipped book's section “Claims in words”, nowhere")
