@@ -268,7 +268,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         text = str(exc) if not isinstance(exc, OSError) or isinstance(exc, FileNotFoundError) else \
             f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}"
-        print(f"error: {text}", file=sys.stderr)
+        # the one place every error reaches the terminal: user text (a file name, a value)
+        # may carry escape sequences
+        from . import escape
+
+        print(f"error: {escape.term(text)}", file=sys.stderr)
         return 1
     finally:
         if previous is not None:

@@ -130,3 +130,16 @@ def test_hostile_names_and_values_are_escaped_in_every_output(tmp_path):
                         assert escape.md_code(name) in md, f"{path.name}: the file name outside a code span"
                     h = "".join(o.get("data", {}).get("text/html", ""))
                     assert not _TAGS.search(h), f"{path.name}: live hostile tag in an HTML output"
+
+
+def test_an_error_naming_a_hostile_file_reaches_the_terminal_escaped(tmp_path, monkeypatch, capsys):
+    """A refusal that names the user's file (here: the row limit) prints its name with the
+    escape sequence shown, not sent: the terminal is not recoloured."""
+    from helpers import __main__ as cli, preflight
+
+    cohort = tmp_path / "x\x1b[31mred.csv"
+    cohort.write_text("patient_id\n1\n2\n3\n")
+    monkeypatch.setattr(preflight, "MAX_ROWS", 2)
+    assert cli.main(["run", "soramic", "--cohort", str(cohort), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\\x1b[31mred.csv" in err and "3 rows" in err
