@@ -260,10 +260,41 @@ def derive_cutoff(df: pd.DataFrame, cohort: str = "discovery", endpoint: str = "
                   pmethods=maxstat.PVALUE_METHODS) -> maxstat.MaxstatResult:
     """Maximally selected log-rank statistic of IL-6 for ``endpoint`` in ``cohort``
     (R ``maxstat.test(Surv(time, event) ~ il6, smethod = "LogRank")``); low = IL-6 <= cut;
-    ``seed`` seeds the Monte Carlo p-values."""
+    ``seed`` seeds the Monte Carlo p-values.
+
+    The costly p-values are bounded (:data:`helpers.maxstat.MC_BUDGET`,
+    :data:`helpers.maxstat.EXACT_BUDGET`): above 10,001 patients condMC runs fewer than 9,999
+    permutations, and exactGauss is not computed when its quadrature would take too long;
+    :func:`pvalue_notes` says so on the page. The book's cohorts are far below both bounds."""
     sub = cohort_subset(df, cohort)
     return maxstat.maxstat_test(sub, f"{endpoint}_months", f"{endpoint}_event", MARKER,
-                                minprop=minprop, maxprop=maxprop, seed=seed, pmethods=pmethods)
+                                minprop=minprop, maxprop=maxprop, seed=seed, pmethods=pmethods,
+                                mc_budget=maxstat.MC_BUDGET, exact_budget=maxstat.EXACT_BUDGET)
+
+
+def pvalue_notes(results: dict) -> list[str]:
+    """What a page must say when the cost bounds of :func:`derive_cutoff` changed a p-value:
+    one sentence per bounded condMC and per exactGauss not computed, for ``{cohort:
+    MaxstatResult}`` (results without p-values or ``None`` are passed over). ``[]`` when
+    no bound applied (the book's cohorts)."""
+    notes = []
+    for cohort, res in results.items():
+        if res is None:
+            continue
+        methods = set(res.pvalues["method"])
+        used, asked = res.settings.get("n_mc"), res.settings.get("n_mc_requested")
+        if "condMC" in methods and used is not None and asked is not None and used < asked:
+            notes.append(
+                f"{cohort.capitalize()} cohort ({res.n:,} patients): the conditional Monte Carlo p uses "
+                f"{used:,} permutations, not {asked:,}, to bound its cost (at most "
+                f"{maxstat.MC_BUDGET:,} patient-permutations); it is resolved to about 1/{used:,}. "
+                "At this size the asymptotic p-values (Lausen 1994, exact Gauss) approximate the same "
+                "permutation distribution closely.")
+        for method, why in res.settings.get("not_computed", {}).items():
+            if method in methods:
+                notes.append(f"{cohort.capitalize()} cohort ({res.n:,} patients): the {method} p is not "
+                             f"computed ({why}); the other corrected p-values are.")
+    return notes
 
 
 def resolve_cutoff(df: pd.DataFrame, il6_cutoff, *, cutoff_endpoint: str = "pfs",
@@ -275,7 +306,7 @@ def resolve_cutoff(df: pd.DataFrame, il6_cutoff, *, cutoff_endpoint: str = "pfs"
     (estimate it on ``cutoff_cohort``/``cutoff_endpoint``: ``high_if=">"``)."""
     if isinstance(il6_cutoff, str) and il6_cutoff.strip().lower() == "maxstat":
         res = derive_cutoff(df, cutoff_cohort, cutoff_endpoint, minprop=minprop, maxprop=maxprop,
-                            seed=seed)
+                            seed=seed, pmethods=())  # the cut-off only: atebev_cutoff shows the p-values
         return float(res.cutoff), ">", res
     try:
         value = float(il6_cutoff)
@@ -742,18 +773,31 @@ def cutoff_stability(df: pd.DataFrame, endpoint: str = "pfs", *, minprop: float 
                      seed: int = 20231) -> pd.DataFrame:
     """The maxstat cut-off of ``endpoint`` chosen in each cohort and in the whole cohort:
     ``cohort``, ``n``, ``cutoff``, ``statistic``, ``p_Lau94``, ``p_condMC`` (NaN where the
-    search cannot run)."""
-    out = []
+    search cannot run). ``attrs["maxstat"]``: ``{cohort: MaxstatResult or None}``, for
+    :func:`pvalue_notes`."""
+    out, found = [], _Shared()
     for c in COHORTS + ("total",):
         try:
             r = derive_cutoff(df, c, endpoint, minprop=minprop, maxprop=maxprop, seed=seed,
                               pmethods=("Lau94", "condMC"))
+            found[c] = r
             out.append({"cohort": c, "n": r.n, "cutoff": r.cutoff, "statistic": r.statistic,
                         "p_Lau94": r.p("Lau94"), "p_condMC": r.p("condMC")})
         except ValueError:
+            found[c] = None
             out.append({"cohort": c, "n": len(cohort_subset(df, c)), "cutoff": math.nan, "statistic": math.nan,
                         "p_Lau94": math.nan, "p_condMC": math.nan})
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    table.attrs["maxstat"] = found
+    return table
+
+
+class _Shared(dict):
+    """A dict kept in ``DataFrame.attrs`` and shared, not deep-copied, when pandas copies
+    ``attrs`` (as :class:`Cut`)."""
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 def cohort_outcomes(df: pd.DataFrame, cohort: str) -> dict:
