@@ -124,3 +124,20 @@ def test_resolve_cutoff_computes_no_p_values(shipped):
     """Chapters other than atebev_cutoff need only the cut-off of a maxstat search."""
     value, high_if, res = study.resolve_cutoff(shipped, "maxstat")
     assert high_if == ">" and res.pvalues.empty
+
+
+def test_cutoff_stability_reuses_the_chapters_search_only_when_it_is_the_same(shipped):
+    plain = study.cutoff_stability(shipped)
+    ms_disc = study.derive_cutoff(shipped, "discovery", "pfs")
+    reused = study.cutoff_stability(shipped, known={"discovery": ms_disc})
+    pd.testing.assert_frame_equal(plain, reused)
+    assert reused.attrs["maxstat"]["discovery"] is ms_disc  # no second condMC
+    other_seed = study.derive_cutoff(shipped, "discovery", "pfs", seed=1)
+    os_search = study.derive_cutoff(shipped, "discovery", "os")
+    no_mc = study.derive_cutoff(shipped, "discovery", "pfs", pmethods=("Lau94",))
+    fewer = study.derive_cutoff(shipped.iloc[5:], "discovery", "pfs")
+    assert fewer.n != ms_disc.n
+    for wrong in (other_seed, os_search, no_mc, fewer):
+        table = study.cutoff_stability(shipped, known={"discovery": wrong})
+        assert table.attrs["maxstat"]["discovery"] is not wrong
+        pd.testing.assert_frame_equal(plain, table)

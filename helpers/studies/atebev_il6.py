@@ -770,16 +770,23 @@ def t_test_pd_vs_cr_pr(df: pd.DataFrame, cohort: str = "discovery") -> float:
 
 
 def cutoff_stability(df: pd.DataFrame, endpoint: str = "pfs", *, minprop: float = 0.1, maxprop: float = 0.9,
-                     seed: int = 20231) -> pd.DataFrame:
+                     seed: int = 20231, known: dict | None = None) -> pd.DataFrame:
     """The maxstat cut-off of ``endpoint`` chosen in each cohort and in the whole cohort:
     ``cohort``, ``n``, ``cutoff``, ``statistic``, ``p_Lau94``, ``p_condMC`` (NaN where the
     search cannot run). ``attrs["maxstat"]``: ``{cohort: MaxstatResult or None}``, for
-    :func:`pvalue_notes`."""
+    :func:`pvalue_notes`.
+
+    ``known``: ``{cohort: MaxstatResult}`` of :func:`derive_cutoff` already run on this
+    ``df`` (atebev_cutoff passes its search, saving one condMC); a result made with another
+    endpoint, ``minprop``, ``maxprop`` or ``seed``, or without Lau94 and condMC, is not used."""
     out, found = [], _Shared()
     for c in COHORTS + ("total",):
         try:
-            r = derive_cutoff(df, c, endpoint, minprop=minprop, maxprop=maxprop, seed=seed,
-                              pmethods=("Lau94", "condMC"))
+            r = (known or {}).get(c)
+            if not _same_search(r, endpoint, minprop, maxprop, seed, ("Lau94", "condMC")) or \
+                    r.n != len(cohort_subset(df, c)[[MARKER, f"{endpoint}_months", f"{endpoint}_event"]].dropna()):
+                r = derive_cutoff(df, c, endpoint, minprop=minprop, maxprop=maxprop, seed=seed,
+                                  pmethods=("Lau94", "condMC"))
             found[c] = r
             out.append({"cohort": c, "n": r.n, "cutoff": r.cutoff, "statistic": r.statistic,
                         "p_Lau94": r.p("Lau94"), "p_condMC": r.p("condMC")})
@@ -790,6 +797,17 @@ def cutoff_stability(df: pd.DataFrame, endpoint: str = "pfs", *, minprop: float 
     table = pd.DataFrame(out)
     table.attrs["maxstat"] = found
     return table
+
+
+def _same_search(res, endpoint: str, minprop: float, maxprop: float, seed: int, methods) -> bool:
+    """Whether ``res`` (a MaxstatResult or None) is :func:`derive_cutoff` of ``endpoint`` with
+    these settings and has the p-values ``methods``."""
+    if res is None:
+        return False
+    st = res.settings
+    return (st.get("time") == f"{endpoint}_months" and st.get("event") == f"{endpoint}_event"
+            and st.get("marker") == MARKER and res.minprop == minprop and res.maxprop == maxprop
+            and st.get("seed") == seed and set(methods) <= set(res.pvalues["method"]))
 
 
 class _Shared(dict):
