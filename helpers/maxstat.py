@@ -48,6 +48,13 @@ smethod = "LogRank", pmethod = ...)`` (maxstat 0.7-25, exactRankTests 0.8-35):
              ``sqrt(p (1 - p) / n_mc)`` is returned in ``pvalues["error"]``. R's default
              is ``B = 10000``; ours ``n_mc = 9999``.
 
+Cost bounds (optional, ``mc_budget`` and ``exact_budget`` of :func:`maxstat_test`): condMC
+costs ``n_mc x n`` and exactGauss's quadrature grows with the number of distinct cuts (about
+``n^2`` with a continuous marker), so on large cohorts a caller may bound them: condMC then
+runs :func:`mc_permutations` permutations (at least :data:`MC_MIN`; ``settings["n_mc"]``),
+and exactGauss above its budget is not computed (``p`` NaN, the reason in
+``settings["not_computed"]``). Without a budget nothing changes.
+
 :func:`min_pvalue_search` is what the PBIS paper did: the cut-off with the smallest plain
 log-rank p. That p is not corrected for the search, and is labelled so.
 

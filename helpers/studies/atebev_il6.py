@@ -273,27 +273,31 @@ def derive_cutoff(df: pd.DataFrame, cohort: str = "discovery", endpoint: str = "
 
 
 def pvalue_notes(results: dict) -> list[str]:
-    """What a page must say when the cost bounds of :func:`derive_cutoff` changed a p-value:
-    one sentence per bounded condMC and per exactGauss not computed, for ``{cohort:
-    MaxstatResult}`` (results without p-values or ``None`` are passed over). ``[]`` when
-    no bound applied (the book's cohorts)."""
-    notes = []
+    """What a page must say when the cost bounds of :func:`derive_cutoff` changed a p-value,
+    for ``{cohort: MaxstatResult}`` (results without p-values or ``None`` are passed over):
+    one note for all bounded condMC p-values (the permutations used per cohort), one per
+    exactGauss not computed. ``[]`` when no bound applied (the book's cohorts)."""
+    bounded, notes = [], []
+    asked = None
     for cohort, res in results.items():
         if res is None:
             continue
         methods = set(res.pvalues["method"])
-        used, asked = res.settings.get("n_mc"), res.settings.get("n_mc_requested")
-        if "condMC" in methods and used is not None and asked is not None and used < asked:
-            notes.append(
-                f"{cohort.capitalize()} cohort ({res.n:,} patients): the conditional Monte Carlo p uses "
-                f"{used:,} permutations, not {asked:,}, to bound its cost (at most "
-                f"{maxstat.MC_BUDGET:,} patient-permutations); it is resolved to about 1/{used:,}. "
-                "At this size the asymptotic p-values (Lausen 1994, exact Gauss) approximate the same "
-                "permutation distribution closely.")
+        used, wanted = res.settings.get("n_mc"), res.settings.get("n_mc_requested")
+        if "condMC" in methods and used is not None and wanted is not None and used < wanted:
+            bounded.append(f"{used:,} for the {cohort} cohort ({res.n:,} patient{'s' if res.n != 1 else ''})")
+            asked = wanted
         for method, why in res.settings.get("not_computed", {}).items():
             if method in methods:
-                notes.append(f"{cohort.capitalize()} cohort ({res.n:,} patients): the {method} p is not "
-                             f"computed ({why}); the other corrected p-values are.")
+                notes.append(f"{cohort.capitalize()} cohort ({res.n:,} patient{'s' if res.n != 1 else ''}): the "
+                             f"{method} p is not computed ({why}); the other corrected p-values are.")
+    if bounded:
+        notes.insert(0, (
+            f"To bound its cost, the conditional Monte Carlo p uses fewer permutations than {asked:,}: "
+            f"{'; '.join(bounded)}. Permutations times patients are kept at about "
+            f"{maxstat.MC_BUDGET:,} (at least {maxstat.MC_MIN:,} permutations), so such a p is resolved to "
+            "about 1 / permutations. At these sizes the asymptotic p-values (Lausen 1994, exact Gauss) "
+            "approximate the same permutation distribution closely."))
     return notes
 
 
