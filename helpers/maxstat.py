@@ -48,6 +48,13 @@ smethod = "LogRank", pmethod = ...)`` (maxstat 0.7-25, exactRankTests 0.8-35):
              ``sqrt(p (1 - p) / n_mc)`` is returned in ``pvalues["error"]``. R's default
              is ``B = 10000``; ours ``n_mc = 9999``.
 
+Cost bounds (optional, ``mc_budget`` and ``exact_budget`` of :func:`maxstat_test`): condMC
+costs ``n_mc x n`` and exactGauss's quadrature grows with the number of distinct cuts (about
+``n^2`` with a continuous marker), so on large cohorts a caller may bound them: condMC then
+runs :func:`mc_permutations` permutations (at least :data:`MC_MIN`; ``settings["n_mc"]``),
+and exactGauss above its budget is not computed (``p`` NaN, the reason in
+``settings["not_computed"]``). Without a budget nothing changes.
+
 :func:`min_pvalue_search` is what the PBIS paper did: the cut-off with the smallest plain
 log-rank p. That p is not corrected for the search, and is labelled so.
 
@@ -72,6 +79,32 @@ MINP_CURVE_COLUMNS = ["cut", "n_low", "n_high", "chisq", "p", "low_max"]
 
 #: Relative tolerance under which two statistics count as equal (cut-point ties, condMC).
 _TIE_RTOL = 1e-10
+
+#: Cost bounds a caller may ask :func:`maxstat_test` for (``mc_budget``, ``exact_budget``;
+#: the book's Ate/Bev pages do). condMC costs ``n_mc x n`` (patients x permutations);
+#: 1e8 is about 5-10 s on one core. Below it (n <= 10,001 with 9,999 permutations) nothing
+#: changes.
+MC_BUDGET = 100_000_000
+#: The fewest permutations a bounded condMC runs (its resolution is then 1 / 999 ~ 0.001,
+#: below which the book prints "p < 0.001" anyway).
+MC_MIN = 999
+#: Kernel evaluations exactGauss's quadrature may cost (:func:`gauss_markov_cost`): 5e8 is
+#: about 10-25 s, reached with about 5,000 distinct marker values.
+EXACT_BUDGET = 500_000_000
+
+
+def mc_permutations(n: int, n_mc: int = 9999, budget: int | None = MC_BUDGET) -> int:
+    """Permutations condMC runs for ``n`` patients under ``budget`` patient-permutations:
+    ``n_mc`` while ``n * n_mc <= budget``, else ``budget // n`` but at least :data:`MC_MIN`
+    (and never more than ``n_mc``). ``budget=None``: always ``n_mc``.
+
+    Why this is enough: condMC's p is itself a Monte Carlo estimate, resolved to about
+    ``1 / n_mc``; where the bound bites (more than 10,000 patients) its Gaussian limit is
+    what exactGauss and Lau94 compute, so a few hundred thousand permutations more would
+    only sharpen a number that the asymptotic p-values already give."""
+    if budget is None or n * n_mc <= budget:
+        return int(n_mc)
+    return int(min(n_mc, max(MC_MIN, budget // n)))
 
 
 @dataclass
@@ -281,17 +314,37 @@ def gauss_markov_box(b: float, m, n: int, *, nodes_per_sd: int = 4) -> tuple[flo
     if bonferroni < 1e-12:
         # 1 - P lies in [2 Phi(-b), k 2 Phi(-b)], below the quadrature's resolution
         return 1.0 - bonferroni, bonferroni
-    u = m / (n - m)
-    rho = np.sqrt(u[:-1] / u[1:])
-    sd = np.sqrt(1 - u[:-1] / u[1:])
-    h = min(sd.min() / nodes_per_sd, b / 100)
-    quarter = max(1, math.ceil(b / (2 * h)))
-    n_nodes = 4 * quarter + 1
+    rho, sd, n_nodes = _chain_grid(b, m, n, nodes_per_sd)
     fine = _chain_box(b, rho, sd, n_nodes)
     coarse = _chain_box(b, rho, sd, (n_nodes + 1) // 2)
     # Simpson's error is O(h^4): Richardson extrapolation, and |fine - coarse| / 15 (the
     # fine grid's error) as a conservative bound for the extrapolated value
     return (16 * fine - coarse) / 15, abs(fine - coarse) / 15
+
+
+def _chain_grid(b: float, m: np.ndarray, n: int, nodes_per_sd: int = 4):
+    """The chain of :func:`gauss_markov_box` over the sorted distinct ``m``: transition
+    correlations ``rho``, standard deviations ``sd``, and the fine grid's node count."""
+    u = m / (n - m)
+    rho = np.sqrt(u[:-1] / u[1:])
+    sd = np.sqrt(1 - u[:-1] / u[1:])
+    h = min(sd.min() / nodes_per_sd, b / 100)
+    quarter = max(1, math.ceil(b / (2 * h)))
+    return rho, sd, 4 * quarter + 1
+
+
+def gauss_markov_cost(b: float, m, n: int, *, nodes_per_sd: int = 4) -> float:
+    """Kernel evaluations :func:`gauss_markov_box` makes (fine and coarse grid): the sum over
+    the chain's steps of nodes x kernel width. It grows with the number of distinct cuts and
+    with how close they are (about ``n^2`` when every marker value is distinct); about
+    5e7 evaluations take a second. ``0`` when no quadrature is needed."""
+    m = np.unique(np.asarray(m, dtype=float))
+    if len(m) <= 1 or b <= 0 or len(m) * 2 * float(special.ndtr(-b)) < 1e-12:
+        return 0.0
+    rho, sd, n_nodes = _chain_grid(b, m, n, nodes_per_sd)
+    h = 2 * b / (n_nodes - 1)
+    width = 2 * (np.ceil(9 * sd / h) + 1) + 1
+    return float(np.sum(np.minimum(width, n_nodes)) * n_nodes * 1.5)
 
 
 def _chain_box(b: float, rho: np.ndarray, sd: np.ndarray, n_nodes: int) -> float:
@@ -325,11 +378,7 @@ def p_exact_gauss(b: float, x, minprop: float = 0.1, maxprop: float = 0.9
     n = len(x)
     if n == 1:
         return float(2 * special.ndtr(-b)), 0.0
-    # corrmsrs: cuts at each distinct value's largest rank, within [max(1, floor(n minprop)),
-    # floor(n maxprop)]
-    last = np.flatnonzero(np.r_[x[1:] != x[:-1], True]) + 1
-    lo, hi = max(1, math.floor(n * minprop)), math.floor(n * maxprop)
-    m = last[(last >= lo) & (last <= hi)]
+    m = _corrmsrs_cuts(x, minprop, maxprop)
     if np.any(m >= n):
         warnings.warn("exactGauss is not defined with maxprop = 1 (R: \"'corr' is not a "
                       "correlation matrix\"); returning NaN", RuntimeWarning, stacklevel=3)
@@ -340,6 +389,24 @@ def p_exact_gauss(b: float, x, minprop: float = 0.1, maxprop: float = 0.9
         return float(2 * special.ndtr(-b)), 0.0
     prob, err = gauss_markov_box(b, m, n)
     return 1 - prob, err
+
+
+def _exact_gauss_cost(b: float, x, minprop: float, maxprop: float) -> float:
+    """:func:`gauss_markov_cost` of :func:`p_exact_gauss` for marker ``x`` (its cuts)."""
+    x = np.sort(np.asarray(x, dtype=float))
+    m = _corrmsrs_cuts(x, minprop, maxprop)
+    if len(m) <= 1 or np.any(m >= len(x)):
+        return 0.0
+    return gauss_markov_cost(b, m, len(x))
+
+
+def _corrmsrs_cuts(x_sorted: np.ndarray, minprop: float, maxprop: float) -> np.ndarray:
+    """maxstat's ``corrmsrs`` cuts: each distinct value's largest rank, within
+    ``[max(1, floor(n minprop)), floor(n maxprop)]``."""
+    n = len(x_sorted)
+    last = np.flatnonzero(np.r_[x_sorted[1:] != x_sorted[:-1], True]) + 1
+    lo, hi = max(1, math.floor(n * minprop)), math.floor(n * maxprop)
+    return last[(last >= lo) & (last <= hi)]
 
 
 def p_cond_mc(b: float, scores_sorted: np.ndarray, m: np.ndarray, *, n_mc: int = 9999,
@@ -372,7 +439,8 @@ def p_cond_mc(b: float, scores_sorted: np.ndarray, m: np.ndarray, *, n_mc: int =
 
 def maxstat_test(df: pd.DataFrame, time: str, event: str, marker: str, *,
                  minprop: float = 0.1, maxprop: float = 0.9,
-                 pmethods=PVALUE_METHODS, seed: int = 20231, n_mc: int = 9999) -> MaxstatResult:
+                 pmethods=PVALUE_METHODS, seed: int = 20231, n_mc: int = 9999,
+                 mc_budget: int | None = None, exact_budget: float | None = None) -> MaxstatResult:
     """Maximally selected log-rank statistic for ``marker`` (R ``maxstat.test``; see the
     module docstring for every convention).
 
@@ -392,6 +460,14 @@ def maxstat_test(df: pd.DataFrame, time: str, event: str, marker: str, *,
         use no random numbers.
     n_mc : int
         Permutations for ``condMC``.
+    mc_budget : int, optional
+        Bound condMC's cost at ``mc_budget`` patient-permutations: it then runs
+        :func:`mc_permutations` ``(n, n_mc, mc_budget)`` permutations (``settings["n_mc"]``
+        says how many; ``settings["n_mc_requested"]`` is ``n_mc``). ``None``: always ``n_mc``.
+    exact_budget : float, optional
+        Bound exactGauss's quadrature at this many kernel evaluations
+        (:func:`gauss_markov_cost`); above it exactGauss is not computed: its ``p`` is NaN
+        and ``settings["not_computed"]["exactGauss"]`` says why. ``None``: no bound.
 
     Returns
     -------
@@ -422,7 +498,8 @@ def maxstat_test(df: pd.DataFrame, time: str, event: str, marker: str, *,
     cutoff = float(x_sorted[m[i_best] - 1])
     curve = pd.DataFrame({"cut": x_sorted[m - 1], "n_low": m.astype(int),
                           "n_high": (n - m).astype(int), "statistic": stats})
-    rows = []
+    rows, not_computed = [], {}
+    n_mc_used = mc_permutations(n, n_mc, mc_budget)
     for method in pmethods:
         se = float("nan")
         if method == "Lau92":
@@ -430,14 +507,21 @@ def maxstat_test(df: pd.DataFrame, time: str, event: str, marker: str, *,
         elif method == "Lau94":
             p = p_lausen94(best, n, minprop, maxprop, m=m)
         elif method == "exactGauss":
-            p, se = p_exact_gauss(best, x, minprop, maxprop)
+            cost = 0.0 if exact_budget is None else _exact_gauss_cost(best, x, minprop, maxprop)
+            if exact_budget is not None and cost > exact_budget:
+                p = float("nan")
+                not_computed[method] = (f"its quadrature would need {cost:.1e} kernel evaluations "
+                                        f"(bound {exact_budget:.0e})")
+            else:
+                p, se = p_exact_gauss(best, x, minprop, maxprop)
         else:
-            p, se = p_cond_mc(best, y_sorted, m, n_mc=n_mc, seed=seed)
+            p, se = p_cond_mc(best, y_sorted, m, n_mc=n_mc_used, seed=seed)
         rows.append({"method": method, "p": float(p), "error": se})
     pvalues = pd.DataFrame(rows, columns=PVALUE_COLUMNS)
     settings = {"time": time, "event": event, "marker": marker, "smethod": "LogRank",
-                "seed": seed, "n_mc": n_mc, "n_dropped": n_dropped,
-                "n_events": int(e.sum()), "low_group": "marker <= cutoff"}
+                "seed": seed, "n_mc": n_mc_used, "n_mc_requested": n_mc, "n_dropped": n_dropped,
+                "n_events": int(e.sum()), "low_group": "marker <= cutoff",
+                "not_computed": not_computed}
     return MaxstatResult(cutoff=cutoff, statistic=best, pvalues=pvalues, curve=curve,
                          minprop=minprop, maxprop=maxprop, n=n, settings=settings)
 

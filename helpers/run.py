@@ -197,6 +197,105 @@ def _quiet_asyncio() -> None:
     logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
 
 
+#: Without a terminal, a code cell that ran at least this many seconds gets its own line.
+LONG_CELL = 10.0
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class Progress:
+    """Progress of a run's chapters, and of the cells inside each, on ``stream`` (stderr).
+
+    - On a terminal: one tqdm bar over the chapters; its text says which chapter runs and
+      which of its code cells: ``atebev_cutoff: cell 7 of 15``.
+    - Not a terminal (a log file, a pipe, CI): plain lines, no carriage returns or bars: one
+      when a chapter starts (``atebev_il6: chapter 3 of 6: atebev_cutoff``), one for each
+      code cell that ran at least :data:`LONG_CELL` seconds (``atebev_cutoff: cell 7 of 15
+      took 49 s``) and one when the chapter is done, with its seconds.
+    - ``enabled=False`` (``--quiet``): nothing.
+
+    The cells are followed with nbclient's hooks (``on_cell_execute``, ``on_cell_executed``),
+    which papermill passes to its notebook client: :meth:`chapter` returns them as keyword
+    arguments of :func:`papermill.execute_notebook`. Counted are the code cells papermill
+    executes: the notebook's own and the parameters cell it injects.
+    """
+
+    def __init__(self, study: str, n_chapters: int, enabled: bool = True, stream=None,
+                 clock=time.perf_counter):
+        self.study, self.n_chapters = study, n_chapters
+        self.stream = sys.stderr if stream is None else stream
+        self.tty = bool(enabled) and _isatty(self.stream)
+        self.lines = bool(enabled) and not self.tty
+        self.clock = clock
+        self.bar = None
+        self.number = 0
+        if self.tty:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=n_chapters, desc=study, unit="chapter", file=self.stream)
+
+    def _line(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def chapter(self, notebook: Path) -> dict:
+        """Start ``notebook``; returns the hooks for :func:`papermill.execute_notebook`."""
+        import nbformat
+
+        self.number += 1
+        stem = Path(notebook).stem
+        nb = nbformat.read(str(notebook), as_version=4)
+        total = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip()) + 1
+        state = {"done": 0, "start": None}
+        if self.bar is not None:
+            self.bar.set_postfix_str(stem)
+        if self.lines:
+            self._line(f"{self.study}: chapter {self.number} of {self.n_chapters}: {stem}")
+        if not (self.tty or self.lines):
+            return {}
+
+        def on_cell_execute(cell=None, cell_index=None, **_):
+            state["start"] = self.clock()
+            if self.bar is not None:
+                self.bar.set_postfix_str(f"{stem}: cell {state['done'] + 1} of {total}")
+
+        def on_cell_executed(cell=None, cell_index=None, **_):
+            state["done"] += 1
+            took = self.clock() - state["start"] if state["start"] is not None else 0.0
+            if self.lines and took >= LONG_CELL:
+                self._line(f"{stem}: cell {state['done']} of {total} took {took:.0f} s")
+
+        return {"on_cell_execute": on_cell_execute, "on_cell_executed": on_cell_executed}
+
+    def chapter_done(self, notebook: Path, seconds: float) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+        if self.lines:
+            self._line(f"{self.study}: {Path(notebook).stem} done in {seconds:.0f} s")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def execute_chapter(notebook: Path, target: Path, parameters: dict, hooks: dict | None = None):
+    """Execute one chapter with papermill as a run does (kernel ``python3``, working directory
+    ``chapters/``, no papermill bar, the kernel's own log kept off the terminal); ``hooks``:
+    nbclient's cell hooks from :meth:`Progress.chapter`."""
+    import papermill
+
+    return papermill.execute_notebook(
+        str(notebook), str(target), parameters=parameters, kernel_name="python3",
+        cwd=str(paths.CHAPTERS), progress_bar=False, log_output=False,
+        kernel_manager_class=quiet_kernel_manager(), **(hooks or {}),
+    )
+
+
 def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: dict, digest: str,
               progress: bool, html: bool, share_k: int | None = None,
               skip: dict | None = None) -> tuple[str, dict]:
@@ -208,9 +307,6 @@ def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: d
     results_dir = out / "results"
     results_dir.mkdir(parents=True)
     params = {"cohort_file": str(cohort), "results_dir": str(results_dir), **user}
-
-    import papermill
-    from tqdm.auto import tqdm
 
     _quiet_asyncio()
     env_before = {k: os.environ.get(k) for k in ("HCC_BOOK_RESULTS", "MPLBACKEND", disclosure.ENV,
@@ -225,21 +321,21 @@ def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: d
     timings = {}
     try:
         todo = [c for c in chapters if c.stem not in (skip or {})]
-        bar = tqdm(todo, desc=f"{study}", unit="chapter", disable=not progress, file=sys.stderr)
-        for nb in bar:
-            bar.set_postfix_str(nb.stem)
-            os.environ[disclosure.CHAPTER_ENV] = nb.stem
-            target = out / nb.name
-            t0 = time.perf_counter()
-            try:
-                papermill.execute_notebook(
-                    str(nb), str(target), parameters=params, kernel_name="python3",
-                    cwd=str(paths.CHAPTERS), progress_bar=False, log_output=False,
-                    kernel_manager_class=quiet_kernel_manager(),
-                )
-            except Exception as exc:  # papermill raises PapermillExecutionError and others
-                raise RunError(f"chapter {nb.stem} failed: {_last_line(exc)}") from None
-            timings[nb.stem] = round(time.perf_counter() - t0, 2)
+        shown = Progress(study, len(todo), enabled=progress)
+        try:
+            for nb in todo:
+                hooks = shown.chapter(nb)
+                os.environ[disclosure.CHAPTER_ENV] = nb.stem
+                target = out / nb.name
+                t0 = time.perf_counter()
+                try:
+                    execute_chapter(nb, target, params, hooks)
+                except Exception as exc:  # papermill raises PapermillExecutionError and others
+                    raise RunError(f"chapter {nb.stem} failed: {_last_line(exc)}") from None
+                timings[nb.stem] = round(time.perf_counter() - t0, 2)
+                shown.chapter_done(nb, timings[nb.stem])
+        finally:
+            shown.close()
         # inside the try: a shareable run's comparison and book (its scorecard page) are made
         # under the same disclosure policy as its chapters
         summary = _write_comparison(study, results_dir, out)
@@ -248,7 +344,7 @@ def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: d
 
             t0 = time.perf_counter()
             try:
-                runbook.book_step(out, study, todo, params, summary, bar_disabled=not progress)
+                runbook.book_step(out, study, todo, params, summary, bar_disabled=not shown.tty)
             except Exception as exc:  # papermill / jupyter-book errors: one line, no traceback
                 raise RunError(f"building the book failed: {_last_line(exc)}") from None
             timings["book"] = round(time.perf_counter() - t0, 2)

@@ -260,10 +260,45 @@ def derive_cutoff(df: pd.DataFrame, cohort: str = "discovery", endpoint: str = "
                   pmethods=maxstat.PVALUE_METHODS) -> maxstat.MaxstatResult:
     """Maximally selected log-rank statistic of IL-6 for ``endpoint`` in ``cohort``
     (R ``maxstat.test(Surv(time, event) ~ il6, smethod = "LogRank")``); low = IL-6 <= cut;
-    ``seed`` seeds the Monte Carlo p-values."""
+    ``seed`` seeds the Monte Carlo p-values.
+
+    The costly p-values are bounded (:data:`helpers.maxstat.MC_BUDGET`,
+    :data:`helpers.maxstat.EXACT_BUDGET`): above 10,001 patients condMC runs fewer than 9,999
+    permutations, and exactGauss is not computed when its quadrature would take too long;
+    :func:`pvalue_notes` says so on the page. The book's cohorts are far below both bounds."""
     sub = cohort_subset(df, cohort)
     return maxstat.maxstat_test(sub, f"{endpoint}_months", f"{endpoint}_event", MARKER,
-                                minprop=minprop, maxprop=maxprop, seed=seed, pmethods=pmethods)
+                                minprop=minprop, maxprop=maxprop, seed=seed, pmethods=pmethods,
+                                mc_budget=maxstat.MC_BUDGET, exact_budget=maxstat.EXACT_BUDGET)
+
+
+def pvalue_notes(results: dict) -> list[str]:
+    """What a page must say when the cost bounds of :func:`derive_cutoff` changed a p-value,
+    for ``{cohort: MaxstatResult}`` (results without p-values or ``None`` are passed over):
+    one note for all bounded condMC p-values (the permutations used per cohort), one per
+    exactGauss not computed. ``[]`` when no bound applied (the book's cohorts)."""
+    bounded, notes = [], []
+    asked = None
+    for cohort, res in results.items():
+        if res is None:
+            continue
+        methods = set(res.pvalues["method"])
+        used, wanted = res.settings.get("n_mc"), res.settings.get("n_mc_requested")
+        if "condMC" in methods and used is not None and wanted is not None and used < wanted:
+            bounded.append(f"{used:,} for the {cohort} cohort ({res.n:,} patient{'s' if res.n != 1 else ''})")
+            asked = wanted
+        for method, why in res.settings.get("not_computed", {}).items():
+            if method in methods:
+                notes.append(f"{cohort.capitalize()} cohort ({res.n:,} patient{'s' if res.n != 1 else ''}): the "
+                             f"{method} p is not computed ({why}); the other corrected p-values are.")
+    if bounded:
+        notes.insert(0, (
+            f"To bound its cost, the conditional Monte Carlo p uses fewer permutations than {asked:,}: "
+            f"{'; '.join(bounded)}. Permutations times patients are kept at about "
+            f"{maxstat.MC_BUDGET:,} (at least {maxstat.MC_MIN:,} permutations), so such a p is resolved to "
+            "about 1 / permutations. At these sizes the asymptotic p-values (Lausen 1994, exact Gauss) "
+            "approximate the same permutation distribution closely."))
+    return notes
 
 
 def resolve_cutoff(df: pd.DataFrame, il6_cutoff, *, cutoff_endpoint: str = "pfs",
@@ -275,7 +310,7 @@ def resolve_cutoff(df: pd.DataFrame, il6_cutoff, *, cutoff_endpoint: str = "pfs"
     (estimate it on ``cutoff_cohort``/``cutoff_endpoint``: ``high_if=">"``)."""
     if isinstance(il6_cutoff, str) and il6_cutoff.strip().lower() == "maxstat":
         res = derive_cutoff(df, cutoff_cohort, cutoff_endpoint, minprop=minprop, maxprop=maxprop,
-                            seed=seed)
+                            seed=seed, pmethods=())  # the cut-off only: atebev_cutoff shows the p-values
         return float(res.cutoff), ">", res
     try:
         value = float(il6_cutoff)
@@ -739,21 +774,52 @@ def t_test_pd_vs_cr_pr(df: pd.DataFrame, cohort: str = "discovery") -> float:
 
 
 def cutoff_stability(df: pd.DataFrame, endpoint: str = "pfs", *, minprop: float = 0.1, maxprop: float = 0.9,
-                     seed: int = 20231) -> pd.DataFrame:
+                     seed: int = 20231, known: dict | None = None) -> pd.DataFrame:
     """The maxstat cut-off of ``endpoint`` chosen in each cohort and in the whole cohort:
     ``cohort``, ``n``, ``cutoff``, ``statistic``, ``p_Lau94``, ``p_condMC`` (NaN where the
-    search cannot run)."""
-    out = []
+    search cannot run). ``attrs["maxstat"]``: ``{cohort: MaxstatResult or None}``, for
+    :func:`pvalue_notes`.
+
+    ``known``: ``{cohort: MaxstatResult}`` of :func:`derive_cutoff` already run on this
+    ``df`` (atebev_cutoff passes its search, saving one condMC); a result made with another
+    endpoint, ``minprop``, ``maxprop`` or ``seed``, or without Lau94 and condMC, is not used."""
+    out, found = [], _Shared()
     for c in COHORTS + ("total",):
         try:
-            r = derive_cutoff(df, c, endpoint, minprop=minprop, maxprop=maxprop, seed=seed,
-                              pmethods=("Lau94", "condMC"))
+            r = (known or {}).get(c)
+            if not _same_search(r, endpoint, minprop, maxprop, seed, ("Lau94", "condMC")) or \
+                    r.n != len(cohort_subset(df, c)[[MARKER, f"{endpoint}_months", f"{endpoint}_event"]].dropna()):
+                r = derive_cutoff(df, c, endpoint, minprop=minprop, maxprop=maxprop, seed=seed,
+                                  pmethods=("Lau94", "condMC"))
+            found[c] = r
             out.append({"cohort": c, "n": r.n, "cutoff": r.cutoff, "statistic": r.statistic,
                         "p_Lau94": r.p("Lau94"), "p_condMC": r.p("condMC")})
         except ValueError:
+            found[c] = None
             out.append({"cohort": c, "n": len(cohort_subset(df, c)), "cutoff": math.nan, "statistic": math.nan,
                         "p_Lau94": math.nan, "p_condMC": math.nan})
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    table.attrs["maxstat"] = found
+    return table
+
+
+def _same_search(res, endpoint: str, minprop: float, maxprop: float, seed: int, methods) -> bool:
+    """Whether ``res`` (a MaxstatResult or None) is :func:`derive_cutoff` of ``endpoint`` with
+    these settings and has the p-values ``methods``."""
+    if res is None:
+        return False
+    st = res.settings
+    return (st.get("time") == f"{endpoint}_months" and st.get("event") == f"{endpoint}_event"
+            and st.get("marker") == MARKER and res.minprop == minprop and res.maxprop == maxprop
+            and st.get("seed") == seed and set(methods) <= set(res.pvalues["method"]))
+
+
+class _Shared(dict):
+    """A dict kept in ``DataFrame.attrs`` and shared, not deep-copied, when pandas copies
+    ``attrs`` (as :class:`Cut`)."""
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 def cohort_outcomes(df: pd.DataFrame, cohort: str) -> dict:
