@@ -424,9 +424,11 @@ def jonckheere_terpstra(values, groups) -> tuple[float, float, float]:
     samples = [x[g == lv] for lv in levels]
     J = 0.0
     for i in range(len(samples)):
+        a = np.sort(samples[i])      # #(a < b) and #(a == b) per b by binary search: O(n log n)
         for j in range(i + 1, len(samples)):
-            a, b = samples[i][:, None], samples[j][None, :]
-            J += float((a < b).sum() + 0.5 * (a == b).sum())
+            below = np.searchsorted(a, samples[j], side="left")
+            ties = np.searchsorted(a, samples[j], side="right") - below
+            J += float(below.sum() + 0.5 * ties.sum())
     n_i = np.array([len(s) for s in samples], dtype=float)
     N = n_i.sum()
     mean = (N ** 2 - (n_i ** 2).sum()) / 4.0
@@ -570,6 +572,25 @@ def cutoff_searches(deriv: pd.DataFrame, params: Params | None = None) -> tuple[
         searches.append(summary)
         curves.append(curve)
     return (pd.concat(searches, ignore_index=True) if searches else pd.DataFrame()), curves
+
+
+def largest_correction_text(search: pd.DataFrame) -> str:
+    """The marker whose maxstat p is the largest multiple of its uncorrected minimum p (rows of
+    :func:`cutoff_searches`), in words: ``"IL-12: from p = 0.004 to p = 0.097 (the maxstat p is
+    24 times the minimum p)"``. The ratio is undefined where the minimum p is 0 in double
+    precision (below about 1e-308: a large cohort with a strongly separating marker); a marker
+    without a ratio is passed over, and when no marker has one the text says so."""
+    from helpers.prose import p_change
+
+    if search.empty:
+        return "not computed"
+    ratio = pd.to_numeric(search["p_ratio"], errors="coerce")
+    if not np.isfinite(ratio).any():
+        return ("no marker: every minimum log-rank p is 0 in double precision (below 1e-308), "
+                "so the ratio of the maxstat p to it is undefined")
+    worst = search.loc[ratio.where(np.isfinite(ratio)).idxmax()]
+    return (f"{PBIS_MARKERS[worst['marker']][1]}: {p_change(worst['p_min'], worst['p_maxstat'])} "
+            f"(the maxstat p is {worst['p_ratio']:.0f} times the minimum p)")
 
 
 def best_threshold_text(sens: pd.DataFrame) -> str:
