@@ -408,11 +408,22 @@ class CoxResult:
     lr_statistic: float
     lr_dof: int
     lr_p: float
-    concordance: float
     reference: dict
     loglik_null: float = float("nan")
     covariance: pd.DataFrame | None = field(default=None, repr=False)
     iterations: int = 0
+    #: ``(time, event, linear predictor)`` of the rows used: :attr:`concordance` is counted
+    #: from them when first read (no chapter prints it; at 165,000 patients each count costs
+    #: about a second, which every one of a chapter's many Cox fits paid).
+    concordance_inputs: tuple | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def concordance(self) -> float:
+        """Harrell's C of the linear predictor (:func:`concordance_index`), counted on first use."""
+        if not hasattr(self, "_concordance"):
+            t, e, lp = self.concordance_inputs
+            self._concordance = concordance_index(t, e, lp)["concordance"]
+        return self._concordance
 
 
 class _EfronModel:
@@ -636,12 +647,11 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates: list[str],
             "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
         })
     lr = max(2 * (ll - ll0), 0.0)
-    conc = concordance_index(t, e, Xv @ beta)["concordance"]
     return CoxResult(
         table=table, n=len(data), events=int(e.sum()), loglik=ll, lr_statistic=lr,
-        lr_dof=p, lr_p=float(stats.chi2.sf(lr, p)), concordance=conc, reference=used_ref,
+        lr_dof=p, lr_p=float(stats.chi2.sf(lr, p)), reference=used_ref,
         loglik_null=ll0, covariance=pd.DataFrame(cov, index=X.columns, columns=X.columns),
-        iterations=it,
+        iterations=it, concordance_inputs=(t, e, Xv @ beta),
     )
 
 
