@@ -200,3 +200,39 @@ def test_efron_sums_bit_identical_to_the_array_version():
     for got, ref in zip(model._sums(beta), _sums_as_before(model, beta)):
         np.testing.assert_array_equal(got, ref)
     assert model.loglik(beta, derivatives=False) == model.loglik(beta)[0]
+
+
+# --------------------------------------------------------------------------- fit cache
+def test_fitcache_refits_only_identical_content(monkeypatch):
+    """An identical call (another object with the same content) returns the stored fit
+    without refitting; a change of one value in place, of row order or of the options fits
+    again; the result equals survival.cox's."""
+    import warnings
+
+    from helpers import fitcache, survival
+
+    fitcache.clear()
+    rng = np.random.default_rng(8)
+    df = pd.DataFrame({"t": rng.exponential(10, 200).round(1), "e": rng.integers(0, 2, 200),
+                       "x": rng.normal(size=200), "other": 1})
+    fits = []
+    real = survival.cox
+    monkeypatch.setattr(survival, "cox", lambda *a, **k: fits.append(1) or real(*a, **k))
+    first = fitcache.cox(df, "t", "e", ["x"])
+    pd.testing.assert_frame_equal(first.table, real(df, "t", "e", ["x"]).table)
+    first.table.loc[0, "hr"] = -1.0                           # a caller's change stays its own
+    again = fitcache.cox(df.copy().assign(other=2), "t", "e", ["x"])   # unused column changed
+    assert len(fits) == 1 and again.table.loc[0, "hr"] > 0
+    df.loc[5, "x"] += 1e-9                                    # same object, one value changed
+    assert fitcache.cox(df, "t", "e", ["x"]).table.loc[0, "coef"] != again.table.loc[0, "coef"]
+    fitcache.cox(df.iloc[::-1], "t", "e", ["x"])               # row order
+    fitcache.cox(df, "t", "e", ["x"], ties="breslow")          # options
+    assert len(fits) == 4
+    # a fit that warns warns again from the store (callers turn warnings into notes)
+    sep = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6, 7, 8.0], "e": [1, 1, 1, 1, 0, 0, 0, 0], "g": [1, 1, 1, 1, 0, 0, 0, 0]})
+    for _ in range(2):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fitcache.cox(sep, "t", "e", ["g"])
+        assert any(issubclass(w.category, RuntimeWarning) and "converge" in str(w.message) for w in caught)
+    assert len(fits) == 5

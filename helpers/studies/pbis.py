@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers import scores, survival
+from helpers import fitcache, scores, survival
 from helpers.studies import StudyParams, check_section, param, rows
 
 STUDY = "pbis"
@@ -239,7 +239,7 @@ def outcome_comparison(df: pd.DataFrame, endpoint: str, group: str = "pbis_high"
     notes = []
     if d[group].nunique() == 2 and d[event].sum() > 0:
         (res, lr), notes = fit_quietly(
-            lambda: (survival.cox(d, time, event, [group]), survival.logrank(d, time, event, group)),
+            lambda: (fitcache.cox(d, time, event, [group]), survival.logrank(d, time, event, group)),
             f"{OUTCOME_LABELS[endpoint]}, PBIShi vs PBISlo")
         row = res.table.iloc[0]
         hr, lower, upper, p_wald = float(row.hr), float(row.lower), float(row.upper), float(row.p)
@@ -304,7 +304,7 @@ def sensitivity_thresholds(df: pd.DataFrame, thresholds=None) -> pd.DataFrame:
             r = dict(endpoint=ep, threshold=k, n_high=n_high, n_low=len(d) - n_high,
                      hr=math.nan, lower=math.nan, upper=math.nan, p=math.nan)
             if 0 < n_high < len(d):
-                t = survival.cox(d, time, event, ["ge"]).table.iloc[0]
+                t = fitcache.cox(d, time, event, ["ge"]).table.iloc[0]
                 r.update(hr=float(t.hr), lower=float(t.lower), upper=float(t.upper), p=float(t.p))
             rows.append(r)
     out = pd.DataFrame(rows)
@@ -331,7 +331,7 @@ def univariable_markers(df: pd.DataFrame, markers=None) -> pd.DataFrame:
                 continue
             d = df[[time, event, m]].dropna().copy()
             d["log2_marker"] = np.log2(pd.to_numeric(d[m]).clip(lower=0) + 1.0)
-            res = survival.cox(d, time, event, ["log2_marker"])
+            res = fitcache.cox(d, time, event, ["log2_marker"])
             t = res.table.iloc[0]
             short = PBIS_MARKERS[m][0] if m in PBIS_MARKERS else CYTOKINE_IDS[m]
             rows.append(dict(endpoint=ep, marker=m, id=short, hr=float(t.hr), lower=float(t.lower),
@@ -472,7 +472,7 @@ def multivariable(df: pd.DataFrame, outcome: str, score: str, adjust: list[str])
         t = t.rename(columns={"or": "estimate"})
     else:
         time, event = ENDPOINTS[outcome]
-        res, notes = fit_quietly(lambda: survival.cox(df, time, event, [score] + adjust), what)
+        res, notes = fit_quietly(lambda: fitcache.cox(df, time, event, [score] + adjust), what)
         t = res.table.rename(columns={"hr": "estimate"})
         t["n"] = res.n
     t.insert(0, "outcome", outcome)
