@@ -7,9 +7,11 @@ is :func:`helpers.survival.cox` with the result kept for the next identical call
 
 "Identical" is decided by content, never by object identity: the key is a BLAKE2b digest of
 the bytes of the columns the model uses (values, dtypes, categories, row order) with the
-column names and the options, so a different or changed table can never return a stored
-fit. At most :data:`MAX_FITS` fits are kept (least recently used dropped first), which
-bounds the memory at a few MB per fit at 165,000 patients.
+column names, the options and the fitting code (``survival.cox`` and what it uses, so a
+patched method in a test is never answered by a fit of the original), so a different or
+changed table can never return a stored fit. At most :data:`MAX_FITS` fits are kept (least
+recently used dropped first), which bounds the memory at a few MB per fit at 165,000
+patients.
 """
 from __future__ import annotations
 
@@ -55,8 +57,11 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates, reference: dict | N
     (an identical call raises again)."""
     covariates = list(covariates)
     cols = [c for c in dict.fromkeys([time, event, *covariates]) if c in df.columns]
+    # the fitting code is part of the key too: a replaced survival.cox (or its CI's z, its
+    # likelihood) never returns a fit made by the one before (the method tests patch them)
+    code = (id(survival.cox), survival.Z95, id(survival._EfronModel), id(survival.concordance_index))
     key = (time, event, tuple(covariates), repr(sorted((reference or {}).items())),
-           repr(sorted(options.items())), tuple(cols), digest(df, cols))
+           repr(sorted(options.items())), tuple(cols), digest(df, cols), code)
     if key in _FITS:
         _FITS.move_to_end(key)
     else:
