@@ -236,3 +236,19 @@ def test_fitcache_refits_only_identical_content(monkeypatch):
             fitcache.cox(sep, "t", "e", ["g"])
         assert any(issubclass(w.category, RuntimeWarning) and "converge" in str(w.message) for w in caught)
     assert len(fits) == 5
+
+
+def test_search_curve_drawn_where_p_underflows():
+    """Where the log-rank p is 0 in double precision the −log10 p curve takes the log of the
+    chi-square tail (finite, continuing the curve) instead of infinity; elsewhere it is
+    -log10(p) exactly."""
+    from scipy import stats
+
+    from helpers import pbis_plots
+
+    chisq = np.array([3.84, 200.0, 1500.0, 2000.0])
+    p = stats.chi2.sf(chisq, 1)
+    assert p[2] == 0.0 and p[3] == 0.0
+    y = pbis_plots.neglog10_p(p, chisq)
+    assert y[0] == -np.log10(p[0]) and y[1] == -np.log10(p[1])
+    assert np.all(np.isfinite(y)) and y[1] < 308 < y[2] < y[3]
