@@ -192,30 +192,50 @@ def match_nearest(df: pd.DataFrame, treatment: str, covariates: list[str], *,
     else:
         raise ValueError(f"m_order must be 'largest', 'smallest', 'data' or 'random', got {m_order!r}")
 
+    # The nearest unused control left and right of a treated unit, found through two
+    # "next unused" pointer forests with path compression (union-find): each control is
+    # removed once and each look-up is amortised near O(1), so matching costs O(n log n) for
+    # the sort instead of the O(n^2) of scanning over the controls already used. Slot
+    # p = j + 1 of ``lp`` stands for sort position j (slot 0: none left); slot j of ``rp``
+    # for position j (slot n: none right). The same neighbours as a linear scan, hence the
+    # same pairs.
+    n_all = len(sorted_d)
+    avail = available.tolist()
+    lp = [p if p == 0 or avail[p - 1] else p - 1 for p in range(n_all + 1)]
+    rp = [p if p == n_all or avail[p] else p + 1 for p in range(n_all + 1)]
+
+    def _root(par, p):
+        r = p
+        while par[r] != r:
+            r = par[r]
+        while par[p] != r:
+            par[p], p = r, par[p]
+        return r
+
+    sd_list = sorted_d.tolist()
+    inf = np.inf
     pairs = []
     for row in seq:
-        ii = pos_of[row]
-        di = sorted_d[ii]
-        left = ii - 1
-        while left >= 0 and not available[left]:
-            left -= 1
-        right = ii + 1
-        while right < len(sorted_d) and not available[right]:
-            right += 1
-        dl = abs(sorted_d[left] - di) if left >= 0 else np.inf
-        dr = abs(sorted_d[right] - di) if right < len(sorted_d) else np.inf
+        ii = int(pos_of[row])
+        di = sd_list[ii]
+        left = _root(lp, ii) - 1           # nearest unused control at a position < ii
+        right = _root(rp, ii + 1)          # nearest unused control at a position > ii
+        has_l, has_r = left >= 0, right < n_all
+        dl = abs(sd_list[left] - di) if has_l else inf
+        dr = abs(sd_list[right] - di) if has_r else inf
         if matchit_451_defect:   # int(abs(diff)) == 0 for every |diff| < 1
-            dl = 0.0 if left >= 0 else np.inf
-            dr = 0.0 if right < len(sorted_d) else np.inf
+            dl = 0.0 if has_l else inf
+            dr = 0.0 if has_r else inf
         elif cal is not None:
             if dl > cal:
-                dl = np.inf
+                dl = inf
             if dr > cal:
-                dr = np.inf
-        if not np.isfinite(dl) and not np.isfinite(dr):
+                dr = inf
+        if dl == inf and dr == inf:
             continue                                       # no control: treated unit dropped
         k = left if dl <= dr else right
-        available[k] = False
+        lp[k + 1] = k                                      # control k is used: skip it
+        rp[k] = k + 1
         pairs.append((row, order_all[k]))
 
     rows, pair_no = [], []

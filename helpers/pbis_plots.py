@@ -66,6 +66,22 @@ def plain_log_ticks(ax, axis: str = "both") -> None:
         getattr(ax, f"set_{name}lim")(lo, hi)
 
 
+def neglog10_p(p, chisq) -> np.ndarray:
+    """−log10 of a 1-df chi-square p-value; where ``p`` is 0 in double precision (below about
+    1e-308: a large cohort) from the log of the tail instead, so the curve is drawn there
+    rather than dropped as infinite. Where ``p > 0``: exactly ``-np.log10(p)``."""
+    from scipy import stats
+
+    p, chisq = np.asarray(p, dtype=float), np.asarray(chisq, dtype=float)
+    with np.errstate(divide="ignore"):
+        out = -np.log10(p)
+    zero = p == 0
+    if zero.any():
+        # 1 df: P(chi2 > x) = 2 P(Z > sqrt(x)); norm.logsf keeps its far tail (chi2.logsf does not)
+        out[zero] = -(np.log(2.0) + stats.norm.logsf(np.sqrt(chisq[zero]))) / np.log(10.0)
+    return out
+
+
 def cutoff_search_grid(search: pd.DataFrame, curves: list, used: dict):
     """The minimum-p search of each PBIS marker (−log10 log-rank p at every candidate cut),
     two panels per row: dashed line the cut with the smallest p, dotted line the cut-off used."""
@@ -77,7 +93,7 @@ def cutoff_search_grid(search: pd.DataFrame, curves: list, used: dict):
             continue
         curve = curves[k]
         marker = curve["marker"].iloc[0]
-        c = curve.assign(neglog10p=-np.log10(curve["p"]))
+        c = curve.assign(neglog10p=neglog10_p(curve["p"], curve["chisq"]))
         log_x = bool((c["cut"] > 0).all())
         plots.maxstat_plot(c, search.set_index("marker").loc[marker, "cutoff_minp"], ax=ax, y="neglog10p",
                            ylabel="−log10 log-rank p", xlabel=study.marker_label(marker), log_x=log_x)

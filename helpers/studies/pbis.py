@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers import scores, survival
+from helpers import fitcache, scores, survival
 from helpers.studies import StudyParams, check_section, param, rows
 
 STUDY = "pbis"
@@ -239,7 +239,7 @@ def outcome_comparison(df: pd.DataFrame, endpoint: str, group: str = "pbis_high"
     notes = []
     if d[group].nunique() == 2 and d[event].sum() > 0:
         (res, lr), notes = fit_quietly(
-            lambda: (survival.cox(d, time, event, [group]), survival.logrank(d, time, event, group)),
+            lambda: (fitcache.cox(d, time, event, [group]), survival.logrank(d, time, event, group)),
             f"{OUTCOME_LABELS[endpoint]}, PBIShi vs PBISlo")
         row = res.table.iloc[0]
         hr, lower, upper, p_wald = float(row.hr), float(row.lower), float(row.upper), float(row.p)
@@ -304,7 +304,7 @@ def sensitivity_thresholds(df: pd.DataFrame, thresholds=None) -> pd.DataFrame:
             r = dict(endpoint=ep, threshold=k, n_high=n_high, n_low=len(d) - n_high,
                      hr=math.nan, lower=math.nan, upper=math.nan, p=math.nan)
             if 0 < n_high < len(d):
-                t = survival.cox(d, time, event, ["ge"]).table.iloc[0]
+                t = fitcache.cox(d, time, event, ["ge"]).table.iloc[0]
                 r.update(hr=float(t.hr), lower=float(t.lower), upper=float(t.upper), p=float(t.p))
             rows.append(r)
     out = pd.DataFrame(rows)
@@ -331,7 +331,7 @@ def univariable_markers(df: pd.DataFrame, markers=None) -> pd.DataFrame:
                 continue
             d = df[[time, event, m]].dropna().copy()
             d["log2_marker"] = np.log2(pd.to_numeric(d[m]).clip(lower=0) + 1.0)
-            res = survival.cox(d, time, event, ["log2_marker"])
+            res = fitcache.cox(d, time, event, ["log2_marker"])
             t = res.table.iloc[0]
             short = PBIS_MARKERS[m][0] if m in PBIS_MARKERS else CYTOKINE_IDS[m]
             rows.append(dict(endpoint=ep, marker=m, id=short, hr=float(t.hr), lower=float(t.lower),
@@ -424,9 +424,11 @@ def jonckheere_terpstra(values, groups) -> tuple[float, float, float]:
     samples = [x[g == lv] for lv in levels]
     J = 0.0
     for i in range(len(samples)):
+        a = np.sort(samples[i])      # #(a < b) and #(a == b) per b by binary search: O(n log n)
         for j in range(i + 1, len(samples)):
-            a, b = samples[i][:, None], samples[j][None, :]
-            J += float((a < b).sum() + 0.5 * (a == b).sum())
+            below = np.searchsorted(a, samples[j], side="left")
+            ties = np.searchsorted(a, samples[j], side="right") - below
+            J += float(below.sum() + 0.5 * ties.sum())
     n_i = np.array([len(s) for s in samples], dtype=float)
     N = n_i.sum()
     mean = (N ** 2 - (n_i ** 2).sum()) / 4.0
@@ -470,7 +472,7 @@ def multivariable(df: pd.DataFrame, outcome: str, score: str, adjust: list[str])
         t = t.rename(columns={"or": "estimate"})
     else:
         time, event = ENDPOINTS[outcome]
-        res, notes = fit_quietly(lambda: survival.cox(df, time, event, [score] + adjust), what)
+        res, notes = fit_quietly(lambda: fitcache.cox(df, time, event, [score] + adjust), what)
         t = res.table.rename(columns={"hr": "estimate"})
         t["n"] = res.n
     t.insert(0, "outcome", outcome)
@@ -570,6 +572,25 @@ def cutoff_searches(deriv: pd.DataFrame, params: Params | None = None) -> tuple[
         searches.append(summary)
         curves.append(curve)
     return (pd.concat(searches, ignore_index=True) if searches else pd.DataFrame()), curves
+
+
+def largest_correction_text(search: pd.DataFrame) -> str:
+    """The marker whose maxstat p is the largest multiple of its uncorrected minimum p (rows of
+    :func:`cutoff_searches`), in words: ``"IL-12: from p = 0.004 to p = 0.097 (the maxstat p is
+    24 times the minimum p)"``. The ratio is undefined where the minimum p is 0 in double
+    precision (below about 1e-308: a large cohort with a strongly separating marker); a marker
+    without a ratio is passed over, and when no marker has one the text says so."""
+    from helpers.prose import p_change
+
+    if search.empty:
+        return "not computed"
+    ratio = pd.to_numeric(search["p_ratio"], errors="coerce")
+    if not np.isfinite(ratio).any():
+        return ("no marker: every minimum log-rank p is 0 in double precision (below 1e-308), "
+                "so the ratio of the maxstat p to it is undefined")
+    worst = search.loc[ratio.where(np.isfinite(ratio)).idxmax()]
+    return (f"{PBIS_MARKERS[worst['marker']][1]}: {p_change(worst['p_min'], worst['p_maxstat'])} "
+            f"(the maxstat p is {worst['p_ratio']:.0f} times the minimum p)")
 
 
 def best_threshold_text(sens: pd.DataFrame) -> str:

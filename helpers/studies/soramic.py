@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers import scores, survival
+from helpers import fitcache, scores, survival
 from helpers.schemas import soramic as _schema
 from helpers.results import fmt_estimate, fmt_number, fmt_p
 from helpers.studies import StudyParams, check_section, param, rows
@@ -500,7 +500,7 @@ def fit_cox(df: pd.DataFrame, time: str, event: str, terms) -> dict:
     with warnings.catch_warnings(record=True) as caught, np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("always")
         try:
-            res = survival.cox(data, time, event, fit_terms)
+            res = fitcache.cox(data, time, event, fit_terms)
         except ValueError as err:
             return dict(table=empty.assign(note=f"{NOT_ESTIMABLE}: {err}"), n=n, events=events)
     tab = res.table[["term", "hr", "lower", "upper", "p", "coef", "se"]].copy()
