@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers import maxstat, prose, published, results, scores, survival, tables
+from helpers import fitcache, maxstat, prose, published, results, scores, survival, tables
 from helpers.studies import ParamError, StudyParams, check_section, param
 from helpers.studies import rows as study_rows
 
@@ -482,7 +482,7 @@ def survival_by_group(df: pd.DataFrame, endpoint: str, cohort: str, group: str =
     km = survival.km_table(lab, t, e, "_g")
     summ = survival.km_summary(lab, t, e, "_g")
     lr = survival.logrank(lab, t, e, "_g")
-    cx = survival.cox(sub.assign(**{group: sub[group].astype(int)}), t, e, [group])
+    cx = fitcache.cox(sub.assign(**{group: sub[group].astype(int)}), t, e, [group])
     c = cx.table.iloc[0]
     row = {"cohort": cohort, "endpoint": endpoint, "n": len(sub), "events": int(sub[e].sum())}
     for _, s in summ.iterrows():
@@ -539,7 +539,8 @@ def multivariable(df: pd.DataFrame, endpoint: str, cohort: str = "total",
     missing value are dropped (complete cases: ``n`` of the result; :func:`n_note`)."""
     covs = [c for c in (covariates or list(MV_COVARIATES)) if c in df.columns and df[c].notna().any()]
     sub = _age_scaled(cohort_subset(df, cohort))
-    return survival.cox(sub, f"{endpoint}_months", f"{endpoint}_event", covs)
+    # fitcache: reproduce("figure3") and the page fit the same model; fitted once
+    return fitcache.cox(sub, f"{endpoint}_months", f"{endpoint}_event", covs)
 
 
 def _age_scaled(df: pd.DataFrame) -> pd.DataFrame:
