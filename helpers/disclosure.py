@@ -556,7 +556,54 @@ def _complementary(out, counts, state, already, leaves, k, size_rows) -> None:
     count_cols = [j for j in range(ncol) if (~np.isnan(counts[:, j]) | already[:, j]).any()]
     if len(count_cols) < 1:
         return
-    for block in _blocks(out, leaves):
+    blocks = _blocks(out, leaves)
+    blocks += _partitions(out, counts, already, count_cols, size_rows, blocks)
+    before = None
+    while before is None or (state != before).any():   # until no block changes another
+        before = state.copy()
+        _complementary_blocks(out, counts, state, already, leaves, k, size_rows, count_cols, blocks)
+
+
+_N_PCT_VALUE = re.compile(r"^\s*(\d+)\s*\(\s*(\d+(?:\.\d+)?)\s*%?\s*\)\s*$")
+
+
+def _partitions(out, counts, already, count_cols, size_rows, blocks) -> list[list[int]]:
+    """Runs of consecutive rows that add up to their columns' group sizes in every column (a
+    table with one row per level and no ``variable`` column: ECOG 0, ECOG 1, ECOG missing):
+    each is a two-way table whose column totals are known (from a size row or from the
+    ``n (%)`` cells, n / % x 100), so it is suppressed as a block too."""
+    sizes = {}
+    for j in count_cols:
+        from_row = [counts[i, j] for i in size_rows if not np.isnan(counts[i, j])]
+        if from_row:
+            sizes[j] = from_row[0]
+            continue
+        guesses = []
+        for i in range(len(out)):
+            m = _N_PCT_VALUE.match(out.iat[i, j]) if isinstance(out.iat[i, j], str) else None
+            if m and float(m.group(2)) > 0:
+                guesses.append(round(int(m.group(1)) * 100 / float(m.group(2))))
+        if guesses:
+            sizes[j] = max(set(guesses), key=guesses.count)
+    if any(j not in sizes for j in count_cols):
+        return []
+    target = np.array([sizes[j] for j in count_cols], dtype=float)
+    runs = []
+    for block in blocks:
+        rows = [i for i in block if i not in size_rows
+                and all(not np.isnan(counts[i, j]) and not already[i, j] for j in count_cols)]
+        for a in range(len(rows)):
+            for b in range(a + 2, min(a + 7, len(rows) + 1)):
+                run = rows[a:b]
+                if run != list(range(run[0], run[-1] + 1)) or run == block:
+                    continue
+                if np.allclose(counts[np.ix_(run, count_cols)].sum(axis=0), target):
+                    runs.append(run)
+    return runs
+
+
+def _complementary_blocks(out, counts, state, already, leaves, k, size_rows, count_cols, blocks) -> None:
+    for block in blocks:
         rows = [i for i in block if i not in size_rows
                 and all(not np.isnan(counts[i, j]) or already[i, j] for j in count_cols)]
         if len(rows) < 1:
@@ -785,10 +832,11 @@ _figure_hook = None
 
 
 def check_figures_in_kernel() -> None:
-    """With the policy on, check every figure a cell leaves open before the inline backend
-    shows it (:func:`check_figure`): the output checker's look at the figures. Registered
-    once per kernel, first among the ``post_execute`` callbacks (the inline backend's
-    ``flush_figures`` closes the figures there)."""
+    """With the policy on, check every figure before the inline backend shows it
+    (:func:`check_figure`): the output checker's look at the figures. Registered once per
+    kernel: first among the ``post_execute`` callbacks (the inline backend's
+    ``flush_figures`` shows and closes the figures a cell leaves open there), and before
+    ``plt.show()`` (which shows and closes them within the cell)."""
     global _figure_hook
     try:
         from IPython import get_ipython
@@ -809,6 +857,16 @@ def check_figures_in_kernel() -> None:
 
     _figure_hook = hook
     shell.events.callbacks["post_execute"].insert(0, hook)
+    # plt.show() shows and closes the figures within the cell: check them there too
+    import matplotlib.pyplot as plt
+
+    shown = plt.show
+
+    def show(*args, **kwargs):
+        hook()
+        return shown(*args, **kwargs)
+
+    plt.show = show
 
 
 # --------------------------------------------------------------------------- records
