@@ -431,8 +431,9 @@ def _column_names(table: str) -> list[str]:
     return [grid[(last, c)] for c in range(max((c for r, c in grid if r == last), default=-1) + 1)]
 
 
-#: Pages whose prose counts things other than patients ("reproduces 9 of 11" printed p-values):
-#: their tables are still checked.
+#: Pages whose prose counts things other than patients ("reproduces 9 of 11" printed p-values,
+#: verdicts per study): their table cells are still checked for small counts, but neither
+#: their prose nor the recovery attack (a table of verdict counts is no patient table).
 _PROSE_NOT_PATIENTS = {"summary_scorecard"}
 
 
@@ -484,6 +485,107 @@ def small_cohort(study: str, tag: str):
     return sub
 
 
+def _cells(table: str) -> list[list[str]]:
+    return [[_text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S)
+            if "<td" in row]
+
+
+def _count_of(text: str):
+    m = re.fullmatch(r"(\d+)(?:\s*\(\s*[\d.]+\s*%?\s*\))?|(\d+)\s*/\s*\d+", text.strip())
+    return None if not m else int(m.group(1) or m.group(2))
+
+
+def recovered_cells(private_html: str, shared_html: str, k: int = 10) -> list[str]:
+    """An attack on every table of a shared page with hidden cells (``<k``, ``c``), with the
+    private page of the same run as the truth: the attacker knows each column's group size
+    (from any shown ``n (%)`` cell), that consecutive rows adding up to those sizes are the
+    levels of one characteristic, and that a column equal to the sum of others on every row
+    is their total; a hidden cell is recovered when linear programming over all of these
+    pins it to one value. Returns the recovered cells ("table 2, row 5, column 3")."""
+    from itertools import combinations
+
+    from scipy.optimize import linprog
+
+    found = []
+    tables_p = re.findall(r"<table.*?</table>", private_html, flags=re.S)
+    tables_s = re.findall(r"<table.*?</table>", shared_html, flags=re.S)
+    for n_table, (tp, ts) in enumerate(zip(tables_p, tables_s)):
+        P, S = _cells(tp), _cells(ts)
+        if [len(r) for r in P] != [len(r) for r in S] or not any(c in ("<10", "c") for r in S for c in r):
+            continue
+        names = _column_names(ts)
+        ncol = len(S[0]) if S else 0
+        cols = [j for j in range(1, ncol) if (names[j] if len(names) == ncol else "?") not in _NOT_COUNTS
+                and all(_count_of(r[j]) is not None for r in P if r[j].strip())
+                and any(_count_of(r[j]) is not None for r in P)]
+        rows = [i for i in range(len(P)) if all(_count_of(P[i][j]) is not None for j in cols)]
+        if not cols or not rows:
+            continue
+        truth = {(i, j): _count_of(P[i][j]) for i in rows for j in cols}
+        hidden = [(i, j) for i in rows for j in cols if S[i][j] in ("<10", "c")]
+        if not hidden:
+            continue
+        index = {p: n for n, p in enumerate(hidden)}
+        eqs = []
+
+        def equation(terms, rhs):          # sum(sign * cell) = rhs, shown cells moved right
+            row, b = np.zeros(len(hidden)), float(rhs)
+            for sign, p in terms:
+                if p in index:
+                    row[index[p]] += sign
+                else:
+                    b -= sign * truth[p]
+            if row.any():
+                eqs.append((row, b))
+
+        sizes = {}
+        for j in cols:
+            for r in S:
+                m = re.fullmatch(r"(\d+)\s*\(\s*([\d.]+)\s*%?\s*\)", r[j].strip())
+                if m and float(m.group(2)) > 0:
+                    sizes[j] = round(int(m.group(1)) * 100 / float(m.group(2)))
+        for a in range(len(rows)):       # levels of one characteristic: they fill every group
+            for b in range(a + 1, len(rows) + 1):
+                run = rows[a:b]
+                if sizes and all(sum(truth[(i, j)] for i in run) == sizes[j] for j in sizes):
+                    for j in sizes:
+                        equation([(1, (i, j)) for i in run], sizes[j])
+        for t in cols:
+            others = [j for j in cols if j != t]
+            for size in range(2, len(others) + 1):
+                for parts in combinations(others, size):
+                    if all(truth[(i, t)] == sum(truth[(i, j)] for j in parts) for i in rows):
+                        for i in rows:
+                            equation([(1, (i, t))] + [(-1, (i, j)) for j in parts], 0)
+        if not eqs:
+            continue
+        a_eq = np.array([e[0] for e in eqs])
+        b_eq = np.array([e[1] for e in eqs])
+        bounds = [(1, k - 1) if S[i][j] == "<10" else (0, None) for i, j in hidden]
+        for p, n in index.items():
+            cost = np.zeros(len(hidden))
+            cost[n] = 1
+            lo = linprog(cost, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            hi = linprog(-cost, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            if lo.status == 0 and hi.status == 0 and abs(-hi.fun - lo.fun) < 0.5:
+                found.append(f"table {n_table + 1}, row {p[0] + 1}, column {p[1] + 1}")
+    return found
+
+
+def test_recovery_attack_can_succeed():
+    """The share test's attack finds a cell hidden without complementary suppression."""
+    private = ('<table><thead><tr><th>level</th><th>a</th><th>b</th></tr></thead>'
+               '<tr><td>x</td><td>16 (94.1)</td><td>15 (65.2)</td></tr>'
+               '<tr><td>y</td><td>1 (5.9)</td><td>8 (34.8)</td></tr></table>')
+    naive = private.replace("1 (5.9)", "&lt;10").replace("8 (34.8)", "&lt;10")
+    assert recovered_cells(private, naive) == ["table 1, row 2, column 2", "table 1, row 2, column 3"]
+    with disclosure.using(K):
+        df = pd.DataFrame({"level": ["x", "y"], "a": ["16 (94.1)", "1 (5.9)"], "b": ["15 (65.2)", "8 (34.8)"]})
+        shared = book.table(df).html
+    assert recovered_cells(book.table(df).html, shared) == []
+
+
 def test_small_counts_finds_what_it_should():
     """The share test's scanner (it can fail): a cell, a header and prose with small counts."""
     page = ('<table><thead><tr><th rowspan="2">level</th><th colspan="1">Group</th></tr>'
@@ -533,6 +635,11 @@ def test_share_run_on_40_patients(study, tag, tmp_path):
         if f.stem in _PROSE_NOT_PATIENTS:
             text = "".join(re.findall(r"<table.*?</table>", text, flags=re.S))
         assert small_counts(text, _markdown(f.stem)) == [], f.name
+        # no hidden cell follows from what the page shows (an attack with the private page
+        # as the truth)
+        private = out / disclosure.PRIVATE / f.relative_to(share)
+        if f.stem not in _PROSE_NOT_PATIENTS:
+            assert recovered_cells(private.read_text(), text) == [], f.name
     for f in share.glob("results/*.csv"):
         n = pd.read_csv(f)["n"].dropna()
         assert not ((n > 0) & (n < 10)).any(), f.name
