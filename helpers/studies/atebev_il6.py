@@ -1000,7 +1000,7 @@ class Params(StudyParams):
     maxprop: float = param(0.9, meaning="maxstat: largest share of patients in the low group", kind=float)
     seed: int = param(20231, meaning="seeds maxstat's Monte Carlo p-values and the jitter of strip plots",
                       kind=int)
-    min_cell_count: int = param(0, meaning="table counts below this are shown as '<n' (0: show all)",
+    min_cell_count: int = param(0, meaning="counts below this show as '<n' in every table, figure and glued number (helpers.disclosure; 0: every count shown)",
                                 kind=int, unit="patients")
     tcell_file: str = param(meaning="absolute path of the T-cell assay CSV (Fig. 4A-B); None: the shipped "
                                     "illustrative file, with the shipped cohort only", kind=str)

@@ -64,7 +64,7 @@ class Params(StudyParams):
         meaning="IL-8 cut-off: IL-8 strictly above it is 'high' (the paper's pre-specified cut-off)",
         unit="pg/mL", published="soramic_cutoff_il8")
     min_cell_count: int | None = param(
-        0, meaning="Table 1 counts below this are shown as '<n' (0: every count shown)",
+        0, meaning="counts below this show as '<n' in every table, figure and glued number (helpers.disclosure; 0: every count shown)",
         unit="patients", kind=int)
     flow_file: str | None = param(
         meaning="screening table for the flow chart (Fig. 1); none: the shipped one, used only "
