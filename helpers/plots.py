@@ -411,7 +411,11 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
         name = name_of[group]
         if summ is not None and group in summ.index:
             s = summ.loc[group]
-            nr = lambda x: "NR" if _fmt(x, 1) == "NA" else _fmt(x, 1)  # not reached
+            # disclosure control: a time in the tail not drawn (fewer than k at risk) is one
+            # patient's event time: withheld like the steps there
+            end = float(g["time"].max()) if len(g) and len(curves) < len(km) else math.inf
+            nr = lambda x: ("NR" if _fmt(x, 1) == "NA" else
+                            "withheld" if float(x) > end + 1e-9 else _fmt(x, 1))  # not reached
             name += (f" (n = {_disclosure.count_text(s['n'], 'legend')}): {nr(s['median'])} "
                      f"({nr(s['median_lower'])}–{nr(s['median_upper'])})")
             medians.append((group, s["median"]))

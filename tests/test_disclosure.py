@@ -284,6 +284,21 @@ def test_km_comparison_withheld_with_its_group():
     matplotlib.pyplot.close("all")
 
 
+def test_km_median_in_the_undrawn_tail_is_withheld():
+    """A median (or limit) at a time where fewer than k are at risk is one patient's event
+    time: withheld, like the steps there; a time where exactly k are at risk is shown."""
+    km = _km({"big": K + 5})                       # K + 5 - t at risk at time t
+    summary = pd.DataFrame({"group": ["big"], "n": [K + 5], "median": [8.0],
+                            "median_lower": [float(K + 5 - K)], "median_upper": [np.nan]})
+    with disclosure.using(K):
+        ax = plots.km_plot(km, summary=summary)
+    label = ax.get_legend().get_texts()[0].get_text()
+    assert label.endswith(": withheld (5.0–NR)"), label
+    off = plots.km_plot(km, summary=summary).get_legend().get_texts()[0].get_text()
+    assert off.endswith(": 8.0 (5.0–NR)"), off
+    matplotlib.pyplot.close("all")
+
+
 def test_logistic_model_through_protect_model():
     """helpers.regression.logistic states n and events; fewer than k responders (or
     non-responders) leave the terms without estimates."""
