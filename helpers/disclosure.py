@@ -703,13 +703,13 @@ _NOUNS = r"(?:patients?|deaths?|responders?|non-responders?|events?|progressions
 _PCT = r"(?P<pct>,\s*\d+(?:\.\d+)?\s*%|\s*\(\s*\d+(?:\.\d+)?\s*%?\s*\))?"
 _TEXT_RULES = (
     # "3/12, 25.0%" or "3/12 (25.0%)": the count, and the share that gives it away
-    re.compile(r"(?<![\d.<])(?P<k>\d+)\s*/\s*(?P<n>\d+)(?![\d.])" + _PCT),
+    re.compile(r"(?<![\d.<])(?P<k>\d+)\s*/\s*(?P<n>\d+)(?!\d|\.\d)" + _PCT),
     # "3 of 12 (25.0%)", "3 of 12 patients (25.0%)"
-    re.compile(r"(?<![\d.<])(?P<k>\d+) of (?P<n>\d+)(?![\d.])(?P<noun>\s+[A-Za-z-]+)?" + _PCT),
+    re.compile(r"(?<![\d.<])(?P<k>\d+) of (?P<n>\d+)(?!\d|\.\d)(?P<noun>\s+[A-Za-z-]+)?" + _PCT),
     # "3 patients", "7 deaths"
     re.compile(r"(?<![\d.<])(?P<k>\d+)(?P<noun>\s+" + _NOUNS + r")\b"),
     # "n = 7" (a group size in a header or a legend)
-    re.compile(r"(?<![\w.])(?P<pre>n\s*=\s*)(?P<k>\d+)(?![\d.])"),
+    re.compile(r"(?<![\w.])(?P<pre>n\s*=\s*)(?P<k>\d+)(?!\d|\.\d)"),
 )
 
 
@@ -776,8 +776,8 @@ def display_through_renderer() -> None:
 # --------------------------------------------------------------------------- figure check
 _FIG_RULES = (
     re.compile(r"^\s*(?P<k>\d+)\s*$"),                                   # a risk-table / bar number
-    re.compile(r"(?<![\d.<>])(?P<k>\d+)\s*/\s*(?P<n>\d+)(?![\d.])"),        # 3/12
-    re.compile(r"(?<![\w.<>])n\s*=\s*(?P<k>\d+)(?![\d.])"),                 # n = 5
+    re.compile(r"(?<![\d.<>])(?P<k>\d+)\s*/\s*(?P<n>\d+)(?!\d|\.\d)"),        # 3/12
+    re.compile(r"(?<![\w.<>])n\s*=\s*(?P<k>\d+)(?!\d|\.\d)"),                 # n = 5
     re.compile(r"(?<![\d.<>])(?P<k>\d+)\s*\(\s*\d+(?:\.\d+)?\s*%\s*\)"),      # 5 (12.5%)
     re.compile(r"(?<![\d.<>])(?P<k>\d+) (?:of \d+ )?" + _NOUNS + r"\b"),     # 5 patients
 )

@@ -169,6 +169,19 @@ def test_declared_size_row_is_used():
         book.table(df, size_rows=[7])
 
 
+def test_group_sizes_in_headers_captions_and_notes():
+    """A group size printed in a header label, the caption or a note ("High (n = 7)")."""
+    df = pd.DataFrame({"characteristic": ["Male"], "low": ["20 (66.7)"], "high": ["0 (0.0)"]})
+    kw = dict(labels={"low": f"Low (n\u00a0=\u00a0{K})", "high": f"High (n\u00a0=\u00a0{K - 1})"},
+              caption=f"By group (n = {K - 1} high)", note=f"High: n = {K - 1}.")
+    with disclosure.using(K):
+        html_text = book.table(df, **kw).html
+    assert f"n\u00a0=\u00a0{K})" in html_text and f"=\u00a0{K - 1})" not in html_text
+    assert f"n = {K - 1}" not in html_text
+    assert "<caption>By group (n = &lt;10 high)</caption>" in html_text and "High: n = &lt;10." in html_text
+    assert f"n = {K - 1}" in book.table(df, **kw).html          # off: unchanged
+
+
 def test_statistics_of_a_small_group_are_withheld():
     """Mean / median rows of a group smaller than k: withheld; a group of exactly k: shown."""
     with disclosure.using(K):
@@ -380,6 +393,8 @@ def test_check_outputs_finds_ids_rows_and_paths(tmp_path):
     ("response rate (3/12, 25.0%) vs (8/15, 53.3%)", "response rate (<10/12) vs (<10/15)"),
     ("3 of 40 patients (7.5%)", "<10 of 40 patients"),
     ("12/13 (92.3%)", ">3/13"),                          # 1 non-responder would follow
+    ("Responders: 3/12.", "Responders: <10/12."),        # at the end of a sentence
+    ("IL-6 high (n = 9).", "IL-6 high (n = <10)."),
     ("10 of 40 (25.0%) and 9 deaths", "10 of 40 (25.0%) and <10 deaths"),
     ("HR 2.10 (95% CI 1.10-4.00), p = 0.020", "HR 2.10 (95% CI 1.10-4.00), p = 0.020"),
 ])
