@@ -349,7 +349,8 @@ def table(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 
           labels: Mapping | None = None, kinds: Mapping | None = None,
           groups: Mapping | None = None, test: str | None = None,
           note: str | Iterable[str] | None = None, index: bool = False,
-          compact: bool | None = None, csv_name: str | None = None, na_rep: str = "") -> Table:
+          compact: bool | None = None, csv_name: str | None = None, na_rep: str = "",
+          size_rows=None) -> Table:
     """The HTML of a table as the book shows it (see the module docstring).
 
     Parameters
@@ -380,12 +381,19 @@ def table(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 
         File name offered by the CSV download link of a compact table.
     na_rep
         Text for a missing number (default empty; e.g. ``"NR"`` for a median not reached).
+    size_rows
+        The rows that hold group sizes (the column totals of the counts below them): index
+        labels of ``df`` or a boolean mask. Disclosure control
+        (:func:`helpers.disclosure.protect_frame`) reads a bare whole number in them as a
+        count of patients and uses them as the shown totals for complementary suppression.
+        Default ``None``: found by the row label ("n", "Patients, n", ...), a fallback.
     """
     if not isinstance(df, pd.DataFrame):
         if isinstance(df, pd.Series):
             df = df.to_frame()
         else:
             raise TypeError(f"show: expected a pandas DataFrame, got {type(df).__name__}")
+    size_pos = _disclosure.row_positions(df, size_rows)
     if index:
         df = df.reset_index()
     if _is_comparison(df) and compact is not False:
@@ -405,7 +413,14 @@ def table(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 
         texts.append([_fmt_cell(v, kind, d, na_rep) for v in values])
     # disclosure control (helpers.disclosure): small counts, complementary cells, withheld
     # estimates; a no-op unless a policy is set (the shipped book is unchanged)
-    frame, sdc_notes = _disclosure.protect_frame(frame, col_kinds, where=caption or "table")
+    frame, sdc_notes = _disclosure.protect_frame(frame, col_kinds, where=caption or "table",
+                                                size_rows=size_pos)
+    if _disclosure.policy().on:  # a group size in a header ("High (n = 7)"), caption or note
+        where = caption or "table"
+        labels = {key: _disclosure.protect_text(v, where) if isinstance(v, str) else v
+                  for key, v in (labels or {}).items()} or None
+        caption = _disclosure.protect_text(caption, where) if caption else caption
+        note = [_disclosure.protect_text(n, where) for n in ([note] if isinstance(note, str) else list(note or []))]
     if sdc_notes:
         texts = [[_fmt_cell(v, kind, d, na_rep) for v in frame.iloc[:, j]]
                  for j, (kind, d) in enumerate(zip(col_kinds, col_digits))]
@@ -457,7 +472,7 @@ def show(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 2
 
     Existing calls ``show(df, caption=..., digits=...)`` keep working; new keywords:
     ``labels``, ``kinds``, ``groups``, ``test``, ``note``, ``index``, ``compact``, ``csv_name``,
-    ``na_rep``.
+    ``na_rep``, ``size_rows`` (the group-size rows, for disclosure control).
     """
     from IPython.display import HTML, display
 

@@ -176,6 +176,7 @@ def from_kernel() -> Policy:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > policy().k:
         set_policy(int(value), "chapter parameter min_cell_count")
     display_through_renderer()
+    check_figures_in_kernel()
     return policy()
 
 
@@ -280,33 +281,7 @@ def suppress_matrix(counts, primary=None, row_totals: bool = True, col_totals: b
         small[r, :c] = (full[r, :c] > 0) & (full[r, :c] < k)
         small[r, c] = 0 < full[r, c] < k
     state[small & (state != "absent")] = "primary"
-
-    def lines():
-        for i in range(r + 1):
-            yield [(i, j) for j in range(c + 1)]
-        for j in range(c + 1):
-            yield [(i, j) for i in range(r + 1)]
-
-    changed = True
-    while changed:
-        changed = False
-        for line in lines():
-            total = line[-1]
-            if state[total] == "absent":
-                continue  # no total shown for this line: nothing follows by subtraction
-            hidden = [p for p in line if state[p] in ("primary", "secondary")]
-            if len(hidden) != 1:
-                continue
-            candidates = [p for p in line[:-1] if state[p] == "show"]
-            if not candidates:
-                candidates = [total] if state[total] == "show" else []
-            if not candidates:
-                continue
-            nonzero = [p for p in candidates if full[p] > 0]
-            pick = min(nonzero or candidates, key=lambda p: (full[p], p))
-            state[pick] = "secondary"
-            changed = True
-    return state
+    return _resuppress(x, state, k)
 
 
 def recoverable(counts, state, k: int) -> list[tuple[int, int]]:
@@ -368,6 +343,17 @@ _N_COLUMNS = {"n", "patients", "n_patients", "events", "n_events", "n_event", "r
 _ROW_KEYS = ("variable", "label", "characteristic", "row")
 
 
+#: A group's size column: ``n_low`` / ``low_n`` (its statistics end or start with ``low``).
+_GROUP_N = re.compile(r"^n_(\w+)$|^(\w+)_n$")
+
+
+def _shown(value) -> bool:
+    """A cell that shows something (not empty, not missing)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return str(value).strip() not in ("", "nan", "NaN", "<NA>")
+
+
 def _leaf(name) -> str:
     return str(name[-1] if isinstance(name, tuple) else name).strip()
 
@@ -391,7 +377,25 @@ def _cell_count(value, kind: str, count_row: bool):
 _COUNT_ROW = re.compile(r"^(?:n|n \(patients\)|(?:number of )?patients\b.*)$")
 
 
+def row_positions(frame: pd.DataFrame, rows) -> list[int] | None:
+    """Positions of ``rows`` (index labels of ``frame``, or a boolean mask of its length) in
+    ``frame``; ``None`` stays ``None`` (then the label fallback :func:`_is_count_row` is used)."""
+    if rows is None:
+        return None
+    if isinstance(rows, (pd.Series, np.ndarray)) and np.asarray(rows).dtype == bool:
+        mask = np.asarray(rows, dtype=bool)
+        if len(mask) != len(frame):
+            raise ValueError(f"size_rows: a mask of {len(mask)} rows for a table of {len(frame)}")
+        return [int(i) for i in np.flatnonzero(mask)]
+    rows = [rows] if np.isscalar(rows) else list(rows)
+    missing = [r for r in rows if r not in frame.index]
+    if missing:
+        raise ValueError(f"size_rows: {missing} not in the table's index")
+    return sorted({int(i) for r in rows for i in np.flatnonzero(frame.index == r)})
+
+
 def _is_count_row(frame: pd.DataFrame, i: int) -> bool:
+    """Fallback when the caller declares no ``size_rows``: a group-size row by its label."""
     for key in _ROW_KEYS:
         if key in [_leaf(c) for c in frame.columns]:
             j = [_leaf(c) for c in frame.columns].index(key)
@@ -400,8 +404,12 @@ def _is_count_row(frame: pd.DataFrame, i: int) -> bool:
     return False
 
 
-def protect_frame(frame: pd.DataFrame, kinds: list[str], where: str = "table"):
+def protect_frame(frame: pd.DataFrame, kinds: list[str], where: str = "table", size_rows=None):
     """Apply the policy to a table about to be shown.
+
+    ``size_rows``: positions of the rows of group sizes (declared by the caller through
+    :func:`helpers.book.show`); ``None`` falls back to finding them by their label
+    (:data:`_COUNT_ROW`).
 
     Returns ``(frame, notes)``: a copy with small counts as ``"<k"`` (their percentages
     blanked), complementary cells as ``"c"`` and withheld estimates as ``"withheld"``, and
@@ -415,8 +423,10 @@ def protect_frame(frame: pd.DataFrame, kinds: list[str], where: str = "table"):
     leaves = [_leaf(c).lower() for c in out.columns]
     counts = np.full((nrow, ncol), np.nan)
     stat = leaves.index("statistic") if "statistic" in leaves else None
+    sizes = (set(size_rows) if size_rows is not None
+             else {i for i in range(nrow) if _is_count_row(out, i)})
     for i in range(nrow):
-        count_row = _is_count_row(out, i)
+        count_row = i in sizes
         if stat is not None and str(out.iat[i, stat]).strip().lower() not in ("n", "n (%)", "", "nan"):
             continue  # a row of means, medians...: no counts in it
         for j in range(ncol):
@@ -431,7 +441,7 @@ def protect_frame(frame: pd.DataFrame, kinds: list[str], where: str = "table"):
             if isinstance(out.iat[i, j], str) and out.iat[i, j].strip().startswith("<") \
                     and re.fullmatch(r"<\d+", out.iat[i, j].strip()):
                 already[i, j] = True   # suppressed upstream (e.g. table_one(min_count=...))
-    _complementary(out, counts, state, already, leaves, pol.k)
+    _complementary(out, counts, state, already, leaves, pol.k, sorted(sizes))
 
     notes, n_primary, n_secondary, n_withheld = [], 0, 0, 0
     pct_cols = [j for j, name in enumerate(leaves) if any(w in name for w in _PCT_NAMES)]
@@ -457,6 +467,26 @@ def protect_frame(frame: pd.DataFrame, kinds: list[str], where: str = "table"):
                 if j not in pct_cols and state[i, j] == "show" and not pd.isna(frame.iat[i, j]):
                     out.iat[i, j] = WITHHELD
                     n_withheld += 1
+        # a group's size in its own column (n_low beside mean_low, sd_low): its statistics go
+        for j, name in enumerate(leaves):
+            m = _GROUP_N.match(name)
+            if not m or state[i, j] != "primary":
+                continue
+            g = m.group(1) or m.group(2)
+            for jj, other in enumerate(leaves):
+                if jj != j and (other.endswith("_" + g) or other.startswith(g + "_")) \
+                        and state[i, jj] == "show" and _shown(frame.iat[i, jj]) \
+                        and np.isnan(counts[i, jj]):
+                    out.iat[i, jj] = WITHHELD
+                    n_withheld += 1
+    # a group-size row with a small group: that column's means, medians... (a statistic of
+    # fewer than k patients) are withheld; its counts are small themselves
+    for j in sorted({j for i in sizes for j in range(ncol) if state[i, j] == "primary"}):
+        for i in range(nrow):
+            if i not in sizes and state[i, j] == "show" and np.isnan(counts[i, j]) \
+                    and _shown(frame.iat[i, j]):
+                out.iat[i, j] = WITHHELD
+                n_withheld += 1
     if n_primary or any(already.ravel()):
         notes.append(f"{pol.small}: fewer than {pol.k} patients (from 1 to {pol.k - 1}), not shown "
                      "so that no patient can be singled out; percentages from such counts are not shown.")
@@ -491,61 +521,181 @@ def _blocks(out: pd.DataFrame, leaves: list[str]) -> list[list[int]]:
     return blocks
 
 
-def _complementary(out, counts, state, already, leaves, k) -> None:
-    """Find the shown margins of each block of count cells and hide complementary cells."""
+def _total_relations(sub: np.ndarray, leaves: list[str]) -> list[tuple[int, list[int]]]:
+    """The total columns of a block: ``(t, parts)`` where column ``t`` equals the sum of the
+    columns ``parts`` on every row (an "All" column beside IL-6 low/high and IL-8 low/high
+    is the total of each pair). Searched over every subset of two or more other columns;
+    a relation found by chance only hides more."""
+    from itertools import combinations
+
+    m = sub.shape[1]
+    found = []
+    if m < 3 or len(sub) < 2 or np.isnan(sub).any():
+        return found
+    for t in range(m):
+        others = [j for j in range(m) if j != t]
+        for size in range(2, len(others) + 1):
+            for parts in combinations(others, size):
+                if not sub[:, t].any():
+                    continue
+                if np.allclose(sub[:, list(parts)].sum(axis=1), sub[:, t]) \
+                        and not any(set(p) < set(parts) for tt, p in found if tt == t):
+                    found.append((t, list(parts)))
+    return found
+
+
+def _complementary(out, counts, state, already, leaves, k, size_rows) -> None:
+    """Find the shown margins of each block of count cells and hide complementary cells.
+
+    Each block (the rows of one variable) is a two-way table with, as shown totals: the
+    group-size row (column totals; also given away by ``n (%)`` cells), and every total
+    column found by :func:`_total_relations` (row totals of its part columns). Each such
+    table is suppressed with :func:`suppress_matrix`, and the tables are gone through again
+    until no cell changes (a cell hidden for one total may call for another elsewhere)."""
     nrow, ncol = counts.shape
     count_cols = [j for j in range(ncol) if (~np.isnan(counts[:, j]) | already[:, j]).any()]
     if len(count_cols) < 1:
         return
-    size_rows = [i for i in range(nrow) if _is_count_row(out, i)]
-    for block in _blocks(out, leaves):
+    blocks = _blocks(out, leaves)
+    blocks += _partitions(out, counts, already, count_cols, size_rows, blocks)
+    before = None
+    while before is None or (state != before).any():   # until no block changes another
+        before = state.copy()
+        _complementary_blocks(out, counts, state, already, leaves, k, size_rows, count_cols, blocks)
+
+
+_N_PCT_VALUE = re.compile(r"^\s*(\d+)\s*\(\s*(\d+(?:\.\d+)?)\s*%?\s*\)\s*$")
+
+
+def _partitions(out, counts, already, count_cols, size_rows, blocks) -> list[list[int]]:
+    """Runs of consecutive rows that add up to their columns' group sizes in every column (a
+    table with one row per level and no ``variable`` column: ECOG 0, ECOG 1, ECOG missing):
+    each is a two-way table whose column totals are known (from a size row or from the
+    ``n (%)`` cells, n / % x 100), so it is suppressed as a block too."""
+    sizes = {}
+    for j in count_cols:
+        from_row = [counts[i, j] for i in size_rows if not np.isnan(counts[i, j])]
+        if from_row:
+            sizes[j] = from_row[0]
+            continue
+        guesses = []
+        for i in range(len(out)):
+            m = _N_PCT_VALUE.match(out.iat[i, j]) if isinstance(out.iat[i, j], str) else None
+            if m and float(m.group(2)) > 0:
+                guesses.append(round(int(m.group(1)) * 100 / float(m.group(2))))
+        if guesses:
+            sizes[j] = max(set(guesses), key=guesses.count)
+    if any(j not in sizes for j in count_cols):
+        return []
+    target = np.array([sizes[j] for j in count_cols], dtype=float)
+    runs = []
+    for block in blocks:
+        rows = [i for i in block if i not in size_rows
+                and all(not np.isnan(counts[i, j]) and not already[i, j] for j in count_cols)]
+        for a in range(len(rows)):
+            for b in range(a + 2, min(a + 7, len(rows) + 1)):
+                run = rows[a:b]
+                if run != list(range(run[0], run[-1] + 1)) or run == block:
+                    continue
+                if np.allclose(counts[np.ix_(run, count_cols)].sum(axis=0), target):
+                    runs.append(run)
+    return runs
+
+
+def _complementary_blocks(out, counts, state, already, leaves, k, size_rows, count_cols, blocks) -> None:
+    for block in blocks:
         rows = [i for i in block if i not in size_rows
                 and all(not np.isnan(counts[i, j]) or already[i, j] for j in count_cols)]
         if len(rows) < 1:
             continue
         sub = counts[np.ix_(rows, count_cols)]
         known = ~np.isnan(sub)
-        # a total column: equals the sum of the other count columns on every (known) row
-        total_col = None
-        if len(count_cols) >= 3 and known.all():
-            for t in range(len(count_cols)):
-                others = np.delete(sub, t, axis=1).sum(axis=1)
-                if np.allclose(others, sub[:, t]):
-                    total_col = t
-                    break
-        elif len(count_cols) >= 3:
-            total_col = len(count_cols) - 1 if any(w in leaves[count_cols[-1]] for w in ("total", "overall", "all")) else None
-        inner_cols = [t for t in range(len(count_cols)) if t != total_col]
-        # column totals: a group-size row the block's cells add up to (or cannot be checked)
-        col_total_row = None
-        for s in size_rows:
-            sizes = counts[s, [count_cols[t] for t in inner_cols]]
-            if np.isnan(sizes).any():
-                continue
-            if not known.all() or np.allclose(sub[:, inner_cols].sum(axis=0), sizes):
-                col_total_row = s
-                break
+        relations = _total_relations(sub, leaves) if known.all() else []
+        if not relations and len(count_cols) >= 3 and not known.all() and \
+                any(w in leaves[count_cols[-1]] for w in ("total", "overall", "all")):
+            relations = [(len(count_cols) - 1, list(range(len(count_cols) - 1)))]
+        totals = {t for t, _ in relations}
+        inner_all = [t for t in range(len(count_cols)) if t not in totals]
         # "n (%)" cells give their column's total away (n / % x 100) even where no total
         # is printed: treat the column totals as shown
         pct_shown = any(isinstance(out.iat[i, count_cols[t]], str)
-                        and _N_PCT.match(out.iat[i, count_cols[t]]) for i in rows for t in inner_cols)
-        inner = np.where(known, sub, 0)[:, inner_cols]
-        primary = (~known[:, inner_cols]) | ((inner > 0) & (inner < k))
+                        and _N_PCT.match(out.iat[i, count_cols[t]]) for i in rows for t in range(len(count_cols)))
+        # column totals: a group-size row the block's cells add up to (or cannot be checked)
+        col_total_row = None
+        for srow in size_rows:
+            sizes = counts[srow, count_cols]
+            if np.isnan(sizes).any():
+                continue
+            if not known.all() or np.allclose(np.where(known, sub, 0).sum(axis=0), sizes):
+                col_total_row = srow
+                break
         col_totals = col_total_row is not None or pct_shown
-        if total_col is None and not col_totals:
+        tables = [(parts, t) for t, parts in relations]
+        if not tables:
+            tables = [(inner_all, None)]
+        if not relations and not col_totals:
             continue
-        st = suppress_matrix(inner, primary=primary, row_totals=total_col is not None,
-                             col_totals=col_totals, k=k)
-        for a, i in enumerate(rows):
-            for b, t in enumerate(inner_cols):
-                if st[a, b] == "secondary" and not already[i, count_cols[t]]:
-                    state[i, count_cols[t]] = "secondary"
-            if total_col is not None and st[a, -1] == "secondary":
-                state[i, count_cols[total_col]] = "secondary"
-        if col_total_row is not None:
-            for b, t in enumerate(inner_cols):
-                if st[-1, b] == "secondary":
-                    state[col_total_row, count_cols[t]] = "secondary"
+
+        def hidden(i, j):
+            return already[i, j] or state[i, j] in ("primary", "secondary")
+
+        changed = True
+        while changed:
+            changed = False
+            for parts, t in tables:
+                cols = parts + ([t] if t is not None else [])
+                inner = np.where(known, sub, 0)[:, parts]
+                primary = np.array([[hidden(i, count_cols[c]) or not known[a, c] for c in parts]
+                                    for a, i in enumerate(rows)], dtype=bool)
+                st = suppress_matrix(inner, primary=primary, row_totals=t is not None,
+                                     col_totals=col_totals, k=k)
+                # a total cell hidden already counts as hidden: re-run with it marked
+                if t is not None:
+                    for a, i in enumerate(rows):
+                        if hidden(i, count_cols[t]) and st[a, -1] == "show":
+                            st[a, -1] = "primary"
+                    st = _resuppress(inner, st, k)
+                for a, i in enumerate(rows):
+                    for b, c in enumerate(cols):
+                        j = count_cols[c]
+                        if st[a, b if c != t else -1] == "secondary" and not hidden(i, j):
+                            state[i, j] = "secondary"
+                            changed = True
+                if col_total_row is not None:
+                    for b, c in enumerate(parts):
+                        j = count_cols[c]
+                        if st[-1, b] == "secondary" and state[col_total_row, j] == "show":
+                            state[col_total_row, j] = "secondary"
+                            changed = True
+
+
+def _resuppress(inner: np.ndarray, state: np.ndarray, k: int) -> np.ndarray:
+    """Continue :func:`suppress_matrix`'s line rule from a given state (cells already hidden
+    stay hidden)."""
+    full = _with_margins(np.asarray(inner, dtype=float))
+    r, c = np.asarray(inner).shape
+    state = state.copy()
+    lines = [[(i, j) for j in range(c + 1)] for i in range(r + 1)]
+    lines += [[(i, j) for i in range(r + 1)] for j in range(c + 1)]
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            total = line[-1]
+            if state[total] == "absent":
+                continue
+            hid = [p for p in line if state[p] in ("primary", "secondary")]
+            if len(hid) != 1:
+                continue
+            candidates = [p for p in line[:-1] if state[p] == "show"] or \
+                ([total] if state[total] == "show" else [])
+            if not candidates:
+                continue
+            nonzero = [p for p in candidates if full[p] > 0]
+            pick = min(nonzero or candidates, key=lambda p: (full[p], p))
+            state[pick] = "secondary"
+            changed = True
+    return state
 
 
 # --------------------------------------------------------------------------- prose
@@ -553,17 +703,20 @@ _NOUNS = r"(?:patients?|deaths?|responders?|non-responders?|events?|progressions
 _PCT = r"(?P<pct>,\s*\d+(?:\.\d+)?\s*%|\s*\(\s*\d+(?:\.\d+)?\s*%?\s*\))?"
 _TEXT_RULES = (
     # "3/12, 25.0%" or "3/12 (25.0%)": the count, and the share that gives it away
-    re.compile(r"(?<![\d.<])(?P<k>\d+)\s*/\s*(?P<n>\d+)(?![\d.])" + _PCT),
+    re.compile(r"(?<![\d.<])(?P<k>\d+)\s*/\s*(?P<n>\d+)(?!\d|\.\d)" + _PCT),
     # "3 of 12 (25.0%)", "3 of 12 patients (25.0%)"
-    re.compile(r"(?<![\d.<])(?P<k>\d+) of (?P<n>\d+)(?![\d.])(?P<noun>\s+[A-Za-z-]+)?" + _PCT),
+    re.compile(r"(?<![\d.<])(?P<k>\d+) of (?P<n>\d+)(?!\d|\.\d)(?P<noun>\s+[A-Za-z-]+)?" + _PCT),
     # "3 patients", "7 deaths"
     re.compile(r"(?<![\d.<])(?P<k>\d+)(?P<noun>\s+" + _NOUNS + r")\b"),
+    # "n = 7" (a group size in a header or a legend)
+    re.compile(r"(?<![\w.])(?P<pre>n\s*=\s*)(?P<k>\d+)(?!\d|\.\d)"),
 )
 
 
 def protect_text(text: str, where: str = "prose") -> str:
     """A piece of prose with every small count written as ``<k``: ``k/n`` and ``k of n``
-    (with the percentage that follows, which would give ``k`` away) and ``k patients``.
+    (with the percentage that follows, which would give ``k`` away), ``k patients`` and
+    ``n = k``.
     For prose built by hand (an f-string in a study module or chapter); the prose helpers
     (:mod:`helpers.prose`) apply the policy themselves. Unchanged with the policy off."""
     pol = policy()
@@ -579,6 +732,8 @@ def protect_text(text: str, where: str = "prose") -> str:
         if not (pol.hides(k) or pol.hides(n) or (n is not None and pol.hides(n - k))):
             return m.group(0)
         hidden += 1
+        if groups.get("pre") is not None:
+            return groups["pre"] + pol.small
         if n is None:
             return pol.small + m.group("noun")
         sep = "/" if "/" in m.group(0).split(groups["n"])[0] else " of "
@@ -616,6 +771,102 @@ def display_through_renderer() -> None:
     for kind in (pd.DataFrame, pd.Series):
         shell.display_formatter.formatters["text/html"].for_type(kind, as_html)
         shell.display_formatter.formatters["text/plain"].for_type(kind, as_text)
+
+
+# --------------------------------------------------------------------------- figure check
+_FIG_RULES = (
+    re.compile(r"^\s*(?P<k>\d+)\s*$"),                                   # a risk-table / bar number
+    re.compile(r"(?<![\d.<>])(?P<k>\d+)\s*/\s*(?P<n>\d+)(?!\d|\.\d)"),        # 3/12
+    re.compile(r"(?<![\w.<>])n\s*=\s*(?P<k>\d+)(?!\d|\.\d)"),                 # n = 5
+    re.compile(r"(?<![\d.<>])(?P<k>\d+)\s*\(\s*\d+(?:\.\d+)?\s*%\s*\)"),      # 5 (12.5%)
+    re.compile(r"(?<![\d.<>])(?P<k>\d+) (?:of \d+ )?" + _NOUNS + r"\b"),     # 5 patients
+)
+
+
+def small_counts_in(text: str, k: int | None = None, bare: bool = True) -> list[str]:
+    """The pieces of a figure's text that show a count from 1 to ``k - 1``: a bare whole
+    number (a number at risk, a bar label; only if ``bare``: tick labels are axis values),
+    ``k/n``, ``n = k``, ``k (p%)`` and ``k patients``. Empty with the policy off."""
+    k = policy().k if k is None else int(k)
+    if k <= 0 or not isinstance(text, str):
+        return []
+    found = []
+    for rule in _FIG_RULES[(0 if bare else 1):]:
+        for m in rule.finditer(text):
+            values = [int(m.group("k"))] + ([int(m.group("n"))] if "n" in m.groupdict() and m.group("n") else [])
+            if any(0 < v < k for v in values):
+                found.append(m.group(0).strip())
+    return found
+
+
+def figure_texts(fig) -> list[tuple[str, bool]]:
+    """Every text a figure shows, as ``(text, bare)``: ``bare`` is False for tick labels
+    (axis values, where a bare number is no count)."""
+    out = [(t.get_text(), True) for t in fig.texts]
+    if getattr(fig, "_suptitle", None) is not None:
+        out.append((fig._suptitle.get_text(), True))
+    for ax in fig.axes:
+        out += [(t.get_text(), True) for t in ax.texts]
+        out += [(ax.title.get_text(), True), (ax._left_title.get_text(), True),
+                (ax._right_title.get_text(), True)]
+        out += [(t.get_text(), False) for t in ax.get_xticklabels() + ax.get_yticklabels()]
+        out += [(ax.get_xlabel(), False), (ax.get_ylabel(), False)]
+        leg = ax.get_legend()
+        if leg is not None:
+            out += [(t.get_text(), True) for t in leg.get_texts()] + [(leg.get_title().get_text(), True)]
+    return [(t, b) for t, b in out if t]
+
+
+def check_figure(fig, where: str = "figure") -> list[str]:
+    """The small counts a figure would show (:func:`small_counts_in` over
+    :func:`figure_texts`); each is logged as a ``figure leak`` (an output-check failure)."""
+    found = []
+    for text, bare in figure_texts(fig):
+        found += small_counts_in(text, bare=bare)
+    for piece in found:
+        log("figure leak", where, f"a figure shows {piece!r} (a count below {policy().k})")
+    return found
+
+
+_figure_hook = None
+
+
+def check_figures_in_kernel() -> None:
+    """With the policy on, check every figure before the inline backend shows it
+    (:func:`check_figure`): the output checker's look at the figures. Registered once per
+    kernel: first among the ``post_execute`` callbacks (the inline backend's
+    ``flush_figures`` shows and closes the figures a cell leaves open there), and before
+    ``plt.show()`` (which shows and closes them within the cell)."""
+    global _figure_hook
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return
+    shell = get_ipython()
+    if shell is None or not policy().on or _figure_hook is not None:
+        return
+
+    def hook():
+        import sys
+
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is None:
+            return
+        for num in plt.get_fignums():
+            check_figure(plt.figure(num), where=f"figure {num}")
+
+    _figure_hook = hook
+    shell.events.callbacks["post_execute"].insert(0, hook)
+    # plt.show() shows and closes the figures within the cell: check them there too
+    import matplotlib.pyplot as plt
+
+    shown = plt.show
+
+    def show(*args, **kwargs):
+        hook()
+        return shown(*args, **kwargs)
+
+    plt.show = show
 
 
 # --------------------------------------------------------------------------- records
@@ -661,20 +912,28 @@ def protect_record(key: str, estimate, lower, upper, p, n, digits: int, text: st
 
 
 def protect_model(table: pd.DataFrame, n: int, events: int, n_parameters: int | None = None,
-                  what: str = "model"):
+                  what: str = "model", non_events: int | None = None, estimates=None):
     """A regression table as it may be shown: ``(table, note)``.
 
-    The note always reports the model's ``n`` and ``events``. The table is withheld (an
-    empty frame with the same columns) when the model has fewer than ``k`` events, or fewer
-    than ``k`` residual degrees of freedom (``n - n_parameters``, ACRO's rule for
-    regressions), under the current policy.
+    The note always reports the model's ``n`` and ``events``. The table is withheld when the
+    model has fewer than ``k`` events (or, given ``non_events``, fewer than ``k`` patients
+    without the event: a logistic model of a response), or fewer than ``k`` residual degrees
+    of freedom (``n - n_parameters``, ACRO's rule for regressions), under the current policy:
+    an empty frame with the same columns, or, given ``estimates`` (column names), the same
+    rows with those columns empty (so a caller that picks a term's row still finds it).
     """
     pol = policy()
     note = f"{what}: n = {count_text(n, what)}, events = {count_text(events, what)}."
     dof = None if n_parameters is None else n - n_parameters
-    if pol.on and (events < pol.k or n < pol.k or (dof is not None and dof < pol.k)):
+    few = [events] + ([] if non_events is None else [non_events])
+    if pol.on and (any(e < pol.k for e in few) or n < pol.k or (dof is not None and dof < pol.k)):
         log("model", what, f"fewer than {pol.k} events or residual degrees of freedom: withheld")
-        return table.iloc[0:0], note + f" Withheld: fewer than {pol.k} events or residual degrees of freedom."
+        note += f" Withheld: fewer than {pol.k} events or residual degrees of freedom."
+        if estimates is None:
+            return table.iloc[0:0], note
+        out = table.copy()
+        out[list(estimates)] = np.nan
+        return out, note
     return table, note
 
 
@@ -882,6 +1141,13 @@ def run_shareable(staging, study, cohort, chapters, user, digest, progress, html
     files = [f for f in share.rglob("*") if f.is_file() and f.suffix in (".ipynb", ".html", ".csv", ".json", ".md")]
     forbidden = _machine_paths(str(cohort.parent), str(staging), str(final))
     problems = check_outputs(files, cohort_df, forbidden)
+    # figures are images: their texts were checked in the kernels (check_figures_in_kernel)
+    leaks = [i for i in items if i.get("kind") == "figure leak"]
+    items = [i for i in items if i.get("kind") != "figure leak"]
+    if leaks:
+        problems = pd.concat([problems, pd.DataFrame(
+            [dict(file=f"{i['chapter']}.ipynb", check="figure text", detail=f"{i['where']}: {i['reason']}")
+             for i in leaks])], ignore_index=True)
     problems["file"] = [str(Path(f).relative_to(share)) if f and str(f).startswith(str(share)) else f
                         for f in problems["file"]]
     report = write_report(share, Policy(k, "--share" if k == SHARE_DEFAULT else "--min-cell-count"),
@@ -915,7 +1181,8 @@ def write_report(folder, pol: Policy, items: list[dict], problems: pd.DataFrame)
              "## Output checks", ""]
     if problems.empty:
         lines.append("Passed: no patient identifier, no patient-level row and no absolute path "
-                     "of this machine in any file of this folder.")
+                     "of this machine in any file of this folder, and no count below the "
+                     "threshold in the text of any figure.")
     else:
         for r in problems.itertuples(index=False):
             lines.append(f"- **{r.check}** {r.file}: {r.detail}")

@@ -411,8 +411,12 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
         name = name_of[group]
         if summ is not None and group in summ.index:
             s = summ.loc[group]
-            nr = lambda x: "NR" if _fmt(x, 1) == "NA" else _fmt(x, 1)  # not reached
-            name += (f" (n = {int(s['n'])}): {nr(s['median'])} "
+            # disclosure control: a time in the tail not drawn (fewer than k at risk) is one
+            # patient's event time: withheld like the steps there
+            end = float(g["time"].max()) if len(g) and len(curves) < len(km) else math.inf
+            nr = lambda x: ("NR" if _fmt(x, 1) == "NA" else
+                            "withheld" if float(x) > end + 1e-9 else _fmt(x, 1))  # not reached
+            name += (f" (n = {_disclosure.count_text(s['n'], 'legend')}): {nr(s['median'])} "
                      f"({nr(s['median_lower'])}–{nr(s['median_upper'])})")
             medians.append((group, s["median"]))
         ax.step(g["time"], g["survival"], where="post", color=color[group], label=name)
@@ -445,6 +449,10 @@ def km_plot(km, ax=None, *, summary=None, hr=None, logrank=None, risk_times=None
                 ax.vlines(float(m), 0, 0.5, color=color[g], linestyle=":", linewidth=1, zorder=0.5)
 
     notes = []
+    if withheld and (hr is not None or logrank is not None):
+        # disclosure control: a comparison with a withheld group would describe that group
+        hr = logrank = None
+        notes.append("HR and log-rank p withheld with the group")
     if hr is not None:
         h = _one_row(getattr(hr, "table", hr), "hr", ["hr", "lower", "upper"])
         notes.append(f"HR {_fmt(h['hr'])} (95% CI {_fmt(h['lower'])}–{_fmt(h['upper'])})"

@@ -168,6 +168,15 @@ def logistic(df: pd.DataFrame, outcome: str, covariates: list[str],
     with np.errstate(over="ignore"):  # infinite estimates were warned about above
         out = _logistic_table(X.columns, coef.to_numpy(), se.to_numpy(), z.to_numpy())
     out["n"] = len(data)
+    # disclosure control (helpers.disclosure): n and events stated; a model with fewer than k
+    # responses or non-responses, or fewer than k residual df, keeps its rows but no estimates
+    from . import disclosure
+
+    events = int(np.sum(y))
+    out, note = disclosure.protect_model(out, n=len(data), events=events, non_events=len(data) - events,
+                                         n_parameters=X.shape[1] + 1, what=f"logistic model of {outcome}",
+                                         estimates=["coef", "se", "or", "lower", "upper", "z", "p"])
+    out.attrs["disclosure"] = note
     return out
 
 

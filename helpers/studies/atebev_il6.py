@@ -363,25 +363,25 @@ def _table_labels() -> dict:
     return _with_units(TABLE_LABELS)
 
 
-def table1(df: pd.DataFrame, min_count: int = 0) -> pd.DataFrame:
+def table1(df: pd.DataFrame) -> pd.DataFrame:
     """Table 1: total (first), discovery, validation; journal format ``139 (84.2%)``,
     ``61 (55–68)`` (median, type-7 quartiles); SPSS rounding (half up)."""
     variables = _present(df, TABLE1_VARIABLES)
     return tables.table_one(df, "cohort", variables, categorical=[v for v in _CATEGORICAL if v in variables],
-                            nonnormal=["age_years", "il6_pg_ml"], labels=_table_labels(), min_count=min_count,
+                            nonnormal=["age_years", "il6_pg_ml"], labels=_table_labels(),
                             total="Total", total_first=True, yates=False, formats=tables.FORMATS_JOURNAL,
                             levels={k: v for k, v in _ONE_LEVEL.items() if k in variables},
                             rounding="half_up", digits={"age_years": 0, "il6_pg_ml": 2})
 
 
-def table2(df: pd.DataFrame, min_count: int = 0) -> pd.DataFrame:
+def table2(df: pd.DataFrame) -> pd.DataFrame:
     """Table 2: characteristics by IL-6 group with p-values (Pearson chi-square without
     continuity correction, as SPSS prints). Age is shown as median (IQR) as the paper prints
     it, and its p is :data:`AGE_TEST` (:func:`age_t_test`, the test the Methods name), the
     same p the chapter records (:func:`age_tests` lists the alternatives)."""
     variables = _present(df, TABLE2_VARIABLES)
     tab = tables.table_one(df, "il6_group", variables, categorical=[v for v in _CATEGORICAL if v in variables],
-                            nonnormal=["age_years"], labels=_table_labels(), min_count=min_count, yates=False,
+                            nonnormal=["age_years"], labels=_table_labels(), yates=False,
                             formats=tables.FORMATS_JOURNAL,
                             levels={k: v for k, v in _ONE_LEVEL.items() if k in variables},
                             rounding="half_up", digits={"age_years": 0})
@@ -1067,7 +1067,7 @@ class Params(StudyParams):
     maxprop: float = param(0.9, meaning="maxstat: largest share of patients in the low group", kind=float)
     seed: int = param(20231, meaning="seeds maxstat's Monte Carlo p-values and the jitter of strip plots",
                       kind=int)
-    min_cell_count: int = param(0, meaning="table counts below this are shown as '<n' (0: show all)",
+    min_cell_count: int = param(0, meaning="counts below this show as '<n' in every table, figure and glued number (helpers.disclosure; 0: every count shown)",
                                 kind=int, unit="patients")
     tcell_file: str = param(meaning="absolute path of the T-cell assay CSV (Fig. 4A-B); None: the shipped "
                                     "illustrative file, with the shipped cohort only", kind=str)
@@ -1195,7 +1195,7 @@ def _published_ids() -> set:
 
 def _rows_table1(df, params):
     ids = _published_ids()
-    t1 = table1(df, min_count=params.min_cell_count)
+    t1 = table1(df)
     prefixes = {col: pre for col, pre in TABLE1_PREFIXES.items() if f"{col}__n" in t1.columns}
     out = [{"key": r.key, "estimate": r.estimate} for r in table_records(t1, prefixes).itertuples()
            if r.key in ids and pd.notna(r.estimate)]
@@ -1207,7 +1207,7 @@ def _rows_table1(df, params):
 
 def _rows_table2(df, params):
     ids = _published_ids()
-    t2 = table2(df, min_count=params.min_cell_count)
+    t2 = table2(df)
     out = []
     for r in table_records(t2, TABLE2_PREFIXES).itertuples():
         if r.key in ids and pd.notna(r.estimate):

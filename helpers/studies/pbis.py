@@ -107,7 +107,7 @@ class Params(StudyParams):
                                   published="matched_caliper")
     seed: int | None = param(20240617, meaning="Seed of the permutations of the selection-null simulation "
                                                "(NumPy PCG64); stated, fixed", kind=int)
-    min_cell_count: int | None = param(0, meaning="Counts below this are shown as '<n' in the baseline tables",
+    min_cell_count: int | None = param(0, meaning="counts below this show as '<n' in every table, figure and glued number (helpers.disclosure; 0: every count shown)",
                                        unit="patients", kind=int)
 
     def cutoffs(self) -> dict:

@@ -64,7 +64,7 @@ class Params(StudyParams):
         meaning="IL-8 cut-off: IL-8 strictly above it is 'high' (the paper's pre-specified cut-off)",
         unit="pg/mL", published="soramic_cutoff_il8")
     min_cell_count: int | None = param(
-        0, meaning="Table 1 counts below this are shown as '<n' (0: every count shown)",
+        0, meaning="counts below this show as '<n' in every table, figure and glued number (helpers.disclosure; 0: every count shown)",
         unit="patients", kind=int)
     flow_file: str | None = param(
         meaning="screening table for the flow chart (Fig. 1); none: the shipped one, used only "
@@ -342,12 +342,13 @@ def _two_by_two_p(a: int, n1: int, b: int, n2: int) -> dict:
     return out
 
 
-def table_one(df: pd.DataFrame, min_count: int = 0) -> pd.DataFrame:
+def table_one(df: pd.DataFrame) -> pd.DataFrame:
     """Table 1 by IL-6 group and by IL-8 group, long format.
 
     One row per (variable, group) with ``count``, ``n`` (patients in the group), ``percent``
     (of the group, missing included in the denominator as the paper does) and ``text``
-    (``"n (%)"``; counts below ``min_count`` shown as ``"<min_count"``); and one row per
+    (``"n (%)"``; small counts are hidden where the table is shown, by the disclosure policy
+    of :func:`helpers.book.show`); and one row per
     (variable, marker) with ``group = "<marker>_p"`` holding the tests' p-values
     (``p_fisher``, ``p_chisq``, ``p_chisq_yates``; ``p`` = Fisher, see the module docstring).
     Variables whose columns the cohort lacks are left out.
@@ -364,7 +365,7 @@ def table_one(df: pd.DataFrame, min_count: int = 0) -> pd.DataFrame:
         for g, mask in groups.items():
             c, n = int((x[mask] == 1).sum()), int(mask.sum())
             pct = 100 * c / n if n else np.nan
-            text = f"<{min_count}" if 0 < c < min_count else f"{c} ({pct:.1f})"
+            text = f"{c} ({pct:.1f})"
             rows.append(dict(variable=var, label=label, group=g, count=c, n=n, percent=pct, text=text))
         if var in ("ecog1", "ecog_missing", "child_pugh_b", "bclc_c"):
             continue
