@@ -1,5 +1,5 @@
 # Two commands: `make book` and `make test`. Both set up .venv from requirements.txt first.
-# `make check`: the unit tests only (no notebook executes; under a minute), for a fast loop.
+# `make check`: the unit tests only (no notebook executes, no test marked slow; under a minute), for a fast loop.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 PYTHON ?= python3.11
@@ -41,7 +41,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests -q -n 2 --dist loadgroup
 
 check: $(STAMP)
-	$(BIN)/python -m pytest tests -q -n 2 -m "not notebook"
+	$(BIN)/python -m pytest tests -q -n 2 -m "not notebook and not slow"
 
 # Regenerate data/synthetic/ from data/published/ (byte-identical for the same seeds).
 synthetic: $(STAMP)

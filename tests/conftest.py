@@ -74,6 +74,10 @@ def pytest_configure(config):
         "markers", "notebook: starts a Jupyter kernel (executes notebooks); "
                    "`make check` deselects these with -m 'not notebook'")
     config.addinivalue_line("markers", "chapters: executes the book's chapter notebooks")
+    config.addinivalue_line(
+        "markers", "slow: a unit test of more than about 5 s (null-rate simulations, calibration "
+                   "searches, regeneration of the synthetic cohorts, whole re-runs); `make test` "
+                   "runs them, `make check` (the fast loop) does not")
     if _loadgroup(config) and not hasattr(config, "workerinput"):  # the controller
         config._hcc_groups = tempfile.mkdtemp(prefix="hcc-book-xdist-groups-")
         os.environ[GROUPS_ENV] = config._hcc_groups  # the workers inherit it

@@ -159,6 +159,7 @@ FAST = ["shipped", "one_row", "all_censored", "constant_marker", "single_cohort_
         "drop_time", "utf16", "cr_only", "oversized_field", "hostile_ids", "hostile_values"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("study", STUDIES)
 def test_corpus_sample_validate_and_preflight(study, tmp_path):
     outcomes = {name: _check_one(study, name, data, tmp_path) for name, data in corpus(study) if name in FAST}

@@ -113,6 +113,7 @@ def test_altman_is_monotone_and_capped():
 
 
 # ---------------------------------------------------------------------------- null cohorts
+@pytest.mark.slow
 def test_null_rejection_rates():
     """200 null cohorts of 80 patients (seed 20240617): the uncorrected minimum p rejects in
     far more than 5 % of them; maxstat Lau94 (a conservative bound), condMC and the
@@ -175,6 +176,7 @@ def test_report_card_rows(card_small):
         assert card_small.value(name) == ref.p(method)
 
 
+@pytest.mark.slow
 def test_report_card_same_for_any_jobs(null_cohort, card_small):
     other = optimism.report_card(null_cohort, "time", "event", "marker", replicates=60, jobs=2, progress=False,
                                  n_mc=999, folds=5)
@@ -243,6 +245,7 @@ def cohort_csv(tmp_path_factory, null_cohort):
     return path
 
 
+@pytest.mark.slow
 def test_command_writes_csv_and_figures(cohort_csv, tmp_path):
     out = tmp_path / "card"
     base = ["--cohort", str(cohort_csv), "--time", "time", "--event", "event", "--marker", "il6",

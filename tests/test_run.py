@@ -200,6 +200,7 @@ def test_failing_chapter_names_chapter_notebook_and_error(toy, tmp_path, capsys)
     assert not list(out.resolve().parent.glob(".out.partial-*"))
 
 
+@pytest.mark.slow
 def test_failed_rerun_with_force_keeps_the_earlier_run(toy, tmp_path, capsys):
     out = tmp_path / "out"
     assert cli(["run", "pbis", "--cohort", str(toy), "--out", str(out)]) == 0
@@ -248,6 +249,7 @@ sys.exit(main(["run", "pbis", "--cohort", {cohort!r}, "--out", {out!r}]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGKILL"])
 def test_killed_run_never_looks_finished(toy, tmp_path, sig):
     """A run killed while a chapter executes: nothing at --out (SIGINT/SIGTERM: one line,

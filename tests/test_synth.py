@@ -311,6 +311,7 @@ def _study_modules():
     return mods
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", _study_modules())
 def test_regeneration_is_byte_identical_to_shipped_files(module, tmp_path):
     from helpers import synth
