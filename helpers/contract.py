@@ -576,6 +576,21 @@ def _strip(v):
     return v.strip() if isinstance(v, str) else v
 
 
+def _to_float(text: pd.Series) -> pd.Series:
+    """``pd.to_numeric(text, errors="coerce").astype(float)``, parsing each distinct text once."""
+    if text.dtype != object or len(text) < 64:
+        return pd.to_numeric(text, errors="coerce").astype(float)
+    arr = text.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(arr, skipna=True) != "string":
+        return pd.to_numeric(text, errors="coerce").astype(float)
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    parsed = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").astype(float).to_numpy()
+    out = np.full(len(arr), np.nan)
+    ok = codes >= 0
+    out[ok] = parsed[codes[ok]]
+    return pd.Series(out, index=text.index, name=text.name)
+
+
 def _parse_column(raw: pd.Series, c: Column):
     """Parse one column. Returns (values, below_lod flags or None, bad mask)."""
     if c.dtype in ("str", "category", "id"):
@@ -594,7 +609,7 @@ def _parse_column(raw: pd.Series, c: Column):
     if c.below_lod:
         lod = _map_values(text, lambda v: isinstance(v, str) and bool(LOD_PATTERN.match(v)))
         text = text.mask(lod, "0")
-    values = pd.to_numeric(text, errors="coerce").astype(float)
+    values = _to_float(text)
     bad = values.isna() & text.notna() & _map_values(text, lambda v: not _isna(v) and len(str(v)) > 0).astype(bool)
     infinite = np.isinf(values)  # "inf", "1e999": not a measurement
     bad = bad | infinite
