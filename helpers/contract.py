@@ -226,13 +226,19 @@ def _isna(x) -> bool:
         return False
 
 
+#: Columns of at least this many rows are mapped and parsed once per distinct value
+#: (:func:`_map_values`, :func:`_to_float`); shorter ones value by value (the reference the
+#: tests compare with).
+DISTINCT_MIN_ROWS = 64
+
+
 def _map_values(s: pd.Series, func) -> pd.Series:
     """``s.map(func)``, computed once per distinct value and broadcast (a cohort of 165,000
     rows holds a few hundred distinct spellings per column): the same values and dtype as
     ``s.map(func)`` for a ``func`` that depends only on its argument (and, for a missing value,
     only on its type). Columns holding anything but text and missing values (a typed frame)
     are mapped value by value, as before."""
-    if s.dtype != object or len(s) < 64:
+    if s.dtype != object or len(s) < DISTINCT_MIN_ROWS:
         return s.map(func)
     arr = s.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(arr, skipna=True) != "string":
@@ -578,7 +584,7 @@ def _strip(v):
 
 def _to_float(text: pd.Series) -> pd.Series:
     """``pd.to_numeric(text, errors="coerce").astype(float)``, parsing each distinct text once."""
-    if text.dtype != object or len(text) < 64:
+    if text.dtype != object or len(text) < DISTINCT_MIN_ROWS:
         return pd.to_numeric(text, errors="coerce").astype(float)
     arr = text.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(arr, skipna=True) != "string":
