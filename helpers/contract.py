@@ -220,6 +220,8 @@ def _row_labels(df: pd.DataFrame, idx, lines, id_column) -> str:
 
 
 def _isna(x) -> bool:
+    if isinstance(x, str):  # the common case, without pandas' generic check
+        return False
     try:
         return bool(pd.isna(x))
     except (TypeError, ValueError):
@@ -616,7 +618,7 @@ def _parse_column(raw: pd.Series, c: Column):
         lod = _map_values(text, lambda v: isinstance(v, str) and bool(LOD_PATTERN.match(v)))
         text = text.mask(lod, "0")
     values = _to_float(text)
-    bad = values.isna() & text.notna() & _map_values(text, lambda v: not _isna(v) and len(str(v)) > 0).astype(bool)
+    bad = values.isna() & text.notna() & text.ne("")  # text that is not a number
     infinite = np.isinf(values)  # "inf", "1e999": not a measurement
     bad = bad | infinite
     values = values.mask(infinite)
