@@ -574,6 +574,9 @@ def _empty_columns(df: pd.DataFrame, contract: Contract) -> set:
     for c in contract.columns:
         if c.name in df.columns:
             s = df[c.name]
+            filled = np.flatnonzero(s.notna().to_numpy())
+            if len(filled) and not _blank(s.iloc[filled[0]]):
+                continue  # one value shows the column is not empty (the common case, at once)
             if _map_values(s, _blank).astype(bool).all():
                 out.add(c.name)
     return out
