@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import io
 import importlib
 import re
@@ -23,6 +24,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from pandas._libs import lib as _lib
 
 #: Allowed ``Column.dtype`` values.
 DTYPES = ("id", "int", "float", "binary", "category", "str")
@@ -218,10 +220,47 @@ def _row_labels(df: pd.DataFrame, idx, lines, id_column) -> str:
 
 
 def _isna(x) -> bool:
+    if isinstance(x, str):  # the common case, without pandas' generic check
+        return False
     try:
         return bool(pd.isna(x))
     except (TypeError, ValueError):
         return False
+
+
+#: Columns of at least this many rows are mapped and parsed once per distinct value
+#: (:func:`_map_values`, :func:`_to_float`); shorter ones value by value (the reference the
+#: tests compare with).
+DISTINCT_MIN_ROWS = 64
+
+
+def _map_values(s: pd.Series, func) -> pd.Series:
+    """``s.map(func)``, computed once per distinct value and broadcast (a cohort of 165,000
+    rows holds a few hundred distinct spellings per column): the same values and dtype as
+    ``s.map(func)`` for a ``func`` that depends only on its argument (and, for a missing value,
+    only on its type). Columns holding anything but text and missing values (a typed frame)
+    are mapped value by value, as before."""
+    if s.dtype != object or len(s) < DISTINCT_MIN_ROWS:
+        return s.map(func)
+    arr = s.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(arr, skipna=True) != "string":
+        return s.map(func)
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    mapped = np.empty(len(uniques), dtype=object)
+    mapped[:] = [func(u) for u in uniques]
+    out = np.empty(len(arr), dtype=object)
+    na = codes < 0
+    out[~na] = mapped[codes[~na]]
+    if na.any():
+        seen = {}
+        out[na] = [seen[type(v)] if type(v) in seen else seen.setdefault(type(v), func(v)) for v in arr[na]]
+    # the dtype Series.map infers from the results (pandas.core.algorithms.map_array)
+    return pd.Series(_lib.maybe_convert_objects(out), index=s.index, name=s.name)
+
+
+def _blank(v) -> bool:
+    """A missing or whitespace-only cell."""
+    return _isna(v) or not str(v).strip()
 
 
 def _values(vals, quote=False) -> str:
@@ -294,11 +333,16 @@ def _child_pugh_class(score: int) -> str | None:
     return "A" if 5 <= score <= 6 else "B" if 7 <= score <= 9 else "C" if 10 <= score <= 15 else None
 
 
+@functools.lru_cache(maxsize=256)
+def _allowed_lower(allowed: tuple) -> dict:
+    return {str(a).lower(): str(a) for a in allowed}
+
+
 def _code(value, c: Column):
     """One category cell in the contract's spelling (unchanged if not recognised)."""
     if not isinstance(value, str) or not value:
         return value
-    lower = {str(a).lower(): str(a) for a in c.allowed}
+    lower = _allowed_lower(tuple(c.allowed))
     if value.lower() in lower:
         return lower[value.lower()]
     if c.codes == "response":
@@ -470,14 +514,14 @@ def prepare(df: pd.DataFrame, contract: Contract, labels: dict | None = None):
                              f"{col} in {UNIT_SUFFIXES[unit][0]}: no well-defined conversion from "
                              f"{shown}; convert it and name the column {target.name}"))
             continue
-        df[target.name] = df[col].map(lambda v, f=factor: _scale_cell(v, f))
+        df[target.name] = _map_values(df[col], lambda v, f=factor: _scale_cell(v, f))
         df = df.drop(columns=[col])
         notes.append((target.name, f"read from {col}: {shown} (x {factor:.6g})"))
     if labels:
         for c in contract.columns:
             if c.codes == "cohort" and c.name in df.columns:
-                raw = df[c.name].map(lambda v: v.strip() if isinstance(v, str) else v)
-                mapped = raw.map(lambda v: labels.get(str(v), v) if not _isna(v) else v)
+                raw = _map_values(df[c.name], lambda v: v.strip() if isinstance(v, str) else v)
+                mapped = _map_values(raw, lambda v: labels.get(str(v), v) if not _isna(v) else v)
                 unknown = sorted({str(k) for k in labels} - set(raw.dropna().astype(str)))
                 df[c.name] = mapped
                 notes.append((c.name, "labels mapped: " + ", ".join(f"{k} -> {v}" for k, v in labels.items())))
@@ -515,7 +559,7 @@ def missingness(df: pd.DataFrame, contract: Contract) -> pd.DataFrame:
         if c.name not in df.columns:
             continue
         s = df[c.name]
-        empty = int((s.isna() | s.astype("string").str.strip().eq("")).sum())
+        empty = int(_map_values(s, _blank).astype(bool).sum())
         rows.append({"column": c.name, "n": n, "missing": empty,
                      "percent_missing": round(100 * empty / n, 1) if n else float("nan"),
                      "status": "absent (empty in every row)" if n and empty == n else
@@ -530,32 +574,54 @@ def _empty_columns(df: pd.DataFrame, contract: Contract) -> set:
     for c in contract.columns:
         if c.name in df.columns:
             s = df[c.name]
-            if (s.isna() | s.astype("string").str.strip().eq("")).all():
+            filled = np.flatnonzero(s.notna().to_numpy())
+            if len(filled) and not _blank(s.iloc[filled[0]]):
+                continue  # one value shows the column is not empty (the common case, at once)
+            if _map_values(s, _blank).astype(bool).all():
                 out.add(c.name)
     return out
 
 
 # --------------------------------------------------------------------------- parsing
+def _strip(v):
+    return v.strip() if isinstance(v, str) else v
+
+
+def _to_float(text: pd.Series) -> pd.Series:
+    """``pd.to_numeric(text, errors="coerce").astype(float)``, parsing each distinct text once."""
+    if text.dtype != object or len(text) < DISTINCT_MIN_ROWS:
+        return pd.to_numeric(text, errors="coerce").astype(float)
+    arr = text.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(arr, skipna=True) != "string":
+        return pd.to_numeric(text, errors="coerce").astype(float)
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    parsed = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").astype(float).to_numpy()
+    out = np.full(len(arr), np.nan)
+    ok = codes >= 0
+    out[ok] = parsed[codes[ok]]
+    return pd.Series(out, index=text.index, name=text.name)
+
+
 def _parse_column(raw: pd.Series, c: Column):
     """Parse one column. Returns (values, below_lod flags or None, bad mask)."""
     if c.dtype in ("str", "category", "id"):
-        values = raw.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
-        values = values.mask(values.map(lambda v: isinstance(v, str) and v == "").astype(bool))
+        values = _map_values(raw.astype(object), _strip)
+        values = values.mask(_map_values(values, lambda v: isinstance(v, str) and v == "").astype(bool))
         if c.dtype == "category" or c.dtype == "id":
             # numbers read from a typed frame: compare as text ("1" == 1)
-            values = values.map(lambda v: v if _isna(v) or isinstance(v, str) else _fmt_value(v))
+            values = _map_values(values, lambda v: v if _isna(v) or isinstance(v, str) else _fmt_value(v))
         if c.dtype == "category":
-            values = values.map(lambda v: _code(v, c))
+            values = _map_values(values, lambda v: _code(v, c))
         return values, None, pd.Series(False, index=raw.index)
-    text = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
+    text = _map_values(raw, _strip)
     if c.dtype == "binary":
-        text = text.map(_binary_text)
+        text = _map_values(text, _binary_text)
     lod = None
     if c.below_lod:
-        lod = text.map(lambda v: isinstance(v, str) and bool(LOD_PATTERN.match(v)))
+        lod = _map_values(text, lambda v: isinstance(v, str) and bool(LOD_PATTERN.match(v)))
         text = text.mask(lod, "0")
-    values = pd.to_numeric(text, errors="coerce").astype(float)
-    bad = values.isna() & text.notna() & (text.astype("string").str.len() > 0).fillna(False)
+    values = _to_float(text)
+    bad = values.isna() & text.notna() & text.ne("")  # text that is not a number
     infinite = np.isinf(values)  # "inf", "1e999": not a measurement
     bad = bad | infinite
     values = values.mask(infinite)
@@ -636,6 +702,14 @@ def validate(df: pd.DataFrame, contract: Contract, path="<DataFrame>", lines=Non
     plausible in months. Before the checks, columns in another unit are converted and cohort
     labels mapped (:func:`prepare`, ``labels``); a column empty in every row counts as absent.
     """
+    return _validate(df, contract, path, lines, labels)[0]
+
+
+def _validate(df: pd.DataFrame, contract: Contract, path="<DataFrame>", lines=None,
+              labels: dict | None = None):
+    """:func:`validate`'s ``(report, parsed)``: ``parsed`` is the frame :func:`parse_frame`
+    would parse from ``df`` (meaningful when the report is empty; :func:`read_cohort` types it
+    instead of parsing the cohort a second time)."""
     import pandera.pandas as pa
 
     file = str(path)
@@ -712,11 +786,12 @@ def validate(df: pd.DataFrame, contract: Contract, path="<DataFrame>", lines=Non
                             found = "above the maximum: " + found
                     add(column, idx, expected, found)
 
+    checked = parsed.copy()  # a rule sees the parsed frame but never changes the one returned
     for rule in contract.rules:
         if not all(c in df.columns for c in rule.columns):
             continue
         try:
-            ok = pd.Series(rule.check(parsed), index=parsed.index)
+            ok = pd.Series(rule.check(checked), index=parsed.index)
             ok = ok.fillna(True).astype(bool)
         except Exception as exc:  # a rule must never crash validation
             add(", ".join(rule.columns), [], rule.description,
@@ -731,7 +806,7 @@ def validate(df: pd.DataFrame, contract: Contract, path="<DataFrame>", lines=Non
                 shown.append(", ".join(f"{c}={_fmt_value(df.at[i, c])}" for c in rule.columns))
             found = "; ".join(shown) + (" ..." if len(idx) > 3 else "")
             add(", ".join(rule.columns), idx, rule.description, found)
-    return pd.DataFrame(rows, columns=REPORT_COLUMNS)
+    return pd.DataFrame(rows, columns=REPORT_COLUMNS), parsed
 
 
 def _file_problem(path, expected: str, found: str) -> pd.DataFrame:
@@ -937,10 +1012,12 @@ def read_cohort(study: str, path=None, dataset: str = "cohort") -> pd.DataFrame:
         raise CohortError(lines, path)
     if _looks_headerless(df, contract):
         raise CohortError(validate_file(study, path, dataset), path)
-    report = validate(df, contract, path, lines=lines)
+    # one parse serves both: the frame validated is the frame returned (parse_frame(df)
+    # would repeat prepare and _parse on the same df)
+    report, parsed = _validate(df, contract, path, lines=lines)
     if not report.empty:
         raise CohortError(report, path)
-    return parse_frame(df, contract).reset_index(drop=True)
+    return _typed(parsed, contract).reset_index(drop=True)
 
 
 def missing_columns(df: pd.DataFrame, columns) -> list[str]:
