@@ -140,6 +140,7 @@ def test_large_cohort_reads_and_validates_as_value_by_value(study, tmp_path, per
     pd.testing.assert_frame_equal(report, per_value(ct.validate_file, study, path))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("study", list(paths.STUDIES))
 def test_corpus_cohorts_read_and_validate_as_value_by_value(study, tmp_path, per_value):
     """The shipped cohort and the fast sample of the corpus (tests/test_corpus.py), made 40 times
