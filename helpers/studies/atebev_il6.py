@@ -1290,8 +1290,9 @@ def _rows_figure2(df, params):
                 out.append(_p_row("validation_orr_p_il6", float(res["resp"]["p_fisher"].iloc[0])))
     low = df[df["il6_high"] == 0]
     if has_response(df) and low["pd_first"].notna().any():
-        out.append({"key": "total_pd_first_pct_il6_low", "estimate": 100 * low["pd_first"].mean(),
-                    "n": int(low["pd_first"].notna().sum())})
+        assessed = low["pd_first"].dropna()
+        out.append({"key": "total_pd_first_pct_il6_low", "estimate": 100 * assessed.mean(),
+                    "n": len(assessed), "text": prose.n_of(int(assessed.sum()), len(assessed))})
     return out
 
 
