@@ -286,3 +286,14 @@ def test_make_book_after_the_tests_executes_nothing(executed_book, capsys):
     out = capsys.readouterr().out
     assert "executed 0 notebook(s) with 1 job(s)" in out, out
     assert f"{len(executed_book.errors)} already cached" in out, out
+
+
+@pytest.mark.parametrize("study", paths.STUDIES)
+def test_study_chapters_show_no_bare_code(study):
+    """A study page reads like a supplement: every code cell is tagged (hidden behind "Show
+    code cell source", or removed), except the parameters cell and the closing book.versions()."""
+    for nb_path in paths.study_chapters(study):
+        cells = json.loads(nb_path.read_text())["cells"]
+        bare = [c.get("id", i) for i, c in enumerate(cells) if c["cell_type"] == "code"
+                and not c.get("metadata", {}).get("tags") and "book.versions()" not in "".join(c["source"])]
+        assert not bare, f"{nb_path.name}: code cells shown bare: {bare}"
