@@ -487,6 +487,19 @@ def protect_frame(frame: pd.DataFrame, kinds: list[str], where: str = "table", s
                     and _shown(frame.iat[i, j]):
                 out.iat[i, j] = WITHHELD
                 n_withheld += 1
+    # a test of a table with a hidden cell: with the margins shown, its p-value narrows the
+    # hidden cell down (each table the margins allow gives its own p), so it goes too; per
+    # variable where the table has a variable column, else for the whole table
+    p_cols = [j for j, kd in enumerate(kinds) if kd == "p"]
+    hidden = {i for i in range(nrow) for j in range(ncol)
+              if state[i, j] in ("primary", "secondary") or already[i, j]}
+    for block in (_blocks(out, leaves) if p_cols and hidden else []):
+        if hidden & set(block):
+            for i in block:
+                for j in p_cols:
+                    if state[i, j] == "show" and _shown(frame.iat[i, j]) and out.iat[i, j] != WITHHELD:
+                        out.iat[i, j] = WITHHELD
+                        n_withheld += 1
     if n_primary or any(already.ravel()):
         notes.append(f"{pol.small}: fewer than {pol.k} patients (from 1 to {pol.k - 1}), not shown "
                      "so that no patient can be singled out; percentages from such counts are not shown.")
@@ -496,7 +509,9 @@ def protect_frame(frame: pd.DataFrame, kinds: list[str], where: str = "table", s
                      "from the totals (complementary suppression).")
         log("table", where, f"{n_secondary} cell(s) hidden by complementary suppression")
     if n_withheld:
-        notes.append(f"{WITHHELD}: an estimate from fewer than {pol.k} patients or events.")
+        notes.append(f"{WITHHELD}: an estimate from fewer than {pol.k} patients or events, or the "
+                     "test of a table with a hidden count (with the totals, its p-value would narrow "
+                     "the count down).")
         log("table", where, f"{n_withheld} estimate(s) withheld (fewer than {pol.k} patients or events)")
     return out, notes
 
@@ -935,6 +950,44 @@ def protect_model(table: pd.DataFrame, n: int, events: int, n_parameters: int | 
         out[list(estimates)] = np.nan
         return out, note
     return table, note
+
+
+#: The estimate columns of a Cox table (:data:`helpers.survival.COX_COLUMNS` but the term).
+COX_ESTIMATES = ["coef", "se", "hr", "lower", "upper", "z", "p"]
+
+
+def protect_cox(res, what: str = "Cox model"):
+    """A Cox fit (:class:`helpers.survival.CoxResult`) as a page may show it: its table through
+    :func:`protect_model` (fewer than ``k`` events, or ``n - terms`` below ``k``: the rows stay,
+    the estimates and the likelihood-ratio test go), the note in ``table.attrs["disclosure"]``.
+    The study modules apply it to the fits a chapter shows (:func:`helpers.fitcache.cox`), not
+    inside :func:`helpers.survival.cox`: permutation nulls and bootstraps fit many small models
+    whose single estimates are never shown."""
+    import dataclasses
+
+    if not policy().on:
+        return res
+    table, note = protect_model(res.table, n=res.n, events=res.events, n_parameters=len(res.table),
+                                what=what, estimates=COX_ESTIMATES)
+    table.attrs["disclosure"] = note
+    if len(table) and table[COX_ESTIMATES].isna().all(axis=None):
+        return dataclasses.replace(res, table=table, lr_statistic=math.nan, lr_p=math.nan,
+                                   covariance=None if res.covariance is None else res.covariance * np.nan,
+                                   concordance_inputs=None)
+    return dataclasses.replace(res, table=table)
+
+
+def protect_univariable(table: pd.DataFrame, what: str = "univariable Cox model") -> pd.DataFrame:
+    """A stacked univariable Cox table (:func:`helpers.survival.cox_univariable`: ``covariate``,
+    estimates, ``n``, ``events``) with each covariate's model through :func:`protect_model`."""
+    if not policy().on or table.empty:
+        return table
+    out = table.copy()
+    for cov, part in table.groupby("covariate", sort=False):
+        shown, _ = protect_model(part, n=int(part["n"].iloc[0]), events=int(part["events"].iloc[0]),
+                                 n_parameters=len(part), what=f"{what} of {cov}", estimates=COX_ESTIMATES)
+        out.loc[part.index, COX_ESTIMATES] = shown[COX_ESTIMATES]
+    return out
 
 
 def protect_km(km: pd.DataFrame, group: str = "group", where: str = "Kaplan-Meier plot"):

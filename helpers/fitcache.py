@@ -23,7 +23,7 @@ from collections import OrderedDict
 import numpy as np
 import pandas as pd
 
-from . import survival
+from . import disclosure, survival
 
 #: Fits kept per process.
 MAX_FITS = 24
@@ -50,7 +50,8 @@ def digest(df: pd.DataFrame, columns) -> str:
 
 def cox(df: pd.DataFrame, time: str, event: str, covariates, reference: dict | None = None,
         **options) -> survival.CoxResult:
-    """:func:`helpers.survival.cox` (same arguments, same result), fitted once per content.
+    """:func:`helpers.survival.cox` (same arguments, same result), fitted once per content, as
+    a chapter may show it (:func:`helpers.disclosure.protect_cox` under a disclosure policy).
     Each call gets its own copy of the result's table and covariance, and the warnings the fit
     gave (a likelihood that does not converge, numpy's arithmetic warnings) are given again on
     every call, so callers that turn them into notes see the same notes; errors are not kept
@@ -76,7 +77,9 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates, reference: dict | N
         warnings.warn(message, category, stacklevel=2)
     out = dataclasses.replace(res, table=res.table.copy(), reference=dict(res.reference),
                               covariance=None if res.covariance is None else res.covariance.copy())
-    return out
+    # the fits chapters show: disclosure control (a no-op unless a policy is set) on the copy,
+    # so the stored fit stays the same whatever the policy
+    return disclosure.protect_cox(out)
 
 
 def clear() -> None:

@@ -675,3 +675,73 @@ def test_share_run_on_40_patients(study, tag, tmp_path):
         assert not ((n > 0) & (n < 10)).any(), f.name
     # the private folder: full precision (some small count is shown there)
     assert any(small_counts(f.read_text()) for f in (out / disclosure.PRIVATE).glob("html/**/*.html"))
+
+
+# --------------------------------------------------------------------------- Cox models
+def _cox_data(events: int, n: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(events)
+    return pd.DataFrame({"t": rng.uniform(1, 30, n).round(1), "e": [1] * events + [0] * (n - events),
+                         "x": rng.integers(0, 2, n), "y": rng.normal(size=n)})
+
+
+@pytest.mark.parametrize("events, shown", [(K, True), (K - 1, False)])
+def test_shown_cox_model_below_k_events_is_withheld(events, shown):
+    """The Cox fits chapters show (fitcache.cox): k events shown, k - 1 withheld (rows kept, no
+    estimate or LR test, n and events in the note); the same call without the policy, before
+    and after, shows the fit (the stored fit is not the protected copy)."""
+    from helpers import fitcache
+
+    df = _cox_data(events)
+    before = fitcache.cox(df, "t", "e", ["x"])
+    with disclosure.using(K):
+        res = fitcache.cox(df, "t", "e", ["x"])
+    after = fitcache.cox(df, "t", "e", ["x"])
+    assert np.isfinite(before.table["hr"]).all() and np.isfinite(after.table["hr"]).all()
+    assert list(res.table["term"]) == ["x"]
+    assert np.isfinite(res.table["hr"]).all() == shown and np.isfinite(res.lr_p) == shown
+    assert f"events = {events if events >= K else f'<{K}'}" in res.table.attrs["disclosure"]
+
+
+def test_cox_model_with_few_residual_df_is_withheld():
+    """Enough events, but n - terms < k (ACRO's residual degrees of freedom)."""
+    df = _cox_data(K + 1, n=K + 1)
+    from helpers import survival
+
+    with disclosure.using(K):
+        two = disclosure.protect_cox(survival.cox(df, "t", "e", ["x", "y"]))
+        one = disclosure.protect_cox(survival.cox(df, "t", "e", ["x"]))
+    assert two.table["hr"].isna().all() and "Withheld" in two.table.attrs["disclosure"]
+    assert one.table["hr"].notna().all()
+
+
+def test_univariable_rows_withheld_per_covariate():
+    """Each covariate's model on its own complete cases: one with k - 1 events is withheld,
+    the other shown."""
+    from helpers import survival
+
+    df = _cox_data(K + 5).assign(x=lambda d: d["x"].astype(float))
+    df.loc[df.index[K - 1:], "x"] = np.nan          # x: complete in K - 1 rows, all events
+    with disclosure.using(K):
+        table = disclosure.protect_univariable(survival.cox_univariable(df, "t", "e", ["x", "y"]))
+    by = table.set_index("covariate")
+    assert np.isnan(by.loc["x", "hr"]) and np.isfinite(by.loc["y", "hr"])
+
+
+def test_p_value_of_a_table_with_a_hidden_cell_is_withheld():
+    """With its margins shown, a 2x2 table's Fisher p singles out the hidden cell (each table
+    the margins allow has its own p): the p goes with the cell; another variable's p stays."""
+    from scipy import stats
+
+    rows, cols = [30, 30], [12, 48]
+    ps = {a: stats.fisher_exact([[a, 12 - a], [30 - a, 18 + a]])[1] for a in range(0, 13)}
+    assert len(set(round(p, 12) for p in ps.values())) > 6    # p nearly identifies the cell
+    frame = pd.DataFrame({"variable": ["Male", "", "Ascites", ""], "level": ["yes", "no", "yes", "no"],
+                          "low": [3, 27, 15, 15], "high": [9, 21, 14, 16],
+                          "p": [ps[3], np.nan, 0.8, np.nan]})
+    with disclosure.using(K):
+        shown = book.table(frame, kinds={"low": "count", "high": "count"}).frame
+    assert shown.iat[0, 2] == f"<{K}"
+    assert shown.iat[0, 4] == disclosure.WITHHELD
+    assert shown.iat[2, 4] != disclosure.WITHHELD and "0.8" in str(shown.iat[2, 4])
+    with disclosure.using(0):
+        assert "0.8" in str(book.table(frame, kinds={"low": "count", "high": "count"}).frame.iat[2, 4])

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers import fitcache, maxstat, prose, published, results, scores, survival, tables
+from helpers import disclosure, fitcache, maxstat, prose, published, results, scores, survival, tables
 from helpers.studies import ParamError, StudyParams, check_section, param
 from helpers.studies import rows as study_rows
 
@@ -551,8 +551,9 @@ def _age_scaled(df: pd.DataFrame) -> pd.DataFrame:
 def univariable(df: pd.DataFrame, endpoint: str, cohort: str = "total") -> pd.DataFrame:
     """One Cox model per covariate of :data:`MV_COVARIATES` (the univariable column of Fig. 3)."""
     covs = [c for c in MV_COVARIATES if c in df.columns and df[c].notna().any()]
-    return survival.cox_univariable(_age_scaled(cohort_subset(df, cohort)), f"{endpoint}_months",
-                                    f"{endpoint}_event", covs)
+    table = survival.cox_univariable(_age_scaled(cohort_subset(df, cohort)), f"{endpoint}_months",
+                                     f"{endpoint}_event", covs)
+    return disclosure.protect_univariable(table)  # a no-op unless a disclosure policy is set
 
 
 def label_terms(table: pd.DataFrame) -> pd.DataFrame:
