@@ -59,6 +59,25 @@ def _set_environ(env: dict) -> None:
     os.environ.update(env)
 
 
+#: How a kernel that lost the port race fails: jupyter_client picks free ports, releases them,
+#: and the kernel binds them a moment later; a kernel started at the same time by another
+#: process can take one in between ("ZMQError: Address already in use" in the kernel, this
+#: message in the client; papermill#511, jupyter_client#154, both open). Seen once in
+#: ``make test`` (two workers starting kernels). Nothing has run yet, so a new start is safe.
+KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
+
+
+def retry_kernel_start(execute, attempts: int = 3):
+    """``execute()``, started again (up to ``attempts`` times in all) when its kernel died
+    before replying (:data:`KERNEL_START_FAILURE`); any other error is raised at once."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return execute()
+        except RuntimeError as exc:
+            if KERNEL_START_FAILURE not in str(exc) or attempt == attempts:
+                raise
+
+
 def _execute(path_str: str, fingerprint: bool = True):
     """Worker: execute one notebook as myst-nb would (with the fingerprint cell, or as
     committed); return (path, notebook, seconds, error)."""
@@ -67,8 +86,8 @@ def _execute(path_str: str, fingerprint: bool = True):
 
     path = Path(path_str)
     nb = _as_myst_nb_sees_it(path) if fingerprint else nbformat.read(str(path), as_version=4)
-    result = single_nb_execution(nb, cwd=str(path.parent), timeout=TIMEOUT,
-                                 allow_errors=False, meta_override=True)
+    result = retry_kernel_start(lambda: single_nb_execution(
+        nb, cwd=str(path.parent), timeout=TIMEOUT, allow_errors=False, meta_override=True))
     error = None
     if result.err is not None:
         lines = [ln for ln in (result.exc_string or "").strip().splitlines() if ln.strip()]

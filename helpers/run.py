@@ -289,11 +289,13 @@ def execute_chapter(notebook: Path, target: Path, parameters: dict, hooks: dict 
     nbclient's cell hooks from :meth:`Progress.chapter`."""
     import papermill
 
-    return papermill.execute_notebook(
+    from .execute import retry_kernel_start
+
+    return retry_kernel_start(lambda: papermill.execute_notebook(
         str(notebook), str(target), parameters=parameters, kernel_name="python3",
         cwd=str(paths.CHAPTERS), progress_bar=False, log_output=False,
         kernel_manager_class=quiet_kernel_manager(), **(hooks or {}),
-    )
+    ))
 
 
 def _run_into(out: Path, study: str, cohort: Path, chapters: list[Path], user: dict, digest: str,

@@ -6,7 +6,7 @@ the file, column and rows; or by the pre-flight, in one line) or gets a plan in 
 one chapter runs and every skipped chapter has a reason. Nothing raises anything else (no
 traceback) and the input bytes never change.
 
-The fast test runs in-process (``make check``). ``test_corpus_runs_end_to_end`` (marked
+The in-process test of a sample (marked ``slow``: ``make test``, not ``make check``). ``test_corpus_runs_end_to_end`` (marked
 ``notebook``) sends a representative subset through ``python -m helpers run``: a run either
 exits 1 before any chapter with nothing written, or exits 0 with every chapter it did not skip
 executed; never a traceback, never a partial folder at ``--out``.

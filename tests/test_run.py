@@ -404,3 +404,34 @@ def test_killed_at_a_random_moment_never_leaves_a_finished_looking_folder(toy, t
             if left.name.startswith("."):
                 assert not (left / run.MARKER).exists()
     assert "absent" in seen, "no trial interrupted the run: the moments are too late"
+
+
+def test_a_kernel_that_lost_the_port_race_is_started_again():
+    """Only a kernel that died before replying (a port taken between jupyter_client's choice
+    and the kernel's bind) is started again, at most three times in all; other errors at once."""
+    from helpers.execute import KERNEL_START_FAILURE, retry_kernel_start
+
+    calls = []
+
+    def flaky(fails):
+        def run():
+            calls.append(1)
+            if len(calls) <= fails:
+                raise RuntimeError(KERNEL_START_FAILURE)
+            return "done"
+        return run
+
+    assert retry_kernel_start(flaky(2)) == "done" and len(calls) == 3
+    calls.clear()
+    with pytest.raises(RuntimeError, match="kernel_info"):
+        retry_kernel_start(flaky(3))
+    assert len(calls) == 3
+    calls.clear()
+
+    def broken():
+        calls.append(1)
+        raise RuntimeError("a chapter's own error")
+
+    with pytest.raises(RuntimeError, match="own error"):
+        retry_kernel_start(broken)
+    assert len(calls) == 1
