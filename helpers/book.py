@@ -350,7 +350,7 @@ def table(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 
           groups: Mapping | None = None, test: str | None = None,
           note: str | Iterable[str] | None = None, index: bool = False,
           compact: bool | None = None, csv_name: str | None = None, na_rep: str = "",
-          size_rows=None) -> Table:
+          size_rows=None, patient_counts: bool = True) -> Table:
     """The HTML of a table as the book shows it (see the module docstring).
 
     Parameters
@@ -387,6 +387,9 @@ def table(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 
         (:func:`helpers.disclosure.protect_frame`) reads a bare whole number in them as a
         count of patients and uses them as the shown totals for complementary suppression.
         Default ``None``: found by the row label ("n", "Patients, n", ...), a fallback.
+    patient_counts
+        ``False`` for a table that counts no patients (the scorecard's verdicts per class):
+        disclosure control leaves it as it is. Default ``True``.
     """
     if not isinstance(df, pd.DataFrame):
         if isinstance(df, pd.Series):
@@ -413,9 +416,9 @@ def table(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 
         texts.append([_fmt_cell(v, kind, d, na_rep) for v in values])
     # disclosure control (helpers.disclosure): small counts, complementary cells, withheld
     # estimates; a no-op unless a policy is set (the shipped book is unchanged)
-    frame, sdc_notes = _disclosure.protect_frame(frame, col_kinds, where=caption or "table",
-                                                size_rows=size_pos)
-    if _disclosure.policy().on:  # a group size in a header ("High (n = 7)"), caption or note
+    frame, sdc_notes = (_disclosure.protect_frame(frame, col_kinds, where=caption or "table",
+                                                 size_rows=size_pos) if patient_counts else (frame, []))
+    if patient_counts and _disclosure.policy().on:  # a group size in a header ("High (n = 7)"), caption or note
         where = caption or "table"
         labels = {key: _disclosure.protect_text(v, where) if isinstance(v, str) else v
                   for key, v in (labels or {}).items()} or None
@@ -472,7 +475,7 @@ def show(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 2
 
     Existing calls ``show(df, caption=..., digits=...)`` keep working; new keywords:
     ``labels``, ``kinds``, ``groups``, ``test``, ``note``, ``index``, ``compact``, ``csv_name``,
-    ``na_rep``, ``size_rows`` (the group-size rows, for disclosure control).
+    ``na_rep``, ``size_rows`` (the group-size rows, for disclosure control), ``patient_counts``.
     """
     from IPython.display import HTML, display
 

@@ -745,3 +745,12 @@ def test_p_value_of_a_table_with_a_hidden_cell_is_withheld():
     assert shown.iat[2, 4] != disclosure.WITHHELD and "0.8" in str(shown.iat[2, 4])
     with disclosure.using(0):
         assert "0.8" in str(book.table(frame, kinds={"low": "count", "high": "count"}).frame.iat[2, 4])
+
+
+def test_a_table_that_counts_no_patients_is_left_alone():
+    """The scorecard's verdict counts ("3 exact") are not patients: declared so, they stay."""
+    df = pd.DataFrame({"study": ["a", "b"], "exact": [3, 40], "miss": [12, 5]})
+    with disclosure.using(K):
+        kept = book.table(df, kinds={"exact": "count", "miss": "count"}, patient_counts=False).frame
+        hidden = book.table(df, kinds={"exact": "count", "miss": "count"}).frame
+    assert kept.iat[0, 1] == 3 and hidden.iat[0, 1] == f"<{K}"
