@@ -454,11 +454,13 @@ def table(df: pd.DataFrame, caption: str | None = None, digits: int | Mapping = 
     if note:
         notes.extend([note] if isinstance(note, str) else list(note))
     notes.extend(sdc_notes)
-    return Table(_wrap(head, body, caption, notes, wide), frame)
+    # a table that counts no patients says so in its markup (the share test's scanner skips it)
+    return Table(_wrap(head, body, caption, notes, wide,
+                       table_class="" if patient_counts else " hcc-not-patients"), frame)
 
 
 def _wrap(head: str, body: str, caption: str | None, notes: list[str], wide: bool,
-          extra_class: str = "") -> str:
+          extra_class: str = "", table_class: str = "") -> str:
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     foot = "".join(f'<p class="hcc-table-note">{html.escape(n)}</p>' for n in notes)
     hint = ('<p class="hcc-scroll-hint" aria-hidden="true">Wide table: scroll sideways '
@@ -466,7 +468,7 @@ def _wrap(head: str, body: str, caption: str | None, notes: list[str], wide: boo
     label = f' aria-label="{html.escape(caption)}"' if caption else ""
     return (f'<div class="hcc-table{" hcc-wide" if wide else ""}{extra_class}">{hint}'
             f'<div class="hcc-scroll" role="region" tabindex="0"{label}>'
-            f'<table class="hcc">{cap}<thead>\n{head}\n</thead><tbody>\n{body}\n</tbody></table>'
+            f'<table class="hcc{table_class}">{cap}<thead>\n{head}\n</thead><tbody>\n{body}\n</tbody></table>'
             f"</div>{foot}</div>")
 
 
