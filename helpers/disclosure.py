@@ -573,10 +573,16 @@ def _complementary(out, counts, state, already, leaves, k, size_rows) -> None:
         return
     blocks = _blocks(out, leaves)
     blocks += _partitions(out, counts, already, count_cols, size_rows, blocks)
+    # a total column is a property of the columns, not of a block: found on every complete row
+    # of the table, it also holds for a block of one row (a yes/no variable shown as its "yes"
+    # row), where Total - Validation would give Discovery away
+    complete = [i for i in range(nrow) if not np.isnan(counts[i, count_cols]).any()]
+    table_relations = _total_relations(counts[np.ix_(complete, count_cols)], leaves) if complete else []
     before = None
     while before is None or (state != before).any():   # until no block changes another
         before = state.copy()
-        _complementary_blocks(out, counts, state, already, leaves, k, size_rows, count_cols, blocks)
+        _complementary_blocks(out, counts, state, already, leaves, k, size_rows, count_cols, blocks,
+                              table_relations)
 
 
 _N_PCT_VALUE = re.compile(r"^\s*(\d+)\s*\(\s*(\d+(?:\.\d+)?)\s*%?\s*\)\s*$")
@@ -617,7 +623,8 @@ def _partitions(out, counts, already, count_cols, size_rows, blocks) -> list[lis
     return runs
 
 
-def _complementary_blocks(out, counts, state, already, leaves, k, size_rows, count_cols, blocks) -> None:
+def _complementary_blocks(out, counts, state, already, leaves, k, size_rows, count_cols, blocks,
+                          table_relations=()) -> None:
     for block in blocks:
         rows = [i for i in block if i not in size_rows
                 and all(not np.isnan(counts[i, j]) or already[i, j] for j in count_cols)]
@@ -625,7 +632,7 @@ def _complementary_blocks(out, counts, state, already, leaves, k, size_rows, cou
             continue
         sub = counts[np.ix_(rows, count_cols)]
         known = ~np.isnan(sub)
-        relations = _total_relations(sub, leaves) if known.all() else []
+        relations = (_total_relations(sub, leaves) if known.all() else []) or list(table_relations)
         if not relations and len(count_cols) >= 3 and not known.all() and \
                 any(w in leaves[count_cols[-1]] for w in ("total", "overall", "all")):
             relations = [(len(count_cols) - 1, list(range(len(count_cols) - 1)))]

@@ -760,3 +760,19 @@ def test_a_table_that_counts_no_patients_is_left_alone():
         markup = book.table(df, kinds={"exact": "count", "miss": "count"}, patient_counts=False).html
     assert small_counts(markup) == []                     # the share test's scanner skips it
     assert small_counts(markup.replace(" hcc-not-patients", "")) != []
+
+
+def test_total_column_of_a_one_row_block():
+    """A yes/no variable shown as its "yes" row beside Total = Discovery + Validation: the
+    total column is found on the table's other rows, so Total - Validation does not give the
+    hidden Discovery count away (seen in the Ate/Bev shareable Table 1: 15 - 12 = 3)."""
+    frame = pd.DataFrame({"variable": ["Patients, n", "Aetiology", "", "MVI"],
+                          "level": ["", "HBV", "other", ""],
+                          "total": ["40", "30 (75.0)", "10 (25.0)", "15 (37.5)"],
+                          "discovery": ["20", "15 (75.0)", "5 (25.0)", "3 (15.0)"],
+                          "validation": ["20", "15 (75.0)", "5 (25.0)", "12 (60.0)"]})
+    with disclosure.using(K):
+        shown = book.table(frame, size_rows=[0]).frame
+    mvi = shown.iloc[3]
+    assert mvi["discovery"] == f"<{K}"
+    assert mvi["validation"] == disclosure.SECONDARY or mvi["total"] == disclosure.SECONDARY
